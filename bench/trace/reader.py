@@ -1,0 +1,187 @@
+"""Streaming, validating reader of ``syncbench.trace/1``.
+
+Theory of operation: the file is read line by line in binary and parsed with
+orjson; nothing but the current line and two small pieces of state are held
+(the last ``t``, and per device the sync ids already used, which the spec
+requires to be unique). Every line is validated before it is yielded, so a
+consumer that stops at the first :class:`TraceError` has acted on valid events
+only; the checker collects verdicts and discards them when the trace turns out
+malformed ("makes the whole trace invalid ... and checks nothing").
+"""
+
+from __future__ import annotations
+
+import io
+import sys
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import IO, Any
+
+import orjson
+
+from bench.trace.schema import EVENTS, META_FIELDS, NULLABLE_REQUIRED, SCHEMA, describe
+
+
+class TraceError(ValueError):
+    """A malformed trace: ``where:line: what is wrong``."""
+
+    def __init__(self, where: str, line: int, problem: str) -> None:
+        self.where = where
+        self.line = line
+        self.problem = problem
+        super().__init__(f"{where}:{line}: {problem}")
+
+
+def check_fields(ev: dict[str, Any], spec: tuple, kind: str) -> str | None:
+    """Return what is wrong with ``ev`` against ``spec``, or None."""
+    for name, check, required in spec:
+        value = ev.get(name)
+        if value is None:
+            if required and not (name in ev and (kind, name) in NULLABLE_REQUIRED):
+                return f"{kind} event is missing required field {name!r}"
+            continue
+        if not check(value):
+            return f"{kind} field {name!r} must be {describe(check)}, got {_show(value)}"
+    return None
+
+
+def _show(value: Any) -> str:
+    text = orjson.dumps(value).decode()
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def validate_event(ev: Any) -> str | None:
+    """What is wrong with one decoded event (ignoring ordering), or None."""
+    if type(ev) is not dict:
+        return "not a JSON object"
+    kind = ev.get("ev")
+    if type(kind) is not str:
+        return "no string 'ev' field"
+    if kind == "meta":
+        problem = check_fields(ev, META_FIELDS, "meta")
+        if problem is None and ev["schema"] != SCHEMA:
+            problem = f"meta schema must be {SCHEMA!r}, got {ev['schema']!r}"
+        return problem
+    spec = EVENTS.get(kind)
+    if spec is None:
+        return None  # unknown kinds pass through
+    return check_fields(ev, spec, kind)
+
+
+class TraceReader:
+    """Iterate the events of a trace, validating each line.
+
+    ``meta`` is available after the first event is read (or None). The ``meta``
+    line itself is not yielded.
+    """
+
+    def __init__(self, source: str | Path | IO[bytes] | Iterable[bytes], name: str | None = None):
+        self._source = source
+        if name is None:
+            name = "<stdin>" if source == "-" else str(source) if isinstance(source, str | Path) else "<trace>"
+        self.name = name
+        self.meta: dict[str, Any] | None = None
+        self.lines = 0
+        self.events = 0
+        self.last_t: float | None = None
+
+    def _open(self) -> tuple[Iterable[bytes], IO[bytes] | None]:
+        src = self._source
+        if src == "-":
+            return sys.stdin.buffer, None
+        if isinstance(src, str | Path):
+            try:
+                fh = open(src, "rb")  # noqa: SIM115 - closed in __iter__
+            except OSError as exc:
+                raise TraceError(self.name, 0, f"cannot read trace: {exc.strerror or exc}") from None
+            return fh, fh
+        if isinstance(src, io.TextIOBase):
+            return (line.encode() for line in src), None
+        return src, None  # type: ignore[return-value]
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        lines, fh = self._open()
+        try:
+            yield from self._events(lines)
+        finally:
+            if fh is not None:
+                fh.close()
+
+    def _events(self, lines: Iterable[bytes]) -> Iterator[dict[str, Any]]:
+        loads = orjson.loads
+        specs = EVENTS
+        name = self.name
+        last_t = float("-inf")
+        syncs: dict[str, set[str]] = {}
+        first = True
+        n = 0
+        for raw in lines:
+            n += 1
+            if not raw.strip():
+                continue
+            try:
+                ev = loads(raw)
+            except orjson.JSONDecodeError as exc:
+                raise TraceError(name, n, f"not JSON ({exc.args[0].split(':')[0]})") from None
+            if type(ev) is not dict:
+                raise TraceError(name, n, "not a JSON object")
+            kind = ev.get("ev")
+            if type(kind) is not str:
+                raise TraceError(name, n, "no string 'ev' field")
+            spec = specs.get(kind)
+            if spec is not None:
+                problem = check_fields(ev, spec, kind)
+                if problem is not None:
+                    raise TraceError(name, n, problem)
+                t = ev["t"]
+                if t < last_t:
+                    raise TraceError(name, n, f"t goes backwards: {t} after {last_t}")
+                last_t = t
+                if kind == "sync_start":
+                    used = syncs.get(ev["dev"])
+                    if used is None:
+                        used = syncs[ev["dev"]] = set()
+                    sid = ev["sync"]
+                    if sid in used:
+                        raise TraceError(name, n, f"sync id {sid!r} reused on device {ev['dev']!r}")
+                    used.add(sid)
+            elif kind == "meta":
+                if not first:
+                    raise TraceError(name, n, "meta event is only allowed as the first line")
+                problem = validate_event(ev)
+                if problem is not None:
+                    raise TraceError(name, n, problem)
+                self.meta = ev
+                first = False
+                continue
+            else:
+                t = ev.get("t")
+                if type(t) in (int, float):
+                    if t < last_t:
+                        raise TraceError(name, n, f"t goes backwards: {t} after {last_t}")
+                    last_t = t
+            first = False
+            self.lines = n
+            self.events += 1
+            self.last_t = last_t
+            yield ev
+        self.lines = n
+
+
+def read_meta(path: str | Path) -> dict[str, Any] | None:
+    """The meta line of a trace file, without reading the rest."""
+    with open(path, "rb") as fh:
+        for raw in fh:
+            if not raw.strip():
+                continue
+            try:
+                ev = orjson.loads(raw)
+            except orjson.JSONDecodeError:
+                return None
+            return ev if type(ev) is dict and ev.get("ev") == "meta" else None
+    return None
+
+
+def read_trace(source: str | Path | IO[bytes] | Iterable[bytes]) -> list[dict[str, Any]]:
+    """All events of a small trace (tests, reports); large traces should stream."""
+    return list(TraceReader(source))
