@@ -1,0 +1,157 @@
+"""Rule base class, verdicts and the registry.
+
+Theory of operation
+-------------------
+A rule judges *instances* (rules.md, "Verdicts"): each ``push``, each idle
+stretch, each photo. It sees the trace one event at a time through methods
+named ``on_<kind>`` (``on_push``, ``on_sync_end``...), called after the shared
+derived state (:mod:`bench.rules.state`) has taken the event in, so a handler
+reads "the state at this event". Rules that wait for something ("within X s")
+open a :class:`Window` with a deadline on the checker's clock; the checker
+fires it once an event strictly later than the deadline arrives, so an event
+exactly at the deadline still satisfies it ("``t <= t_E + X``"). A window still
+open at the end of the trace is not judged ("cut short ... by the end of the
+trace"). Two derived hooks spare every rule from re-deriving the same
+condition: ``on_up(dev_state, t)`` when a device becomes online and running,
+``on_down(dev_state, t)`` when it stops being either.
+
+Each instance ends in :meth:`Rule.passed` or :meth:`Rule.fail`; the verdict is
+``fail`` if any failed, ``pass`` if any was judged, else ``n/a``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+
+if TYPE_CHECKING:
+    from bench.rules.state import Context
+
+PASS, FAIL, NA = "pass", "fail", "n/a"
+
+# Default parameters, fixed by rules.md ("Default parameters").
+DEFAULT_PARAMS: dict[str, float] = {
+    "interval_s": 120,
+    "cadence_tol_s": 10,
+    "respond_s": 5,
+    "manual_s": 2,
+    "push_send_s": 5,
+    "push_deliver_s": 5,
+    "scope_slack_s": 5,
+    "display_lag_s": 1,
+    "slow_abort_s": 5,
+    "files_s": 160,
+    "text_ack_s": 160,
+    "save_sync_s": 2,
+    "save_ack_s": 30,
+}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Violation:
+    t: float
+    dev: str | None
+    message: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"t": self.t, "dev": self.dev, "message": self.message}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RuleResult:
+    id: str
+    verdict: str
+    judged: int
+    violations: tuple[Violation, ...] = field(default_factory=tuple)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "verdict": self.verdict,
+            "violations": [v.as_dict() for v in self.violations],
+        }
+
+
+class Window:
+    """An instance waiting for something until ``deadline``.
+
+    ``on_expire(window)`` runs when the deadline passes with the window still
+    open; ``close()`` ends it early (satisfied or cut).
+    """
+
+    __slots__ = ("dev", "deadline", "data", "open", "on_expire")
+
+    def __init__(self, dev: str | None, deadline: float, on_expire: Callable[[Window], None], data: Any = None):
+        self.dev = dev
+        self.deadline = deadline
+        self.data = data
+        self.open = True
+        self.on_expire = on_expire
+
+    def close(self) -> None:
+        self.open = False
+
+
+class Rule:
+    """Base class of a rule; subclasses set the class attributes and handlers."""
+
+    id: ClassVar[str]
+    title: ClassVar[str]
+    # The sentence of the source document the rule enforces ("" for core rules
+    # that state a property of any sync).
+    source: ClassVar[str] = ""
+    statement: ClassVar[str]
+    params: ClassVar[tuple[str, ...]] = ()
+    # Kinds whose handlers are resolved from ``on_<kind>`` methods.
+
+    def __init__(self, ctx: Context, values: dict[str, float]) -> None:
+        self.ctx = ctx
+        self.p = {name: values[name] for name in self.params}
+        self.judged = 0
+        self.violations: list[Violation] = []
+
+    # -- instance bookkeeping ---------------------------------------------
+    def passed(self, n: int = 1) -> None:
+        self.judged += n
+
+    def fail(self, t: float, dev: str | None, message: str) -> None:
+        self.judged += 1
+        self.violations.append(Violation(t=t, dev=dev, message=message))
+
+    def window(self, dev: str | None, deadline: float, on_expire: Callable[[Window], None], data: Any = None) -> Window:
+        w = Window(dev, deadline, on_expire, data)
+        self.ctx.schedule(w)
+        return w
+
+    # -- lifecycle ----------------------------------------------------------
+    def finish(self, end_t: float | None) -> None:
+        """Called once at the end of the trace (``end_t``: last known event's t)."""
+
+    def result(self) -> RuleResult:
+        if self.violations:
+            verdict = FAIL
+        elif self.judged:
+            verdict = PASS
+        else:
+            verdict = NA
+        return RuleResult(id=self.id, verdict=verdict, judged=self.judged, violations=tuple(self.violations))
+
+
+REGISTRY: dict[str, type[Rule]] = {}
+
+
+def register(cls: type[Rule]) -> type[Rule]:
+    """Class decorator: add a rule to the registry under its id."""
+    if cls.id in REGISTRY:
+        raise ValueError(f"rule {cls.id!r} registered twice")
+    unknown = set(cls.params) - set(DEFAULT_PARAMS)
+    if unknown:
+        raise ValueError(f"rule {cls.id!r} uses unknown parameters {sorted(unknown)}")
+    REGISTRY[cls.id] = cls
+    return cls
+
+
+def fmt_t(t: float) -> str:
+    """A time for messages: integers without a fraction, others to 3 places."""
+    return f"{t:g}" if float(t).is_integer() else f"{t:.3f}".rstrip("0")

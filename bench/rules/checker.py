@@ -1,0 +1,126 @@
+"""The one-pass rule checker.
+
+Theory of operation::
+
+    events --> Checker.feed(ev) --+--> fire deadlines < ev.t   (Context clock)
+                                  +--> apply ev to Context      (derived state)
+                                  +--> on_up / on_down hooks    (online & running changed)
+                                  +--> rule.on_<kind>(ev, ds)   (only rules that handle the kind)
+               Checker.finish()  -----> rule.finish(end_t) -> RuleResult per rule
+
+Every rule of a policy runs in the same pass, so the simulator can feed the
+same checker event by event while it runs ("the same rule monitors as
+``syncbench check``, fed as events happen"). Unknown event kinds are passed
+over without advancing the clock: "The end of the trace is the t of its last
+event of a known kind."
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from bench.rules.base import REGISTRY, Rule, RuleResult
+from bench.rules.policies import Policy
+from bench.rules.state import Context, DeviceState, RecordState
+from bench.trace.schema import EVENTS
+
+_RUNNING_APP = {"opened": True, "restored": True, "minimized": True, "closed": False}
+
+
+class Checker:
+    def __init__(self, policy: Policy, *, meta: dict[str, Any] | None = None, params: dict[str, float] | None = None) -> None:
+        self.policy = policy
+        self.ctx = Context(meta)
+        values = policy.resolve_params(meta_params=(meta or {}).get("params"), overrides=params)
+        self.params = values
+        self.rules: list[Rule] = [REGISTRY[rid](self.ctx, values) for rid in policy.rules]
+        self._handlers: dict[str, list] = {}
+        for kind in EVENTS:
+            self._handlers[kind] = [getattr(r, f"on_{kind}") for r in self.rules if hasattr(r, f"on_{kind}")]
+        self._up = [r.on_up for r in self.rules if hasattr(r, "on_up")]
+        self._down = [r.on_down for r in self.rules if hasattr(r, "on_down")]
+        self.end_t: float | None = None
+        self.events = 0
+
+    def feed(self, ev: dict[str, Any]) -> None:
+        kind = ev["ev"]
+        handlers = self._handlers.get(kind)
+        if handlers is None:
+            return  # unknown kind (or meta): ignored
+        t = ev["t"]
+        ctx = self.ctx
+        if t > ctx.now:
+            ctx.fire_before(t)
+            ctx.now = t
+        self.end_t = t
+        self.events += 1
+        dev = ev.get("dev")
+        ds = ctx.device(dev) if dev is not None else None
+        if ds is not None:
+            self._apply_device(kind, ev, ds, t)
+        elif kind == "dispatch":
+            self._apply_dispatch(ev, t)
+        for h in handlers:
+            h(ev, ds)
+
+    def _apply_device(self, kind: str, ev: dict[str, Any], ds: DeviceState, t: float) -> None:
+        if kind == "link" or kind == "app":
+            if kind == "link":
+                ds.prev_link = ds.link
+                ds.link = ev["class"]
+                ds.online = ds.link != "offline"
+            else:
+                ds.app = ev["state"]
+                running = _RUNNING_APP[ds.app]
+                if running and not ds.running:
+                    ds.running_since = t
+                elif not running:
+                    ds.running_since = None
+                ds.running = running
+            active = ds.online and ds.running
+            if active != ds.active:
+                ds.active = active
+                for h in self._up if active else self._down:
+                    h(ds, t)
+        elif kind == "sync_start":
+            ds.syncs[ev["sync"]] = (t, ev["trigger"])
+        elif kind == "sync_end":
+            ds.ended = ds.syncs.pop(ev["sync"], None)
+            ds.sync_ended_at = t
+        elif kind == "edit":
+            ds.unsent[ev["change"]] = t
+        elif kind == "ack":
+            ds.unsent.pop(ev["change"], None)
+        elif kind == "srv_apply":
+            self.ctx.any_srv_apply = True
+
+    def _apply_dispatch(self, ev: dict[str, Any], t: float) -> None:
+        ctx = self.ctx
+        ctx.any_dispatch = True
+        rs = ctx.records.get(ev["record"])
+        if rs is None:
+            rs = ctx.records[ev["record"]] = RecordState()
+        new = ev["assignee"]
+        if new != rs.assignee:
+            if rs.assignee is not None:
+                rs.ended[rs.assignee] = t
+            rs.assignee = new
+            rs.since = t
+
+    def feed_all(self, events: Iterable[dict[str, Any]]) -> None:
+        feed = self.feed
+        for ev in events:
+            feed(ev)
+
+    def finish(self) -> list[RuleResult]:
+        for r in self.rules:
+            r.finish(self.end_t)
+        return [r.result() for r in self.rules]
+
+
+def check_events(events: Iterable[dict[str, Any]], policy: Policy, *, meta: dict[str, Any] | None = None,
+                 params: dict[str, float] | None = None) -> list[RuleResult]:
+    checker = Checker(policy, meta=meta, params=params)
+    checker.feed_all(events)
+    return checker.finish()

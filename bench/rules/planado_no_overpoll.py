@@ -1,0 +1,35 @@
+"""planado.no_overpoll: timer syncs no more often than the interval allows."""
+
+from __future__ import annotations
+
+from bench.rules.base import Rule, fmt_t, register
+
+
+@register
+class NoOverpoll(Rule):
+    id = "planado.no_overpoll"
+    title = "Timer syncs every 2 minutes, not more often"
+    source = "App tries to synchronize automatically every 2 minutes"
+    statement = (
+        "Every 2 minutes, not more often: two consecutive `sync_start`s with trigger `timer` on "
+        "one device are at least `interval_s - cadence_tol_s` apart."
+    )
+    params = ("interval_s", "cadence_tol_s")
+
+    def __init__(self, ctx, values) -> None:
+        super().__init__(ctx, values)
+        self._min = self.p["interval_s"] - self.p["cadence_tol_s"]
+        self._last: dict[str, float] = {}
+
+    def on_sync_start(self, ev, ds) -> None:
+        if ev["trigger"] != "timer":
+            return
+        t = ev["t"]
+        prev = self._last.get(ds.dev)
+        self._last[ds.dev] = t
+        if prev is None:
+            return
+        if t - prev >= self._min:
+            self.passed()
+        else:
+            self.fail(t, ds.dev, f"timer sync at {fmt_t(t)} only {fmt_t(t - prev)} s after the one at {fmt_t(prev)}")

@@ -1,0 +1,52 @@
+"""planado.push_delivered: a push the server sends reaches a reachable device."""
+
+from __future__ import annotations
+
+from bench.rules.base import Rule, Window, fmt_t, register
+
+
+@register
+class PushDelivered(Rule):
+    id = "planado.push_delivered"
+    title = "Pushes reach online devices"
+    source = "user... will receive push-notification"
+    statement = (
+        "Every `srv_push` to a device that is online and running from `t` to `t + push_deliver_s` "
+        "reaches it: a `push` for that record on that device within `push_deliver_s`."
+    )
+    params = ("push_deliver_s",)
+
+    def __init__(self, ctx, values) -> None:
+        super().__init__(ctx, values)
+        self._open: dict[str, list[Window]] = {}
+
+    def on_srv_push(self, ev, ds) -> None:
+        if not ds.active:
+            return  # not judged: the device was not reachable at t
+        w = self.window(ds.dev, ev["t"] + self.p["push_deliver_s"], self._expired, data=(ev["t"], ev["record"]))
+        self._open.setdefault(ds.dev, []).append(w)
+
+    def _expired(self, w: Window) -> None:
+        t, rec = w.data
+        self.fail(t, w.dev, f"srv_push of {rec} at {fmt_t(t)} never arrived (no push by {fmt_t(w.deadline)})")
+
+    def on_push(self, ev, ds) -> None:
+        lst = self._open.get(ds.dev)
+        if not lst:
+            return
+        keep = []
+        done = False
+        for w in lst:
+            if not w.open:
+                continue
+            if not done and w.data[1] == ev["record"]:
+                w.close()
+                self.passed()
+                done = True
+            else:
+                keep.append(w)
+        self._open[ds.dev] = keep
+
+    def on_down(self, ds, t) -> None:
+        for w in self._open.pop(ds.dev, ()):
+            w.close()

@@ -1,0 +1,48 @@
+"""planado.push_sent: dispatcher changes push to the assignee."""
+
+from __future__ import annotations
+
+from bench.rules.base import Rule, Window, fmt_t, register
+
+
+@register
+class PushSent(Rule):
+    id = "planado.push_sent"
+    title = "Dispatcher changes are pushed to the assignee"
+    source = (
+        "When dispatcher creates or changes job in the web-application, user... will receive "
+        "push-notification"
+    )
+    statement = (
+        "Every `dispatch` whose record has an assignee after the op is followed within "
+        "`push_send_s` by a `srv_push` to that assignee for that record. No `dispatch` in the "
+        "trace: n/a."
+    )
+    params = ("push_send_s",)
+
+    def __init__(self, ctx, values) -> None:
+        super().__init__(ctx, values)
+        self._open: dict[tuple[str, str], list[Window]] = {}
+
+    def on_dispatch(self, ev, ds) -> None:
+        dev = ev["assignee"]
+        if dev is None:
+            return
+        key = (dev, ev["record"])
+        w = self.window(dev, ev["t"] + self.p["push_send_s"], self._expired, data=(ev["t"], ev["op"], key))
+        self._open.setdefault(key, []).append(w)
+
+    def _expired(self, w: Window) -> None:
+        t, op, key = w.data
+        lst = self._open.get(key)
+        if lst is not None:
+            lst[:] = [x for x in lst if x.open]
+            if not lst:
+                del self._open[key]
+        self.fail(t, w.dev, f"dispatch {op} of {key[1]} at {fmt_t(t)}: no srv_push to {w.dev} by {fmt_t(w.deadline)}")
+
+    def on_srv_push(self, ev, ds) -> None:
+        for w in self._open.pop((ds.dev, ev["record"]), ()):
+            if w.open:
+                w.close()
+                self.passed()

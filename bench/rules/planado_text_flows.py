@@ -1,0 +1,43 @@
+"""planado.text_flows: text changes flow on any online link."""
+
+from __future__ import annotations
+
+from bench.rules.base import Rule, Window, fmt_t, register
+
+
+@register
+class TextFlows(Rule):
+    id = "planado.text_flows"
+    title = "Text still flows on slow links"
+    source = "Only text information of the jobs will be updated"
+    statement = (
+        "Every `edit` of kind `text` or `status` made while the device is online and running, "
+        "with the device staying online (any class) and running to `t + text_ack_s`, is acked "
+        "by then."
+    )
+    params = ("text_ack_s",)
+
+    def __init__(self, ctx, values) -> None:
+        super().__init__(ctx, values)
+        self._open: dict[str, dict[str, Window]] = {}
+
+    def on_edit(self, ev, ds) -> None:
+        if ev["kind"] == "photo" or not ds.active:
+            return
+        w = self.window(ds.dev, ev["t"] + self.p["text_ack_s"], self._expired, data=(ev["t"], ev["change"]))
+        self._open.setdefault(ds.dev, {})[ev["change"]] = w
+
+    def _expired(self, w: Window) -> None:
+        t, change = w.data
+        self._open.get(w.dev, {}).pop(change, None)
+        self.fail(t, w.dev, f"{change} edited at {fmt_t(t)} online was not acked by {fmt_t(w.deadline)}")
+
+    def on_ack(self, ev, ds) -> None:
+        w = self._open.get(ds.dev, {}).pop(ev["change"], None)
+        if w is not None and w.open:
+            w.close()
+            self.passed()
+
+    def on_down(self, ds, t) -> None:
+        for w in self._open.pop(ds.dev, {}).values():
+            w.close()

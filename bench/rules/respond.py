@@ -1,0 +1,101 @@
+"""``respond(E, X, strict)``: the device answers event E with a sync (rules.md).
+
+"Let s be t_E, or, if a sync is in progress at E, the t of that sync's
+sync_end. Satisfied when a sync_start comes after E with t <= s + X. When not
+strict, a sync in progress at E also satisfies it. Judged only if the device is
+online and running from t_E to s + X."
+
+Theory of operation: an instance is *waiting* while the sync in progress at E
+has not ended (s unknown), then *open* with deadline s + X. Any later
+``sync_start`` on the device satisfies both. Leaving "online and running" cuts
+every instance of the device (not judged). If several syncs are in progress at
+E, s is the end of the last of them: only then is the device free to answer.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bench.rules.base import Rule, Window, fmt_t
+from bench.rules.state import DeviceState
+
+
+class Respond:
+    """A rule's collection of respond() instances."""
+
+    def __init__(self, rule: Rule, x: float, *, strict: bool) -> None:
+        self.rule = rule
+        self.x = x
+        self.strict = strict
+        self._waiting: dict[str, list[tuple[float, str]]] = {}
+        self._open: dict[str, list[Window]] = {}
+
+    def open(self, t: float, ds: DeviceState, what: str) -> None:
+        """Start an instance for event E at ``t`` described by ``what``."""
+        if not ds.active:
+            return  # not online and running at E: not judged
+        if ds.syncs:
+            if not self.strict:
+                self.rule.passed()
+                return
+            self._waiting.setdefault(ds.dev, []).append((t, what))
+            return
+        self._start(ds.dev, t, t + self.x, what)
+
+    def _start(self, dev: str, t_e: float, deadline: float, what: str) -> None:
+        w = self.rule.window(dev, deadline, self._expired, data=(t_e, what))
+        self._open.setdefault(dev, []).append(w)
+
+    def _expired(self, w: Window) -> None:
+        t_e, what = w.data
+        self.rule.fail(t_e, w.dev, f"{what} at {fmt_t(t_e)} got no sync_start by {fmt_t(w.deadline)}")
+        lst = self._open.get(w.dev)
+        if lst and w in lst:
+            lst.remove(w)
+
+    def on_sync_start(self, ev: dict[str, Any], ds: DeviceState) -> None:
+        dev = ds.dev
+        waiting = self._waiting.pop(dev, None)
+        if waiting:
+            self.rule.passed(len(waiting))
+        opened = self._open.pop(dev, None)
+        if opened:
+            for w in opened:
+                if w.open:
+                    w.close()
+                    self.rule.passed()
+
+    def on_sync_end(self, ev: dict[str, Any], ds: DeviceState) -> None:
+        if ds.syncs:
+            return  # another sync still in progress: s is later
+        waiting = self._waiting.pop(ds.dev, None)
+        if waiting:
+            t = ev["t"]
+            for t_e, what in waiting:
+                self._start(ds.dev, t_e, t + self.x, what)
+
+    def on_down(self, ds: DeviceState, t: float) -> None:
+        self._waiting.pop(ds.dev, None)
+        for w in self._open.pop(ds.dev, ()):
+            w.close()
+
+
+class RespondRule(Rule):
+    """A rule whose instances are all respond() instances; subclasses call
+    ``self.respond.open(...)`` from their trigger handlers."""
+
+    respond_param: str
+    strict: bool
+
+    def __init__(self, ctx, values) -> None:
+        super().__init__(ctx, values)
+        self.respond = Respond(self, self.p[self.respond_param], strict=self.strict)
+
+    def on_sync_start(self, ev: dict[str, Any], ds: DeviceState) -> None:
+        self.respond.on_sync_start(ev, ds)
+
+    def on_sync_end(self, ev: dict[str, Any], ds: DeviceState) -> None:
+        self.respond.on_sync_end(ev, ds)
+
+    def on_down(self, ds: DeviceState, t: float) -> None:
+        self.respond.on_down(ds, t)

@@ -1,0 +1,112 @@
+"""Derived state the rules share (trace.md, "Derived state the rules use").
+
+Theory of operation: one :class:`Context` per check holds, per device, the
+link class, app state, syncs in progress and unsent changes, and, per record,
+the assignee history that the scope rules need. The checker applies each event
+to the context *before* the rules see it, so a rule's handler reads the state
+"at or before t" including the event itself. Memory grows with devices,
+records and open windows, not with the length of the trace.
+
+The context is also the clock: rules schedule :class:`~bench.rules.base.Window`
+deadlines on its heap, and the checker fires every deadline strictly earlier
+than the next event's ``t``.
+"""
+
+from __future__ import annotations
+
+import heapq
+from typing import Any
+
+from bench.rules.base import Window
+from bench.trace.schema import SLOW_CLASSES
+
+
+class DeviceState:
+    __slots__ = (
+        "dev", "link", "prev_link", "app", "syncs", "unsent", "online", "running", "active",
+        "running_since", "sync_ended_at", "ended",
+    )
+
+    def __init__(self, dev: str) -> None:
+        self.dev = dev
+        self.link = "offline"  # "offline before any" link event
+        self.prev_link = "offline"
+        self.app = "closed"  # "closed before any app event"
+        self.syncs: dict[str, tuple[float, str]] = {}  # in progress: id -> (t, trigger)
+        self.unsent: dict[str, float] = {}  # change -> t of the edit, until acked
+        self.online = False
+        self.running = False
+        self.active = False  # online and running
+        self.running_since: float | None = None
+        self.sync_ended_at: float | None = None
+        self.ended: tuple[float, str] | None = None  # (start t, trigger) of the sync that just ended
+
+    @property
+    def slow(self) -> bool:
+        return self.link in SLOW_CLASSES
+
+    @property
+    def fast(self) -> bool:
+        return self.online and self.link not in SLOW_CLASSES
+
+    @property
+    def syncing(self) -> bool:
+        return bool(self.syncs)
+
+
+class RecordState:
+    """Assignee history of one record, enough to answer "was D the assignee at
+    some time in [t - slack, t]"."""
+
+    __slots__ = ("assignee", "since", "ended")
+
+    def __init__(self) -> None:
+        self.assignee: str | None = None
+        self.since = 0.0
+        self.ended: dict[str, float] = {}  # device -> when its last stint ended
+
+    def assigned_within(self, dev: str, lo: float) -> bool:
+        if self.assignee == dev:
+            return True
+        end = self.ended.get(dev)
+        return end is not None and end >= lo
+
+
+class Context:
+    def __init__(self, meta: dict[str, Any] | None = None) -> None:
+        self.meta = meta or {}
+        self.devices: dict[str, DeviceState] = {}
+        self.records: dict[str, RecordState] = {}
+        self.any_dispatch = False
+        self.any_srv_apply = False
+        self.now = float("-inf")
+        self._heap: list[tuple[float, int, Window]] = []
+        self._seq = 0
+
+    @property
+    def settled(self) -> bool:
+        return self.meta.get("settled") is True
+
+    def device(self, dev: str) -> DeviceState:
+        ds = self.devices.get(dev)
+        if ds is None:
+            ds = self.devices[dev] = DeviceState(dev)
+        return ds
+
+    # -- the clock ------------------------------------------------------------
+    def schedule(self, w: Window) -> None:
+        self._seq += 1
+        heapq.heappush(self._heap, (w.deadline, self._seq, w))
+
+    def fire_before(self, t: float) -> None:
+        """Expire every open window whose deadline is strictly before ``t``."""
+        heap = self._heap
+        while heap and heap[0][0] < t:
+            _, _, w = heapq.heappop(heap)
+            if w.open:
+                w.open = False
+                w.on_expire(w)
+
+    @property
+    def pending(self) -> int:
+        return len(self._heap)
