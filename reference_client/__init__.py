@@ -1,1 +1,16 @@
-"""See the package docs."""
+"""The reference device: a sans-I/O sync engine and its two policies.
+
+    from reference_client import Engine, PLANADO, LinkChanged, AppChanged
+    eng = Engine(device="w1", policy=PLANADO, rng=random.Random(7), start=0.0)
+    actions = eng.handle(LinkChanged(now=0.0, link_class="wifi"))
+
+See docs/engine.md. ``reference_client.mutants`` holds deliberately broken
+policies; ``reference_client.testing`` a deterministic harness. This package
+never imports ``bench``.
+"""
+
+from reference_client.engine import *  # noqa: F403
+from reference_client.engine import __all__ as _engine_all
+from reference_client.policies import PLANADO, PLAYMAKER, POLICIES, Policy, get_policy
+
+__all__ = [*_engine_all, "PLANADO", "PLAYMAKER", "POLICIES", "Policy", "get_policy"]

@@ -1,0 +1,101 @@
+"""Actions the engine returns from :meth:`Engine.handle`, for the driver to carry out.
+
+Theory of operation: the engine never does anything itself; it answers each
+input with an ordered list of actions. A driver walks the list in order:
+
+- :class:`Emit` — append ``event`` (a ``syncbench.trace/1`` dict) to the trace.
+  Emits come before the action they describe (``sync_start`` before
+  :class:`StartSync`), so a driver that writes the trace as it goes gets the
+  file order right.
+- :class:`StartSync` — ``POST /v1/sync`` with ``request`` as the JSON body;
+  answer later with ``SyncResponse``/``SyncFailed`` carrying the same ``sync``.
+- :class:`AbortSync` — drop the request in flight; any late answer is ignored.
+- :class:`StartTransfer` / :class:`AbortTransfer` — run or stop one file
+  transfer (``offset``: the engine's best knowledge of bytes already moved;
+  an uploading driver may ask the server instead). Report with
+  ``FileProgress``/``FileDone``. After an abort the engine has already emitted
+  ``file_end``; late reports for that transfer are ignored.
+- :class:`SetTimer` — feed ``Tick(now=deadline)`` at ``deadline`` (None: no
+  timer). Only the latest ``SetTimer`` counts.
+- :class:`ShowUnsent` / :class:`ShowLastSync` — what the user sees.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Action:
+    """Base of all actions."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Emit(Action):
+    """A device trace event (spec/trace.md), ready to write."""
+
+    event: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StartSync(Action):
+    """Send ``POST /v1/sync`` with ``request`` (device, cursor, mode, changes)."""
+
+    sync: str
+    trigger: str
+    mode: str
+    request: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AbortSync(Action):
+    """Abandon the sync request in flight."""
+
+    sync: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StartTransfer(Action):
+    """Upload (``dir="up"``, a photo; ``file`` is its change id) or download
+    (``dir="down"``, an attachment of ``record``) a file through ``/v1/files/{file}``."""
+
+    file: str
+    dir: str
+    bytes: int
+    offset: int
+    record: str
+    sha256: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AbortTransfer(Action):
+    """Stop the transfer of ``file`` now (bytes moved so far are kept for resume)."""
+
+    file: str
+    dir: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SetTimer(Action):
+    """Call ``handle(Tick(now=deadline))`` at ``deadline``; None cancels."""
+
+    deadline: float | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ShowUnsent(Action):
+    """Display ``n`` unsent changes (photos included)."""
+
+    n: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ShowLastSync(Action):
+    """Display the time of the last successful sync (None: never)."""
+
+    at: float | None
+
+
+ALL_ACTIONS = (Emit, StartSync, AbortSync, StartTransfer, AbortTransfer, SetTimer, ShowUnsent,
+               ShowLastSync)

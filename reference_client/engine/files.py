@@ -1,0 +1,124 @@
+"""File transfers: photo uploads and attachment downloads, one at a time.
+
+Theory of operation: the queues live in the store (``uploads`` before
+``downloads``: the user's own photos first, since a photo change is acked only
+after its upload completes and the change referencing it is synced). The
+engine runs at most one transfer; ``_pump_files`` starts the next one whenever
+the device is running and the link allows it:
+
+- Planado: "on slow internet connection (2G, EDGE, GPRS) ... application won't
+  upload photos ... and won't download any attached files", and "Files
+  exchange ... will begin as soon as you connect to faster network". So no
+  transfer starts on a slow link, and one in progress is aborted the moment the
+  link turns slow (rules.md planado.slow_no_files: ``file_end`` within
+  ``slow_abort_s``; the engine emits it at once).
+- An aborted or failed transfer keeps the bytes it moved (``done``) and
+  resumes from there; a failure (not a link change) waits ``file_retry_s``.
+- When an upload completes, its photo change becomes sendable and the engine
+  wishes a ``file`` sync so the change is acked soon.
+
+This module is a mixin of :class:`reference_client.engine.core.Engine`; it
+shares the engine's state and its ``_emit``/``_out``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from reference_client.engine.actions import AbortTransfer, StartTransfer
+from reference_client.engine.inputs import FileDone, FileProgress
+from reference_client.engine.store import Transfer
+from reference_client.engine.vocab import CLOSED, DOWN, OFFLINE, UP, WIFI, is_slow
+
+if TYPE_CHECKING:
+    from reference_client.engine.core import Engine as _Base
+else:
+    _Base = object
+
+
+class FilesMixin(_Base):
+    def _can_transfer(self) -> bool:
+        p, link = self.policy, self._link
+        if self._run == CLOSED or link == OFFLINE:
+            return False
+        if is_slow(link) and not p.files_on_slow:
+            return False
+        return not (p.files_wifi_only and link != WIFI)
+
+    def _pump_files(self) -> None:
+        if self._active is not None or not self._can_transfer():
+            return
+        if self._file_retry_at is not None and self._file_retry_at > self._now:
+            return
+        self._file_retry_at = None
+        store = self.store
+        nxt = next(iter(store.uploads.values()), None) or next(iter(store.downloads.values()), None)
+        if nxt is None:
+            return
+        self._active = nxt
+        self._emit("file_start", file=nxt.file, dir=nxt.dir, bytes=nxt.bytes)
+        self._out.append(StartTransfer(file=nxt.file, dir=nxt.dir, bytes=nxt.bytes,
+                                       offset=nxt.done, record=nxt.record, sha256=nxt.sha256))
+
+    def _check_transfer_allowed(self) -> None:
+        """Abort the transfer in progress if the link no longer allows it."""
+        if self._active is not None and not self._can_transfer():
+            self._abort_transfer()
+
+    def _abort_transfer(self) -> None:
+        a = self._active
+        assert a is not None
+        self._active = None
+        self._emit("file_end", file=a.file, dir=a.dir, ok=False, bytes=a.done)
+        self._out.append(AbortTransfer(file=a.file, dir=a.dir))
+        self._drop_if_not_resumable(a)
+
+    def _drop_if_not_resumable(self, a: Transfer) -> bool:
+        if a.dir == DOWN and not self.policy.resume_downloads:
+            self.store.downloads.pop(a.file, None)
+            return True
+        return False
+
+    def _on_file_progress(self, inp: FileProgress) -> None:
+        a = self._active
+        if a is not None and (a.file, a.dir) == (inp.file, inp.dir):
+            a.done = max(a.done, min(inp.bytes, a.bytes))
+
+    def _on_file_done(self, inp: FileDone) -> None:
+        a = self._active
+        if a is None or (a.file, a.dir) != (inp.file, inp.dir):
+            return  # a transfer the engine already aborted: its file_end is out
+        self._active = None
+        store = self.store
+        if not inp.ok:
+            if inp.bytes is not None:
+                a.done = max(a.done, min(inp.bytes, a.bytes))
+            self._emit("file_end", file=a.file, dir=a.dir, ok=False, bytes=a.done,
+                       error=inp.error)
+            if not self._drop_if_not_resumable(a):
+                self._file_retry_at = self._now + self.policy.file_retry_s
+            return
+        self._emit("file_end", file=a.file, dir=a.dir, ok=True,
+                   bytes=inp.bytes if inp.bytes is not None else a.bytes)
+        if a.dir == UP:
+            store.uploads.pop(a.file, None)
+            for c in store.outbox.values():
+                if c.file is not None and c.file.get("id") == a.file:
+                    c.uploaded = True
+            self._wish("file")
+        else:
+            store.downloads.pop(a.file, None)
+            store.have_files.append(a.file)
+
+    def _queue_downloads(self, files: tuple, removed: tuple[str, ...]) -> None:
+        store = self.store
+        for f in files:
+            if f.id not in store.have_files and f.id not in store.downloads:
+                store.downloads[f.id] = Transfer(file=f.id, dir=DOWN, record=f.record,
+                                                 bytes=f.bytes, sha256=f.sha256)
+        gone = set(removed)
+        for fid, t in list(store.downloads.items()):
+            if t.record in gone:
+                if self._active is t:
+                    self._abort_transfer()
+                store.downloads.pop(fid, None)
