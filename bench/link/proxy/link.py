@@ -1,0 +1,409 @@
+"""The data path: one accepted connection, its two streams and their toxics.
+
+Theory of operation
+-------------------
+A connection is two sockets (the client's and the upstream's) and two streams
+between them: *upstream* (client → server) and *downstream* (server → client).
+Everything is an asyncio protocol callback; there is no task per chunk and no
+task per stream::
+
+    client socket ─read─► Stream "upstream"   ─write─► upstream socket
+    client socket ◄write─ Stream "downstream" ◄─read─ upstream socket
+
+    Stream.feed(bytes)
+      │ no toxic applies and nothing queued ─────────► dst.write(bytes)  (fast path)
+      ▼
+    Chunk(bytes, ready_at=now) ─► toxic states in creation order ─► FIFO queue
+                                                                      │ timer at head.ready_at
+                                                                      ▼
+                                                               dst.write / close
+
+Flow control has one mechanism: the source socket stops being read while any
+reason holds (the destination's buffer is full; the toxic queue is too long;
+a slow toxic asked to hold until a time; the stream has ended). So a slow link
+pushes back on the sender instead of buffering without bound.
+
+"End of stream on either side closes the whole connection (no half-close)":
+an EOF goes through the toxics like data (slow_close delays it) and, when it
+leaves the queue, both sockets close. A lost socket closes the other at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import random
+import socket
+import struct
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from bench.link.proxy.toxics import Chunk, ToxicState
+
+if TYPE_CHECKING:
+    from bench.link.proxy.proxy import Proxy, Toxic
+
+# Upstream reads at most 32 KiB per chunk when toxics apply ("Each socket read
+# (≤ 32 KiB) becomes a chunk"); with no toxic in the way a larger read halves
+# the per-byte cost of the fast path (asyncio's own transports read 256 KiB).
+TOXIC_READ_SIZE = 32 * 1024
+FAST_READ_SIZE = 256 * 1024
+# Bound on bytes a stream may hold in its queue before it stops reading the
+# source. Upstream bounds the latency toxic to 1024 chunks; 4 MiB keeps a
+# 10 MB/s stream behind 400 ms of latency at full speed.
+QUEUE_MAX_BYTES = 4 * 1024 * 1024
+
+_LINGER_RESET = struct.pack("ii", 1, 0)  # SO_LINGER on, 0 s: close() sends RST
+
+
+class Counter:
+    """Bytes one proxy has received from sources and sent to destinations, per stream."""
+
+    __slots__ = ("received", "sent")
+
+    def __init__(self) -> None:
+        self.received = 0
+        self.sent = 0
+
+
+class _Entry:
+    __slots__ = ("toxic", "state", "applies")
+
+    def __init__(self, toxic: Toxic, state: ToxicState, applies: bool) -> None:
+        self.toxic = toxic
+        self.state = state
+        self.applies = applies
+
+
+class Stream:
+    """One direction of one connection, with its toxic chain and output queue."""
+
+    __slots__ = (
+        "conn", "name", "src", "dst", "counter", "rng", "loop", "entries", "active",
+        "queue", "queued", "timer", "paused", "hold_timer", "hold_until", "ended",
+    )
+
+    def __init__(self, conn: Connection, name: str, counter: Counter, rng: random.Random) -> None:
+        self.conn = conn
+        self.name = name
+        self.src: asyncio.Transport | None = None
+        self.dst: asyncio.Transport | None = None
+        self.counter = counter
+        self.rng = rng
+        self.loop = conn.loop
+        self.entries: list[_Entry] = []
+        self.active: list[ToxicState] = []
+        self.queue: collections.deque[Chunk] = collections.deque()
+        self.queued = 0
+        self.timer: asyncio.TimerHandle | None = None
+        self.paused: set[str] = set()
+        self.hold_timer: asyncio.TimerHandle | None = None
+        self.hold_until = 0.0
+        self.ended = False
+
+    # -- StreamControl, for toxic states ------------------------------------
+    def now(self) -> float:
+        return self.loop.time()
+
+    def call_later(self, delay: float, callback: Callable[[], None]) -> asyncio.TimerHandle:
+        return self.loop.call_later(delay, callback)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def reset(self) -> None:
+        self.conn.reset()
+
+    def hold(self, until: float) -> None:
+        if until <= self.hold_until:
+            return
+        self.hold_until = until
+        self._pause("hold")
+        if self.hold_timer is not None:
+            self.hold_timer.cancel()
+        self.hold_timer = self.loop.call_at(until, self._end_hold)
+
+    def _end_hold(self) -> None:
+        self.hold_timer = None
+        self._resume("hold")
+
+    # -- toxic chain ---------------------------------------------------------
+    def read_size(self) -> int:
+        return FAST_READ_SIZE if not self.active else TOXIC_READ_SIZE
+
+    def attach(self, toxic: Toxic) -> None:
+        """Put a toxic at the end of the chain (creation order) for this connection."""
+        state = toxic.settings.new_state(self)
+        # One draw per attachment, whatever the toxicity, keeps the seeded
+        # sequence independent of the values: 0 never applies, 1 always does.
+        applies = self.rng.random() < toxic.toxicity
+        self.entries.append(_Entry(toxic, state, applies))
+        if applies:
+            state.start()
+        self._rebuild()
+
+    def detach(self, toxic: Toxic) -> None:
+        for i, entry in enumerate(self.entries):
+            if entry.toxic is toxic:
+                del self.entries[i]
+                self._rebuild()
+                if entry.applies:
+                    entry.state.stop()
+                entry.state.release()
+                return
+
+    def update(self, toxic: Toxic, old_settings: Any, toxicity_changed: bool) -> None:
+        for entry in self.entries:
+            if entry.toxic is not toxic:
+                continue
+            entry.state.settings = toxic.settings
+            if toxicity_changed:
+                applies = self.rng.random() < toxic.toxicity
+                if applies and not entry.applies:
+                    entry.state.start()
+                elif entry.applies and not applies:
+                    entry.state.release()
+                entry.applies = applies
+            elif entry.applies:
+                entry.state.updated(old_settings)
+            self._rebuild()
+            return
+
+    def _rebuild(self) -> None:
+        self.active = [e.state for e in self.entries if e.applies]
+
+    # -- data in ---------------------------------------------------------------
+    def feed(self, data: bytes) -> None:
+        n = len(data)
+        self.counter.received += n
+        if self.ended:
+            return
+        if not self.active and not self.queue:
+            self.dst.write(data)
+            self.counter.sent += n
+            return
+        chunks: list[Chunk] = [Chunk(data, self.loop.time())]
+        for state in self.active:
+            out: list[Chunk] = []
+            for c in chunks:
+                if c.data is None:
+                    c.ready_at = state.eof(c.ready_at)
+                    out.append(c)
+                else:
+                    out.extend(state.data(c))
+            chunks = out
+            if not chunks:
+                return
+        self._enqueue(chunks)
+
+    def feed_eof(self) -> None:
+        if self.ended:
+            return
+        at = self.loop.time()
+        for state in self.active:
+            at = state.eof(at)
+        self._enqueue([Chunk(None, at)])
+
+    def _enqueue(self, chunks: list[Chunk]) -> None:
+        queue = self.queue
+        for c in chunks:
+            queue.append(c)
+            if c.data is None:
+                self.ended = True
+                self._pause("ended")
+                break
+            self.queued += len(c.data)
+        if self.queued > QUEUE_MAX_BYTES:
+            self._pause("queue")
+        self._flush()
+
+    # -- data out --------------------------------------------------------------
+    def _flush(self) -> None:
+        self.timer = None
+        queue = self.queue
+        now = self.loop.time()
+        dst, counter = self.dst, self.counter
+        while queue and queue[0].ready_at <= now:
+            c = queue.popleft()
+            if c.data is None:
+                self.conn.close()
+                return
+            dst.write(c.data)
+            n = len(c.data)
+            self.queued -= n
+            counter.sent += n
+        if queue:
+            self._arm(queue[0].ready_at)
+        if "queue" in self.paused and self.queued <= QUEUE_MAX_BYTES // 2:
+            self._resume("queue")
+
+    def _arm(self, when: float) -> None:
+        timer = self.timer
+        if timer is not None:
+            if timer.when() <= when:
+                return
+            timer.cancel()
+        self.timer = self.loop.call_at(when, self._flush)
+
+    # -- reading the source --------------------------------------------------
+    def _pause(self, reason: str) -> None:
+        if not self.paused and self.src is not None:
+            self.src.pause_reading()
+        self.paused.add(reason)
+
+    def _resume(self, reason: str) -> None:
+        if reason not in self.paused:
+            return
+        self.paused.discard(reason)
+        if not self.paused and self.src is not None and not self.src.is_closing():
+            self.src.resume_reading()
+
+    def dst_full(self) -> None:
+        self._pause("dst")
+
+    def dst_drained(self) -> None:
+        self._resume("dst")
+
+    def release(self) -> None:
+        for timer in (self.timer, self.hold_timer):
+            if timer is not None:
+                timer.cancel()
+        self.timer = self.hold_timer = None
+        for entry in self.entries:
+            entry.state.release()
+        self.entries.clear()
+        self.active = []
+        self.queue.clear()
+
+
+class _Side(asyncio.BufferedProtocol):
+    """One socket of a connection. Reads feed ``out``; ``into`` writes to it."""
+
+    __slots__ = ("conn", "transport", "out", "into", "buffer")
+
+    def __init__(self, conn: Connection, out: Stream, into: Stream) -> None:
+        self.conn = conn
+        self.out = out
+        self.into = into
+        self.transport: asyncio.Transport | None = None
+        self.buffer = conn.proxy.read_buffer
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+        self.out.src = transport  # type: ignore[assignment]
+        self.into.dst = transport  # type: ignore[assignment]
+        if self.out.paused:
+            transport.pause_reading()  # type: ignore[attr-defined]
+        if self is self.conn.client:
+            self.conn.accepted()
+
+    def get_buffer(self, sizehint: int) -> memoryview:
+        # One buffer per server is safe: the transport fills it and calls
+        # buffer_updated synchronously, before any other callback runs.
+        return self.buffer[: self.out.read_size()]
+
+    def buffer_updated(self, nbytes: int) -> None:
+        self.out.feed(bytes(self.buffer[:nbytes]))
+
+    def eof_received(self) -> bool:
+        self.out.feed_eof()
+        return True  # the connection closes when the EOF leaves the toxics
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.conn.close()
+
+    def pause_writing(self) -> None:
+        self.into.dst_full()
+
+    def resume_writing(self) -> None:
+        self.into.dst_drained()
+
+
+class Connection:
+    """A client connection and its upstream connection, joined by two streams."""
+
+    def __init__(self, proxy: Proxy, number: int) -> None:
+        self.proxy = proxy
+        self.number = number
+        self.loop = asyncio.get_running_loop()
+        self.closed = False
+        self.streams = {
+            name: Stream(self, name, proxy.counters[name], proxy.stream_rng(number, name))
+            for name in ("upstream", "downstream")
+        }
+        up, down = self.streams["upstream"], self.streams["downstream"]
+        self.client = _Side(self, out=up, into=down)
+        self.server = _Side(self, out=down, into=up)
+        self.dial_task: asyncio.Task | None = None
+        for toxic in proxy.toxics.values():
+            self.streams[toxic.stream].attach(toxic)
+
+    def client_protocol(self) -> _Side:
+        return self.client
+
+    def accepted(self) -> None:
+        """The client socket is up: hold its data until the upstream answers."""
+        self.streams["upstream"]._pause("dial")
+        self.streams["downstream"]._pause("dial")
+        self.dial_task = self.loop.create_task(self._dial())
+
+    async def _dial(self) -> None:
+        host, port = self.proxy.upstream_address()
+        try:
+            await self.loop.create_connection(lambda: self.server, host, port)
+        except (OSError, ValueError):
+            # "if that fails the client connection is closed at once (the client sees EOF)"
+            self.close()
+            return
+        if self.closed:
+            self.server.transport.close()
+            return
+        for stream in self.streams.values():
+            _nodelay(stream.dst)
+            stream._resume("dial")
+
+    def close(self) -> None:
+        """Close both sockets (buffered writes still go out) and forget the connection."""
+        if self.closed:
+            return
+        self.closed = True
+        for stream in self.streams.values():
+            stream.release()
+        for side in (self.client, self.server):
+            if side.transport is not None:
+                side.transport.close()
+        if self.dial_task is not None and not self.dial_task.done():
+            self.dial_task.cancel()
+        self.proxy.connection_closed(self)
+
+    def cut(self) -> None:
+        """Drop everything at once (a disabled proxy)."""
+        for side in (self.client, self.server):
+            if side.transport is not None:
+                side.transport.abort()
+        self.close()
+
+    def reset(self) -> None:
+        """Abortive close of both sockets: each peer sees ECONNRESET."""
+        for side in (self.client, self.server):
+            transport = side.transport
+            if transport is None:
+                continue
+            sock = transport.get_extra_info("socket")
+            if sock is not None:
+                try:
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_RESET)
+                except OSError:
+                    pass
+            transport.abort()
+        self.close()
+
+
+def _nodelay(transport: asyncio.BaseTransport | None) -> None:
+    # Chunks leave at chosen times; Nagle would hold small ones for an ACK.
+    sock = transport.get_extra_info("socket") if transport is not None else None
+    if sock is not None:
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:
+            pass
