@@ -21,7 +21,7 @@ Each instance ends in :meth:`Rule.passed` or :meth:`Rule.fail`; the verdict is
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -136,6 +136,24 @@ class Rule:
         else:
             verdict = NA
         return RuleResult(id=self.id, verdict=verdict, judged=self.judged, violations=tuple(self.violations))
+
+
+def expire_due(windows: Iterable[Window], end_t: float | None) -> None:
+    """Expire every open window among ``windows`` whose deadline is at or before ``end_t``.
+
+    For "within X s" windows, called from a rule's ``finish``: "within X s after
+    event E" means "t <= t_E + X", so once the trace has reached ``t_E + X`` the
+    window has been seen whole. It is not "cut short ... by the end of the trace"
+    (the checker's clock only fires deadlines strictly before an event, because
+    a later event at the deadline could still satisfy it). Rules whose windows
+    mean "more than X" (an idle stretch) must not call this.
+    """
+    if end_t is None:
+        return
+    for w in list(windows):
+        if w.open and w.deadline <= end_t:
+            w.open = False
+            w.on_expire(w)
 
 
 REGISTRY: dict[str, type[Rule]] = {}

@@ -55,12 +55,14 @@ class Checker:
             ctx.now = t
         self.end_t = t
         self.events += 1
-        dev = ev.get("dev")
-        ds = ctx.device(dev) if dev is not None else None
-        if ds is not None:
-            self._apply_device(kind, ev, ds, t)
-        elif kind == "dispatch":
+        if kind == "dispatch":
+            # A dispatch has no device; an extra "dev" field on it must not turn
+            # it into a device event ("extend it only by adding optional fields").
+            ds = None
             self._apply_dispatch(ev, t)
+        else:
+            ds = ctx.device(ev["dev"])  # every other known kind requires "dev"
+            self._apply_device(kind, ev, ds, t)
         for h in handlers:
             h(ev, ds)
 

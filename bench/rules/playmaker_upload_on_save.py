@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench.rules.base import Window, fmt_t, register
+from bench.rules.base import Window, expire_due, fmt_t, register
 from bench.rules.respond import RespondRule
 
 
@@ -44,6 +44,11 @@ class UploadOnSave(RespondRule):
         if w is not None and w.open:
             w.close()
             self.passed()
+
+    def finish(self, end_t) -> None:
+        super().finish(end_t)
+        # A window ending at or before the end of the trace was seen whole.
+        expire_due([w for ws in self._acks.values() for w in ws.values()], end_t)
 
     def on_down(self, ds, t) -> None:
         super().on_down(ds, t)

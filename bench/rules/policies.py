@@ -14,6 +14,7 @@ A user-defined policy comes from a YAML file::
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -49,10 +50,25 @@ class Policy:
                     if source == "meta.params":
                         continue  # a trace may carry parameters of rules it does not use
                     raise PolicyError(f"unknown parameter {k!r} (known: {', '.join(sorted(DEFAULT_PARAMS))})")
-                if type(v) not in (int, float):
-                    raise PolicyError(f"{source}: parameter {k!r} must be a number, got {v!r}")
+                problem = param_problem(v)
+                if problem is not None:
+                    raise PolicyError(f"{source}: parameter {k!r} {problem}")
                 values[k] = v
         return values
+
+
+def param_problem(value: Any) -> str | None:
+    """Why ``value`` cannot be a rule parameter, or None.
+
+    Every parameter is a duration or tolerance in spec seconds (rules.md,
+    "Default parameters"), so it must be a finite number, not negative. JSON and
+    YAML ``true`` are not numbers even though Python's bool is an int.
+    """
+    if type(value) not in (int, float):
+        return f"must be a number, got {value!r}"
+    if not math.isfinite(value) or value < 0:
+        return f"must be a finite number >= 0, got {value!r}"
+    return None
 
 
 def _expand(patterns: list[str], where: str) -> list[str]:
@@ -146,8 +162,9 @@ def policy_from_dict(data: Any, where: str) -> Policy:
     for k, v in params.items():
         if k not in DEFAULT_PARAMS:
             raise PolicyError(f"{where}: params: unknown parameter {k!r}")
-        if type(v) not in (int, float):
-            raise PolicyError(f"{where}: params.{k} must be a number, got {v!r}")
+        problem = param_problem(v)
+        if problem is not None:
+            raise PolicyError(f"{where}: params.{k} {problem}")
     base_params.update(params)
     return Policy(name=name, rules=tuple(rules), params=base_params)
 
@@ -163,4 +180,7 @@ def parse_param(text: str) -> tuple[str, float]:
         num = float(value)
     except ValueError:
         raise PolicyError(f"--param {name}: {value!r} is not a number") from None
+    problem = param_problem(num)
+    if problem is not None:
+        raise PolicyError(f"--param {name}: {problem}")
     return name, int(num) if num.is_integer() else num

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bench.rules.base import Rule, Window, fmt_t
+from bench.rules.base import Rule, Window, expire_due, fmt_t
 from bench.rules.state import DeviceState
 
 
@@ -72,12 +72,23 @@ class Respond:
         if waiting:
             t = ev["t"]
             for t_e, what in waiting:
-                self._start(ds.dev, t_e, t + self.x, what)
+                # "s ... the t of that sync's sync_end": the deadline moves to s + X.
+                self._start(ds.dev, t_e, t + self.x, f"{what} (during sync {ev['sync']}, ended at {fmt_t(t)})")
 
     def on_down(self, ds: DeviceState, t: float) -> None:
+        # "Judged only if the device is online and running from t_E to s + X":
+        # leaving either cuts every instance of the device, waiting or open.
         self._waiting.pop(ds.dev, None)
         for w in self._open.pop(ds.dev, ()):
             w.close()
+
+    def finish(self, end_t: float | None) -> None:
+        """At the end of the trace: a window ending at or before it was seen whole.
+
+        A waiting instance (its sync never ended, so s is unknown) and a window
+        ending after ``end_t`` are "cut short ... by the end of the trace": not judged.
+        """
+        expire_due([w for ws in self._open.values() for w in ws], end_t)
 
 
 class RespondRule(Rule):
@@ -99,3 +110,6 @@ class RespondRule(Rule):
 
     def on_down(self, ds: DeviceState, t: float) -> None:
         self.respond.on_down(ds, t)
+
+    def finish(self, end_t: float | None) -> None:
+        self.respond.finish(end_t)

@@ -29,7 +29,8 @@ class TraceError(ValueError):
         self.where = where
         self.line = line
         self.problem = problem
-        super().__init__(f"{where}:{line}: {problem}")
+        # Line 0 means the file as a whole (it could not be opened).
+        super().__init__(f"{where}:{line}: {problem}" if line else f"{where}: {problem}")
 
 
 def check_fields(ev: dict[str, Any], spec: tuple, kind: str) -> str | None:
@@ -166,6 +167,11 @@ class TraceReader:
             self.last_t = last_t
             yield ev
         self.lines = n
+        if self.events == 0:
+            # An empty export is a broken export: checking it would give every
+            # rule n/a and exit 0, and "n/a is never a way to hide a failure".
+            what = "holds only a meta line" if self.meta is not None else "holds only blank lines" if n else "is an empty file"
+            raise TraceError(name, n + 1 if n else 1, f"no events (the trace {what})")
 
 
 def read_meta(path: str | Path) -> dict[str, Any] | None:

@@ -53,6 +53,12 @@ def _is_records(v: object) -> bool:
     return type(v) is dict and all(_is_num(x) for x in v.values())
 
 
+def _is_params(v: object) -> bool:
+    # "params: rule parameter overrides (see rules.md)": every parameter there
+    # is a number of seconds.
+    return type(v) is dict and all(_is_num(x) for x in v.values())
+
+
 def _in(vocab: frozenset[str]) -> Callable[[object], bool]:
     def check(v: object) -> bool:
         return type(v) is str and v in vocab
@@ -71,6 +77,7 @@ _TYPE_NAMES: dict[Check, str] = {
     _is_num_or_null: "a number or null",
     _is_str_or_null: "a string or null",
     _is_records: "an object of record ids to numbers",
+    _is_params: "an object of parameter names to numbers",
 }
 
 
@@ -124,7 +131,7 @@ EVENTS: dict[str, tuple[FieldSpec, ...]] = {
 
 META_FIELDS: tuple[FieldSpec, ...] = _spec(
     {"schema": S},
-    {"policy": S, "settled": B, "seed": N, "time_scale": N, "params": lambda v: type(v) is dict},
+    {"policy": S, "settled": B, "seed": N, "time_scale": N, "params": _is_params},
 )
 
 # Fields whose null value would otherwise be rejected because they are required
