@@ -1,0 +1,155 @@
+"""Loopback test tools: small TCP servers on port 0 and a client that times transfers.
+
+Theory of operation: each server is a listening socket on ``127.0.0.1:0``
+served by one thread per connection, so it is ready the moment the
+constructor returns (the port is bound and listening; nothing to sleep for).
+They are plain blocking sockets on purpose: the proxy under test runs on its
+own event loop, and these stand in for an app server anywhere on the network.
+
+- :class:`EchoServer` sends back whatever it receives.
+- :class:`SinkServer` reads everything and records when each byte count arrived.
+- :class:`SourceServer` sends a fixed payload on every connection, then closes.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Callable
+
+READ_SIZE = 256 * 1024
+
+
+class LoopbackServer:
+    """A threaded TCP server on ``127.0.0.1:0``; subclasses implement :meth:`serve`."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(1024)
+        self.port = self.sock.getsockname()[1]
+        self.address = f"127.0.0.1:{self.port}"
+        self.connections = 0
+        self._closed = False
+        self._conns: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while not self._closed:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            self.connections += 1
+            self._conns.append(conn)
+            threading.Thread(target=self._run, args=(conn,), daemon=True).start()
+
+    def _run(self, conn: socket.socket) -> None:
+        try:
+            self.serve(conn)
+        except OSError:
+            pass
+        finally:
+            conn.close()
+
+    def serve(self, conn: socket.socket) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def close(self) -> None:
+        self._closed = True
+        self.sock.close()
+        for conn in self._conns:
+            try:
+                conn.close()
+            except OSError:
+                pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class EchoServer(LoopbackServer):
+    def serve(self, conn: socket.socket) -> None:
+        while data := conn.recv(READ_SIZE):
+            conn.sendall(data)
+
+
+class SinkServer(LoopbackServer):
+    """Reads until EOF; ``received`` holds every connection's bytes, ``done`` fires per EOF."""
+
+    def __init__(self) -> None:
+        self.received: list[bytearray] = []
+        self.finished = threading.Semaphore(0)
+        super().__init__()
+
+    def serve(self, conn: socket.socket) -> None:
+        buf = bytearray()
+        self.received.append(buf)
+        try:
+            while data := conn.recv(READ_SIZE):
+                buf += data
+        finally:
+            self.finished.release()
+
+
+class SourceServer(LoopbackServer):
+    """Sends ``payload`` to every connection and closes it."""
+
+    def __init__(self, payload: bytes) -> None:
+        self.payload = payload
+        super().__init__()
+
+    def serve(self, conn: socket.socket) -> None:
+        conn.sendall(self.payload)
+        conn.shutdown(socket.SHUT_WR)
+        while conn.recv(READ_SIZE):
+            pass
+
+
+def connect(address: str, timeout: float = 10.0) -> socket.socket:
+    host, _, port = address.rpartition(":")
+    sock = socket.create_connection((host, int(port)), timeout=timeout)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return sock
+
+
+def recv_exactly(sock: socket.socket, n: int) -> bytes:
+    """Read exactly ``n`` bytes; short when the peer closes first."""
+    buf = bytearray()
+    while len(buf) < n:
+        data = sock.recv(min(READ_SIZE, n - len(buf)))
+        if not data:
+            break
+        buf += data
+    return bytes(buf)
+
+
+def recv_all(sock: socket.socket) -> bytes:
+    """Read until EOF."""
+    buf = bytearray()
+    while data := sock.recv(READ_SIZE):
+        buf += data
+    return bytes(buf)
+
+
+def timed(fn: Callable[[], object], clock: Callable[[], float] = time.perf_counter) -> tuple[object, float]:
+    start = clock()
+    result = fn()
+    return result, clock() - start
+
+
+def echo_time(sock: socket.socket, payload: bytes) -> float:
+    """Seconds from sending ``payload`` to reading it all back through an echo."""
+    start = time.perf_counter()
+    sock.sendall(payload)
+    got = recv_exactly(sock, len(payload))
+    elapsed = time.perf_counter() - start
+    if got != payload:
+        raise AssertionError(f"echo returned {len(got)} bytes that differ from the {len(payload)} sent")
+    return elapsed
