@@ -98,6 +98,7 @@ class Engine(FilesMixin):
         self._save_at: float | None = None
         self._file_retry_at: float | None = None
         self._active: Transfer | None = None
+        self._downloads_stalled = False  # mutant files_never_resume only
         self._failures = 0
         self._last_ok: float | None = None
         self._shown_unsent = 0  # rules.md: "(0 before any)"

@@ -52,7 +52,9 @@ class FilesMixin(_Base):
             return
         self._file_retry_at = None
         store = self.store
-        nxt = next(iter(store.uploads.values()), None) or next(iter(store.downloads.values()), None)
+        nxt = next(iter(store.uploads.values()), None)
+        if nxt is None and not self._downloads_stalled:
+            nxt = next(iter(store.downloads.values()), None)
         if nxt is None:
             return
         self._active = nxt
@@ -74,8 +76,9 @@ class FilesMixin(_Base):
         self._drop_if_not_resumable(a)
 
     def _drop_if_not_resumable(self, a: Transfer) -> bool:
+        """Mutant files_never_resume: a cut download stalls every download after it."""
         if a.dir == DOWN and not self.policy.resume_downloads:
-            self.store.downloads.pop(a.file, None)
+            self._downloads_stalled = True
             return True
         return False
 
@@ -102,6 +105,7 @@ class FilesMixin(_Base):
                    bytes=inp.bytes if inp.bytes is not None else a.bytes)
         if a.dir == UP:
             store.uploads.pop(a.file, None)
+            store.have_files.append(a.file)  # the server will list it: no download back
             for c in store.outbox.values():
                 if c.file is not None and c.file.get("id") == a.file:
                     c.uploaded = True

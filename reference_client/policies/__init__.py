@@ -68,7 +68,7 @@ class Policy:
     # -- deliberate faults (reference_client.mutants); defaults are correct --
     save_delay_s: float = 0.0  # a save waits this long before its sync
     files_wifi_only: bool = False  # transfers only on wifi, not on 3g/lte
-    resume_downloads: bool = True  # False: an interrupted download is dropped
+    resume_downloads: bool = True  # False: after a cut download, downloads stall
     sync_on_slow: bool = True  # False: syncs on slow links fail at once
     hold_young_s: float = 0.0  # changes younger than this stay out of a sync
     unsent_counts_photos: bool = True
