@@ -1,11 +1,18 @@
-"""planado.last_sync_time: the "last successful sync" time tells the truth."""
+"""planado.last_sync_time: the "last successful sync" time tells the truth.
+
+Theory: the truth is the (start, end) of the device's latest ``sync_end`` with
+``ok`` true (failed attempts change nothing: "last *successful*
+synchronization"); the shown value is the latest ``last_sync`` ``at`` (null
+before any). They match when both are null, or ``at`` is within 0.5 s of the
+start or the end. The judgement itself lives in :mod:`bench.rules.display`.
+"""
 
 from __future__ import annotations
 
 from bench.rules.base import fmt_t, register
 from bench.rules.display import DisplayRule
 
-# "equals the start or end time (±0.5 s)"
+# "equals the start or end time (±0.5 s)"; the boundary itself matches.
 TIME_TOLERANCE_S = 0.5
 
 
@@ -19,11 +26,11 @@ class LastSyncTime(DisplayRule):
         "time (±0.5 s) of the latest successful sync (null if none), except within "
         "`display_lag_s` after a successful `sync_end` or after the app starts running."
     )
-    initial = None
+    initial = None  # "(null before any)"
 
     def __init__(self, ctx, values) -> None:
         super().__init__(ctx, values)
-        self._last_ok: dict[str, tuple[float, float]] = {}
+        self._last_ok: dict[str, tuple[float, float, str]] = {}  # dev -> (start, end, sync id)
 
     def truth(self, ds):
         return self._last_ok.get(ds.dev)
@@ -31,19 +38,23 @@ class LastSyncTime(DisplayRule):
     def matches(self, shown, truth) -> bool:
         if truth is None or shown is None:
             return truth is None and shown is None
-        start, end = truth
+        start, end, _ = truth
         return abs(shown - start) <= TIME_TOLERANCE_S or abs(shown - end) <= TIME_TOLERANCE_S
 
-    def describe(self, shown, truth) -> str:
-        want = "none" if truth is None else f"{fmt_t(truth[0])} or {fmt_t(truth[1])}"
-        got = "none" if shown is None else fmt_t(shown)
-        return f"shows last sync {got} but the latest successful sync was {want}"
+    def describe(self, dev, shown, truth) -> str:
+        got = "null" if shown is None else fmt_t(shown)
+        if truth is None:
+            return f"last_sync shows {got} but no sync has succeeded"
+        start, end, sid = truth
+        return f"last_sync shows {got} but the latest successful sync {sid} ran {fmt_t(start)}-{fmt_t(end)}"
 
     def on_last_sync(self, ev, ds) -> None:
         self.show(ds, ev["at"], ev["t"])
 
     def on_sync_end(self, ev, ds) -> None:
         if ev["ok"]:
+            # ds.ended: (start t, trigger) of the sync that just ended (state.py);
+            # a sync_end without a seen sync_start has only its end to go by.
             start = ds.ended[0] if ds.ended else ev["t"]
-            self._last_ok[ds.dev] = (start, ev["t"])
+            self._last_ok[ds.dev] = (start, ev["t"], ev["sync"])
             self.truth_changed(ds, ev["t"])

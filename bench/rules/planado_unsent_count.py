@@ -1,9 +1,20 @@
-"""planado.unsent_count: the Unsent counter tells the truth."""
+"""planado.unsent_count: the Unsent counter tells the truth.
+
+Theory: the truth is the number of the device's edits not yet acked
+(trace.md, "Unsent changes"), photos included; the shown value is the latest
+``unsent`` ``n`` (0 before any). The grace period restarts only when that
+number really changes: an ``ack`` of a change that was not unsent changes
+nothing the user could have been told about. The judgement itself lives in
+:mod:`bench.rules.display`.
+"""
 
 from __future__ import annotations
 
 from bench.rules.base import register
 from bench.rules.display import DisplayRule
+
+# How many unsent change ids a violation message lists.
+MESSAGE_IDS = 3
 
 
 @register
@@ -18,22 +29,38 @@ class UnsentCount(DisplayRule):
         "changes — photos included — except within `display_lag_s` after the true number "
         "changes or the app starts running."
     )
-    initial = 0
+    initial = 0  # "(0 before any)"
+
+    def __init__(self, ctx, values) -> None:
+        super().__init__(ctx, values)
+        self._count: dict[str, int] = {}
+        self._ids: dict[str, list[str]] = {}  # unsent change ids at the last evaluation
 
     def truth(self, ds) -> int:
+        # "the number of unsent changes — photos included": every edit counts.
+        self._ids[ds.dev] = list(ds.unsent)[:MESSAGE_IDS]
         return len(ds.unsent)
 
     def matches(self, shown, truth) -> bool:
         return shown == truth
 
-    def describe(self, shown, truth) -> str:
-        return f"shows unsent {shown} but {truth} changes are unsent"
+    def describe(self, dev, shown, truth) -> str:
+        ids = self._ids.get(dev, [])
+        more = ", ..." if truth > len(ids) else ""
+        which = f" ({', '.join(ids)}{more})" if ids else ""
+        return f"unsent shows {shown} but {truth} changes are unsent{which}"
+
+    def _changed(self, ev, ds) -> None:
+        n = len(ds.unsent)
+        if self._count.get(ds.dev, 0) != n:
+            self._count[ds.dev] = n
+            self.truth_changed(ds, ev["t"])
 
     def on_unsent(self, ev, ds) -> None:
         self.show(ds, ev["n"], ev["t"])
 
     def on_edit(self, ev, ds) -> None:
-        self.truth_changed(ds, ev["t"])
+        self._changed(ev, ds)
 
     def on_ack(self, ev, ds) -> None:
-        self.truth_changed(ds, ev["t"])
+        self._changed(ev, ds)

@@ -1,0 +1,332 @@
+"""planado.unsent_count and planado.last_sync_time on hand-written stories (rules.md)."""
+
+from __future__ import annotations
+
+import pytest
+
+from bench.testing import TraceBuilder
+
+UNSENT = "planado.unsent_count"
+LAST = "planado.last_sync_time"
+LAG = 1  # display_lag_s default
+EPS = 1e-6
+
+
+def up(tb: TraceBuilder, t: float = 0, dev: str = "d1", cls: str = "wifi") -> TraceBuilder:
+    return tb.link(t, dev, cls).app(t, dev, "opened")
+
+
+def result(tb: TraceBuilder, rule: str, **params):
+    return tb.results(**params)[rule]
+
+
+def tail(tb: TraceBuilder, t: float = 100) -> TraceBuilder:
+    """An unrelated event long after, so no window is cut by the trace end."""
+    return tb.link(t, "zz", "offline")
+
+
+# -- planado.unsent_count ---------------------------------------------------------------------
+
+
+def test_unsent_passes_when_counter_follows_edits_and_acks():
+    tb = up(TraceBuilder())
+    c1 = tb.edit(10, "d1", "r1")
+    tb.unsent(10.2, "d1", 1)
+    c2 = tb.edit(20, "d1", "r2", "status")
+    tb.unsent(20.5, "d1", 2)
+    tb.ack(30, "d1", c1).unsent(30, "d1", 1)
+    tb.ack(40, "d1", c2).unsent(40.9, "d1", 0)
+    r = result(tail(tb), UNSENT)
+    assert r.verdict == "pass" and r.judged >= 4
+
+
+def test_unsent_fails_when_counter_is_not_updated():
+    tb = up(TraceBuilder())
+    c1 = tb.edit(10, "d1", "r1")
+    tb.unsent(15, "d1", 1)
+    r = result(tail(tb), UNSENT)
+    (v,) = r.violations
+    assert (v.t, v.dev) == (11, "d1")  # the moment the lag ran out
+    assert "unsent shows 0" in v.message and "1 changes" in v.message and c1 in v.message
+
+
+def test_unsent_fails_when_counter_shows_a_wrong_number():
+    tb = up(TraceBuilder())
+    tb.unsent(5, "d1", 3)  # nothing changed: no grace at all
+    tb.unsent(5.5, "d1", 0)
+    (v,) = result(tail(tb), UNSENT).violations
+    assert (v.t, v.dev) == (5, "d1") and "unsent shows 3 but 0" in v.message
+
+
+def test_unsent_fails_when_ack_not_reflected():
+    tb = up(TraceBuilder())
+    c1 = tb.edit(10, "d1", "r1")
+    tb.unsent(10, "d1", 1)
+    tb.ack(20, "d1", c1)
+    (v,) = result(tail(tb), UNSENT).violations
+    assert v.t == 21 and "unsent shows 1 but 0" in v.message
+
+
+def test_unsent_na_when_app_never_runs():
+    tb = TraceBuilder()
+    tb.link(0, "d1", "wifi")
+    tb.edit(1, "d1", "r1")
+    tb.unsent(50, "d1", 7)
+    assert result(tail(tb), UNSENT).verdict == "n/a"
+
+
+@pytest.mark.parametrize(("at", "verdict"), [(10 + LAG, "pass"), (10 + LAG + EPS, "fail")])
+def test_unsent_lag_boundary(at, verdict):
+    tb = up(TraceBuilder())
+    tb.edit(10, "d1", "r1")
+    tb.unsent(at, "d1", 1)
+    assert result(tail(tb), UNSENT).verdict == verdict
+
+
+def test_unsent_lag_follows_param():
+    tb = up(TraceBuilder())
+    tb.edit(10, "d1", "r1")
+    tb.unsent(12.5, "d1", 1)
+    assert result(tail(tb), UNSENT).verdict == "fail"
+    assert result(tail(tb), UNSENT, display_lag_s=2.5).verdict == "pass"
+
+
+def test_unsent_grace_restarts_at_each_change():
+    tb = up(TraceBuilder())
+    tb.edit(10, "d1", "r1")
+    tb.edit(10.8, "d1", "r2")
+    tb.unsent(11.8, "d1", 2)  # 1.8 s after the first change, 1 s after the last
+    assert result(tail(tb), UNSENT).verdict == "pass"
+
+
+def test_unsent_ack_of_unknown_change_does_not_extend_grace():
+    tb = up(TraceBuilder())
+    tb.edit(10, "d1", "r1")
+    tb.ack(10.5, "d1", "not-a-change")  # the true number does not change
+    tb.unsent(11.4, "d1", 1)
+    (v,) = result(tail(tb), UNSENT).violations
+    assert v.t == 11
+
+
+@pytest.mark.parametrize(("at", "verdict"), [(20 + LAG, "pass"), (20 + LAG + EPS, "fail")])
+def test_unsent_app_start_grace(at, verdict):
+    tb = TraceBuilder()
+    tb.link(0, "d1", "wifi")
+    tb.edit(1, "d1", "r1", "photo")  # made while the app was closed
+    tb.edit(2, "d1", "r2")
+    tb.app(20, "d1", "opened")
+    tb.unsent(at, "d1", 2)
+    r = result(tail(tb), UNSENT)
+    assert r.verdict == verdict
+    if verdict == "fail":
+        assert r.violations[0].t == 21
+
+
+def test_unsent_app_start_grace_at_time_zero():
+    # The grace after the app starts ends display_lag_s after the start, also at t=0.
+    tb = up(TraceBuilder())
+    tb.unsent(5, "d1", 2)
+    tb.unsent(5.9, "d1", 0)
+    (v,) = result(tail(tb), UNSENT).violations
+    assert v.t == 5
+
+
+def test_unsent_mismatch_corrected_at_same_t_never_fails():
+    tb = up(TraceBuilder())
+    tb.unsent(30, "d1", 4).unsent(30, "d1", 0)
+    c = tb.edit(40, "d1", "r1")
+    tb.unsent(40, "d1", 1)
+    tb.ack(60, "d1", c).unsent(60, "d1", 0)
+    assert result(tail(tb), UNSENT).verdict == "pass"
+
+
+def test_unsent_photos_count_as_unsent():
+    tb = up(TraceBuilder())
+    p = tb.edit(10, "d1", "r1", "photo", bytes=2_000_000)
+    tb.unsent(10.5, "d1", 1)
+    tb.file_start(11, "d1", p).file_end(20, "d1", p)
+    tb.ack(21, "d1", p).unsent(21.5, "d1", 0)
+    assert result(tail(tb), UNSENT).verdict == "pass"
+    tb2 = up(TraceBuilder())
+    tb2.edit(10, "d1", "r1", "photo")
+    tb2.edit(11, "d1", "r1", "text")
+    tb2.unsent(11.5, "d1", 1)  # counted only the text edit
+    (v,) = result(tail(tb2), UNSENT).violations
+    assert "unsent shows 1 but 2" in v.message
+
+
+def test_unsent_closing_the_app_cuts_the_mismatch():
+    tb = up(TraceBuilder())
+    tb.edit(10, "d1", "r1")
+    tb.app(10.5, "d1", "closed")
+    tb.app(50, "d1", "opened").unsent(50.5, "d1", 1)
+    assert result(tail(tb), UNSENT).verdict == "pass"
+
+
+def test_unsent_mismatch_while_closed_is_not_judged():
+    tb = TraceBuilder()
+    tb.link(0, "d1", "wifi")
+    tb.edit(1, "d1", "r1")
+    tb.unsent(2, "d1", 5)
+    tb.app(3, "d1", "opened")
+    tb.unsent(4, "d1", 1)  # 1 s after the app started
+    assert result(tail(tb), UNSENT).verdict == "pass"
+
+
+def test_unsent_minimized_still_judged():
+    tb = up(TraceBuilder())
+    tb.app(5, "d1", "minimized")
+    tb.edit(10, "d1", "r1")
+    (v,) = result(tail(tb), UNSENT).violations
+    assert v.t == 11
+
+
+def test_unsent_cut_by_trace_end():
+    tb = up(TraceBuilder())
+    tb.edit(10, "d1", "r1")
+    tb.link(11, "d1", "lte")  # last event exactly when the grace ends
+    assert result(tb, UNSENT).verdict == "n/a"
+
+
+def test_unsent_one_violation_per_mismatch_stretch_and_every_stretch():
+    tb = up(TraceBuilder())
+    tb.edit(10, "d1", "r1")
+    tb.edit(20, "d1", "r2")  # still wrong: same stretch
+    tb.unsent(30, "d1", 2)
+    tb.edit(40, "d1", "r3")  # a second stretch
+    r = result(tail(tb), UNSENT)
+    assert [v.t for v in r.violations] == [11, 41]
+
+
+def test_unsent_devices_are_independent():
+    tb = up(up(TraceBuilder()), dev="d2")
+    tb.edit(10, "d1", "r1")
+    tb.unsent(10.5, "d2", 1)  # the wrong device shows it
+    r = result(tail(tb), UNSENT)
+    assert sorted((v.t, v.dev) for v in r.violations) == [(10.5, "d2"), (11, "d1")]
+
+
+# -- planado.last_sync_time -------------------------------------------------------------------
+
+
+def test_last_sync_passes_with_start_or_end_time():
+    tb = up(TraceBuilder())
+    tb.sync(10, "d1", "open", end=12)
+    tb.last_sync(12.2, "d1", 12)
+    tb.sync(100, "d1", "timer", end=104)
+    tb.last_sync(104, "d1", 100)  # the start time is right too
+    r = result(tail(tb, 200), LAST)
+    assert r.verdict == "pass" and r.judged >= 2
+
+
+def test_last_sync_fails_when_not_updated():
+    tb = up(TraceBuilder())
+    s1 = tb.sync(10, "d1", "open", end=12)
+    tb.last_sync(12, "d1", 12)
+    s2 = tb.sync(100, "d1", "timer", end=104)
+    (v,) = result(tail(tb, 200), LAST).violations
+    assert (v.t, v.dev) == (105, "d1")
+    assert "shows 12" in v.message and s2 in v.message and "100-104" in v.message
+    assert s1 not in v.message
+
+
+def test_last_sync_fails_when_showing_a_time_without_success():
+    tb = up(TraceBuilder())
+    tb.last_sync(3, "d1", 3)
+    (v,) = result(tail(tb), LAST).violations
+    assert v.t == 3 and "no sync has succeeded" in v.message
+
+
+def test_last_sync_na_without_syncs_or_displays():
+    tb = up(TraceBuilder())
+    tb.sync(10, "d1", "timer", ok=False)
+    tb.link(20, "d2", "wifi")
+    assert result(tail(tb), LAST).verdict == "n/a"
+
+
+def test_last_sync_failed_syncs_do_not_update_it():
+    tb = up(TraceBuilder())
+    tb.sync(10, "d1", "open", end=11)
+    tb.last_sync(11, "d1", 11)
+    tb.sync(100, "d1", "timer", end=101, ok=False)
+    assert result(tail(tb, 200), LAST).verdict == "pass"
+    tb.last_sync(101, "d1", 101)  # shows the failed one
+    (v,) = result(tail(tb, 200), LAST).violations
+    assert v.t == 101 and "shows 101" in v.message
+
+
+@pytest.mark.parametrize(("at", "verdict"), [(9.5, "pass"), (20.5, "pass"), (9.5 - EPS, "fail"),
+                                             (20.5 + EPS, "fail"), (15, "fail")])
+def test_last_sync_half_second_tolerance(at, verdict):
+    tb = up(TraceBuilder())
+    tb.sync(10, "d1", "open", end=20)
+    tb.last_sync(20, "d1", at)
+    assert result(tail(tb), LAST).verdict == verdict
+
+
+@pytest.mark.parametrize(("at", "verdict"), [(20 + LAG, "pass"), (20 + LAG + EPS, "fail")])
+def test_last_sync_lag_boundary(at, verdict):
+    tb = up(TraceBuilder())
+    tb.sync(10, "d1", "open", end=20)
+    tb.last_sync(at, "d1", 20)
+    assert result(tail(tb), LAST).verdict == verdict
+
+
+@pytest.mark.parametrize(("at", "verdict"), [(50 + LAG, "pass"), (50 + LAG + EPS, "fail")])
+def test_last_sync_app_start_grace(at, verdict):
+    tb = TraceBuilder()
+    tb.link(0, "d1", "wifi")
+    tb.sync(10, "d1", "timer", end=11)  # a background service synced while closed
+    tb.app(50, "d1", "opened")
+    tb.last_sync(at, "d1", 11)
+    assert result(tail(tb), LAST).verdict == verdict
+
+
+def test_last_sync_null_before_any_and_null_display_fails_after_success():
+    tb = up(TraceBuilder())
+    tb.last_sync(1, "d1", None)  # right: none yet
+    tb.sync(10, "d1", "open", end=11)
+    tb.last_sync(11.5, "d1", None)
+    (v,) = result(tail(tb), LAST).violations
+    assert v.t == 12 and "shows null" in v.message
+
+
+def test_last_sync_corrected_at_same_t_never_fails():
+    tb = up(TraceBuilder())
+    tb.sync(10, "d1", "open", end=11)
+    tb.last_sync(11, "d1", 11)
+    tb.last_sync(40, "d1", 3).last_sync(40, "d1", 11)
+    assert result(tail(tb), LAST).verdict == "pass"
+
+
+def test_last_sync_closing_the_app_cuts():
+    tb = up(TraceBuilder())
+    tb.sync(10, "d1", "open", end=11)
+    tb.app(11.5, "d1", "closed")
+    assert result(tail(tb), LAST).verdict == "n/a"
+
+
+def test_last_sync_cut_by_trace_end():
+    tb = up(TraceBuilder())
+    tb.sync(10, "d1", "open", end=11)
+    assert result(tb, LAST).verdict == "n/a"
+
+
+def test_last_sync_every_stretch_is_a_violation():
+    tb = up(TraceBuilder())
+    tb.sync(10, "d1", "open", end=11)
+    tb.last_sync(20, "d1", 11)
+    tb.sync(100, "d1", "timer", end=101)
+    tb.last_sync(150, "d1", 101)
+    r = result(tail(tb, 200), LAST)
+    assert [v.t for v in r.violations] == [12, 102]
+
+
+def test_last_sync_overlapping_syncs_use_the_latest_to_succeed():
+    tb = up(TraceBuilder())
+    a = tb.sync_start(10, "d1", "timer")
+    b = tb.sync_start(12, "d1", "manual")
+    tb.sync_end(14, "d1", b).last_sync(14, "d1", 14)
+    tb.sync_end(20, "d1", a)
+    tb.last_sync(20, "d1", 10)  # a: started 10, ended last
+    assert result(tail(tb), LAST).verdict == "pass"
