@@ -108,9 +108,9 @@ def merge(*streams: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
     Events with equal ``t`` keep the order of the streams as given, then their
     order within each stream, so a merge is deterministic.
     """
-    keyed = (
-        ((ev.get("t", 0.0), i, j, ev) for j, ev in enumerate(stream))
-        for i, stream in enumerate(streams)
-    )
-    for _t, _i, _j, ev in heapq.merge(*keyed):
+    def keyed(i: int, stream: Iterable[dict[str, Any]]):
+        for j, ev in enumerate(stream):
+            yield ev.get("t", 0.0), i, j, ev
+
+    for _t, _i, _j, ev in heapq.merge(*(keyed(i, s) for i, s in enumerate(streams))):
         yield ev
