@@ -1,4 +1,18 @@
-"""planado.slow_no_files: no file transfer on a slow link."""
+"""planado.slow_no_files: no file transfer on a slow link.
+
+Theory: two kinds of instance. Every ``file_start`` is judged at once: it
+fails when the link is slow at that moment. Every transfer in progress (a
+``file_start`` without its ``file_end`` yet) when the link *turns* slow opens
+a window of ``slow_abort_s`` for its ``file_end`` (ok or not: an abort is the
+point). A change between two slow classes is not a new turn.
+
+Reading (rules.md, "Verdicts": a window is cut "by its precondition ceasing to
+hold (the device goes offline, the app is closed)"): the precondition of the
+abort window is the slow link, so the window is cut, not judged, when the link
+stops being slow (offline or fast again) or the app is closed. Closing the app
+also ends every transfer of the device: a killed process moves no bytes, so a
+later turn to slow does not wait for a ``file_end`` that can never come.
+"""
 
 from __future__ import annotations
 
@@ -22,6 +36,7 @@ class SlowNoFiles(Rule):
 
     def __init__(self, ctx, values) -> None:
         super().__init__(ctx, values)
+        # dev -> (file, dir) -> its abort window while one is open, else None
         self._moving: dict[str, dict[tuple[str, str], Window | None]] = {}
 
     def on_file_start(self, ev, ds) -> None:
@@ -31,7 +46,11 @@ class SlowNoFiles(Rule):
             self.fail(t, ds.dev, f"file_start {ev['dir']} {ev['file']} at {fmt_t(t)} on {ds.link}")
         else:
             self.passed()
-        self._moving.setdefault(ds.dev, {})[key] = None
+        moving = self._moving.setdefault(ds.dev, {})
+        old = moving.get(key)
+        if old is not None:
+            old.close()  # a restart of the same file replaces the old transfer
+        moving[key] = None
 
     def on_file_end(self, ev, ds) -> None:
         moving = self._moving.get(ds.dev)
@@ -42,15 +61,36 @@ class SlowNoFiles(Rule):
             w.close()
             self.passed()
 
+    def _cut(self, moving: dict[tuple[str, str], Window | None]) -> None:
+        for key, w in moving.items():
+            if w is not None:
+                w.close()
+                moving[key] = None
+
     def on_link(self, ev, ds) -> None:
         moving = self._moving.get(ds.dev)
-        if not moving or not ds.slow or ds.prev_link in SLOW_CLASSES:
+        if not moving:
+            return
+        if not ds.slow:
+            self._cut(moving)  # precondition (slow link) no longer holds
+            return
+        if ds.prev_link in SLOW_CLASSES:
             return  # only the turn to slow opens windows, not a change between slow classes
         t = ev["t"]
         for key, w in moving.items():
             if w is None:
                 moving[key] = self.window(ds.dev, t + self.p["slow_abort_s"], self._expired, data=(t, key, ds.link))
 
+    def on_app(self, ev, ds) -> None:
+        if ev["state"] == "closed":
+            moving = self._moving.pop(ds.dev, None)
+            if moving:
+                self._cut(moving)
+
     def _expired(self, w: Window) -> None:
         t, (file, direction), link = w.data
-        self.fail(t, w.dev, f"transfer {direction} {file} still running {fmt_t(w.deadline - t)} s after the link turned {link} at {fmt_t(t)}")
+        moving = self._moving.get(w.dev)
+        if moving is not None and moving.get((file, direction)) is w:
+            moving[(file, direction)] = None  # judged; still in transfer for later turns
+        self.fail(t, w.dev, f"file_start {direction} {file} still without file_end {fmt_t(w.deadline - t)} s "
+                            f"after the link turned {link} at {fmt_t(t)}")
