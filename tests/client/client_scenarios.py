@@ -103,3 +103,24 @@ def check(h: ScriptedHarness, base: str, *, settled: bool = True) -> dict[str, A
     meta = {"ev": "meta", "schema": "syncbench.trace/1", "policy": base, "settled": settled}
     results = check_events(h.trace, get_policy(base), meta=meta)
     return {r.id: r for r in results}
+
+
+def harness(policy: Policy, *, seed: int = SEED, link: str = "lte",
+            start_app: bool = True) -> ScriptedHarness:
+    """A device on ``link`` with the app opened at t=0 (not yet run)."""
+    h = ScriptedHarness(Engine(device="w1", policy=policy, rng=random.Random(seed)))
+    h.link(0, link)
+    if start_app:
+        h.app(0, "opened")
+    return h
+
+
+def starts(h: ScriptedHarness, trigger: str | None = None) -> list[dict[str, Any]]:
+    return [e for e in h.events("sync_start") if trigger is None or e["trigger"] == trigger]
+
+
+def sync_requests(h: ScriptedHarness) -> dict[str, Any]:
+    """Every StartSync action by sync id."""
+    from reference_client.engine.actions import StartSync
+
+    return {a.sync: a for _, a in h.actions if isinstance(a, StartSync)}
