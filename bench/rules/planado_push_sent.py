@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench.rules.base import Rule, Window, fmt_t, register
+from bench.rules.base import Rule, Window, expire_due, fmt_t, register
 
 
 @register
@@ -46,3 +46,8 @@ class PushSent(Rule):
             if w.open:
                 w.close()
                 self.passed()
+
+    def finish(self, end_t) -> None:
+        # A "within X s" window ending at or before the end of the trace was
+        # seen whole (base.expire_due); one ending later is cut: not judged.
+        expire_due([w for ws in self._open.values() for w in ws], end_t)

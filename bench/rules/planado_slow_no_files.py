@@ -16,7 +16,7 @@ later turn to slow does not wait for a ``file_end`` that can never come.
 
 from __future__ import annotations
 
-from bench.rules.base import Rule, Window, fmt_t, register
+from bench.rules.base import Rule, Window, expire_due, fmt_t, register
 from bench.trace.schema import SLOW_CLASSES
 
 
@@ -94,3 +94,8 @@ class SlowNoFiles(Rule):
             moving[(file, direction)] = None  # judged; still in transfer for later turns
         self.fail(t, w.dev, f"file_start {direction} {file} still without file_end {fmt_t(w.deadline - t)} s "
                             f"after the link turned {link} at {fmt_t(t)}")
+
+    def finish(self, end_t) -> None:
+        # A "within X s" window ending at or before the end of the trace was
+        # seen whole (base.expire_due); one ending later is cut: not judged.
+        expire_due([w for ws in self._moving.values() for w in ws.values() if w is not None], end_t)

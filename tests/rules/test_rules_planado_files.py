@@ -81,13 +81,14 @@ def test_slow_change_between_slow_classes_is_not_a_new_turn():
     assert result(tail(tb), SLOW).verdict == "pass"
 
 
-def test_slow_abort_window_cut_by_trace_end():
+@pytest.mark.parametrize(("end", "verdict"), [(10 + ABORT - EPS, "pass"), (10 + ABORT, "fail")])
+def test_slow_abort_window_cut_by_trace_end(end, verdict):
     tb = up(TraceBuilder())
     tb.file_start(1, "d1", "p1")
     tb.link(10, "d1", "edge")
-    tb.link(10 + ABORT, "d2", "wifi")  # the trace ends at the deadline
+    tb.link(end, "d2", "wifi")  # the trace ends just before / at the deadline
     r = result(tb, SLOW)
-    assert r.verdict == "pass" and r.judged == 1  # only the file_start was judged
+    assert r.verdict == verdict and r.judged == (1 if verdict == "pass" else 2)
 
 
 def test_slow_abort_window_cut_by_going_offline():
@@ -252,11 +253,12 @@ def test_fast_minimized_still_running():
     assert result(tail(tb), FAST).verdict == "fail"
 
 
-def test_fast_cut_by_trace_end():
+@pytest.mark.parametrize(("end", "verdict"), [(10 + FILES - EPS, "n/a"), (10 + FILES, "fail")])
+def test_fast_cut_by_trace_end(end, verdict):
     tb = up(TraceBuilder())
     tb.edit(10, "d1", "r1", "photo")
-    tb.link(10 + FILES, "d1", "lte")
-    assert result(tb, FAST).verdict == "n/a"
+    tb.link(end, "d1", "lte")
+    assert result(tb, FAST).verdict == verdict
 
 
 def test_fast_failed_transfer_restarts_r_at_its_file_end():
