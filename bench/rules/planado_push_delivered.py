@@ -1,4 +1,10 @@
-"""planado.push_delivered: a push the server sends reaches a reachable device."""
+"""planado.push_delivered: a push the server sends reaches a reachable device.
+
+Theory: every ``srv_push`` to a device that is online and running at its ``t``
+opens a window of ``push_deliver_s`` for a ``push`` of the same record on that
+device. The device leaving "online and running" before the deadline cuts the
+window ("online and running from t to t + push_deliver_s"): not judged.
+"""
 
 from __future__ import annotations
 
@@ -31,18 +37,19 @@ class PushDelivered(Rule):
         self.fail(t, w.dev, f"srv_push of {rec} at {fmt_t(t)} never arrived (no push by {fmt_t(w.deadline)})")
 
     def on_push(self, ev, ds) -> None:
+        # "a push for that record on that device within push_deliver_s": one
+        # push answers every open srv_push of that record (a push service may
+        # coalesce several notifications for the same job into one).
         lst = self._open.get(ds.dev)
         if not lst:
             return
         keep = []
-        done = False
         for w in lst:
             if not w.open:
                 continue
-            if not done and w.data[1] == ev["record"]:
+            if w.data[1] == ev["record"]:
                 w.close()
                 self.passed()
-                done = True
             else:
                 keep.append(w)
         self._open[ds.dev] = keep
