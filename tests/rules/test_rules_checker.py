@@ -1,0 +1,169 @@
+"""The one-pass checker, the derived state and the verdict logic."""
+
+from __future__ import annotations
+
+import pytest
+
+from bench.rules import (
+    FAIL,
+    NA,
+    PASS,
+    REGISTRY,
+    Checker,
+    Policy,
+    Rule,
+    RuleResult,
+    Violation,
+    check_events,
+    get_policy,
+)
+from bench.rules.base import Window, expire_due, fmt_t
+from bench.rules.state import Context
+from bench.testing import TraceBuilder
+
+
+class _Spy(Rule):
+    """Records what the checker tells it, and the state it sees."""
+
+    id = "test.spy"
+    title = "spy"
+    statement = "records the state"
+
+    def __init__(self, ctx, values) -> None:
+        super().__init__(ctx, values)
+        self.log: list[tuple] = []
+
+    def on_up(self, ds, t):
+        self.log.append(("up", ds.dev, t))
+
+    def on_down(self, ds, t):
+        self.log.append(("down", ds.dev, t))
+
+    def on_manual(self, ev, ds):
+        self.log.append(("manual", ev["t"], ds.link, ds.app, ds.online, ds.running, ds.slow, ds.fast,
+                         ds.syncing, sorted(ds.unsent)))
+
+    def on_dispatch(self, ev, ds):
+        self.log.append(("dispatch", ds, self.ctx.records[ev["record"]].assignee))
+
+
+@pytest.fixture
+def spy_checker(monkeypatch):
+    monkeypatch.setitem(REGISTRY, _Spy.id, _Spy)
+
+    def make(meta=None):
+        checker = Checker(Policy(name="spy", rules=(_Spy.id,)), meta=meta)
+        return checker, checker.rules[0]
+
+    return make
+
+
+def test_derived_state_at_each_event(spy_checker):
+    checker, spy = spy_checker()
+    tb = TraceBuilder(None).manual(0, "d1")  # offline and closed before any event
+    tb.link(1, "d1", "edge").app(2, "d1", "minimized").manual(3, "d1")
+    c = tb.edit(4, "d1", "r1")
+    tb.sync_start(5, "d1", "timer", sync="s1")
+    tb.manual(6, "d1").ack(7, "d1", c).sync_end(8, "d1", "s1")
+    tb.link(9, "d1", "wifi").manual(9, "d1")
+    checker.feed_all(tb.sorted_events())
+    manual = [e[1:] for e in spy.log if e[0] == "manual"]
+    assert manual == [
+        (0, "offline", "closed", False, False, False, False, False, []),
+        (3, "edge", "minimized", True, True, True, False, False, []),
+        (6, "edge", "minimized", True, True, True, False, True, [c]),
+        (9, "wifi", "minimized", True, True, False, True, False, []),
+    ]
+
+
+def test_up_and_down_hooks(spy_checker):
+    checker, spy = spy_checker()
+    tb = TraceBuilder(None).link(0, "d1", "wifi").app(1, "d1", "opened").app(2, "d1", "minimized")
+    tb.link(3, "d1", "lte").app(4, "d1", "closed").app(5, "d1", "restored").link(6, "d1", "offline")
+    checker.feed_all(tb.sorted_events())
+    assert [e for e in spy.log if e[0] in ("up", "down")] == [
+        ("up", "d1", 1), ("down", "d1", 4), ("up", "d1", 5), ("down", "d1", 6)]
+
+
+def test_dispatch_is_never_a_device_event(spy_checker):
+    checker, spy = spy_checker()
+    checker.feed({"ev": "dispatch", "t": 0, "op": "create", "record": "r1", "assignee": "d1", "dev": "web"})
+    assert spy.log == [("dispatch", None, "d1")]
+    assert "web" not in checker.ctx.devices
+
+
+def test_meta_and_unknown_kinds_are_ignored(spy_checker):
+    checker, spy = spy_checker()
+    checker.feed({"ev": "meta", "schema": "syncbench.trace/1"})
+    checker.feed({"ev": "link", "t": 1, "dev": "d1", "class": "wifi"})
+    checker.feed({"ev": "x_custom", "t": 50})
+    assert (checker.events, checker.end_t, checker.ctx.now) == (1, 1, 1)
+
+
+def test_clock_fires_deadlines_strictly_before_the_next_event():
+    ctx = Context()
+    fired = []
+    for d in (5, 10):
+        ctx.schedule(Window("d1", d, lambda w: fired.append(w.deadline)))
+    ctx.fire_before(5)
+    assert fired == []
+    ctx.fire_before(5.000001)
+    assert fired == [5]
+    closed = Window("d1", 1, lambda w: fired.append("closed one fired"))
+    closed.close()
+    ctx.schedule(closed)
+    ctx.fire_before(100)
+    assert fired == [5, 10]
+
+
+def test_expire_due_fires_windows_ending_at_or_before_the_end():
+    fired = []
+    ws = [Window("d1", d, lambda w: fired.append(w.deadline)) for d in (4, 5, 6)]
+    expire_due(ws, 5)
+    assert fired == [4, 5] and [w.open for w in ws] == [False, False, True]
+    expire_due(ws, None)
+    assert fired == [4, 5]
+
+
+def test_settled_only_when_true():
+    assert Context({"settled": True}).settled
+    assert not Context({"settled": "yes"}).settled
+    assert not Context(None).settled
+
+
+def test_verdict_logic():
+    class R(Rule):
+        id = "test.verdict"
+        title = statement = "t"
+
+    r = R(Context(), {})
+    assert r.result().verdict == NA
+    r.passed(2)
+    assert (r.result().verdict, r.result().judged) == (PASS, 2)
+    r.fail(3, "d1", "broke")
+    res = r.result()
+    assert res.verdict == FAIL and res.violations == (Violation(t=3, dev="d1", message="broke"),)
+    assert res.as_dict() == {"id": "test.verdict", "verdict": "fail",
+                             "violations": [{"t": 3, "dev": "d1", "message": "broke"}]}
+
+
+def test_results_come_one_per_rule_in_policy_order():
+    pol = get_policy("playmaker")
+    results = check_events([{"ev": "link", "t": 0, "dev": "d1", "class": "wifi"}], pol)
+    assert [r.id for r in results] == list(pol.rules)
+    assert all(isinstance(r, RuleResult) for r in results)
+
+
+def test_fed_one_by_one_or_all_at_once_gives_the_same_verdicts():
+    tb = TraceBuilder("playmaker", settled=True).link(0, "d1", "wifi").app(0, "d1", "opened").manual(5, "d1")
+    tb.edit(6, "d1", "r1")
+    tb.link(100, "d1", "wifi")
+    events = tb.sorted_events()
+    one = Checker(get_policy("playmaker"), meta=tb.meta)
+    for ev in events:
+        one.feed(ev)
+    assert one.finish() == check_events(events, get_policy("playmaker"), meta=tb.meta)
+
+
+def test_fmt_t():
+    assert (fmt_t(10), fmt_t(10.0), fmt_t(1.5), fmt_t(1.23456)) == ("10", "10", "1.5", "1.235")
