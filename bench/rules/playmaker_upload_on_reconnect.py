@@ -52,7 +52,8 @@ class UploadOnReconnect(Rule):
     def _expired(self, w: Window) -> None:
         t_edit, t_up, change = w.data
         self._open.get(w.dev, {}).pop(change, None)
-        self.fail(t_up, w.dev, f"{change}, saved offline at {fmt_t(t_edit)}, not acked by {fmt_t(w.deadline)} after reconnecting at {fmt_t(t_up)}")
+        self.fail(t_up, w.dev, f"edit {change}, saved offline at {fmt_t(t_edit)}, not acked by {fmt_t(w.deadline)} "
+                               f"(online and running again at {fmt_t(t_up)})")
 
     def finish(self, end_t) -> None:
         # A window ending at or before the end of the trace was seen whole.

@@ -252,3 +252,39 @@ def test_table_shortens_long_violation_lists(tmp_path, capsys):
         tb.manual(11 + i * 0.1, "d1")
     code, out, _ = run(capsys, tb.write(tmp_path / "t.jsonl"))
     assert "13 violation(s)" in out and "... and 3 more (see --json)" in out
+
+
+# -- docs/checking.md is a test -------------------------------------------------------------
+DOC = __import__("pathlib").Path(__file__).resolve().parents[2] / "docs" / "checking.md"
+
+
+def doc_blocks(lang: str) -> list[str]:
+    import re
+
+    return re.findall(rf"```{lang}\n(.*?)```", DOC.read_text(encoding="utf-8"), flags=re.S)
+
+
+def test_doc_example_prints_what_the_doc_says(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "example.jsonl").write_text(doc_blocks("jsonl")[0])
+    code, out, _ = run(capsys, "example.jsonl")
+    assert code == 1
+    assert out == doc_blocks("text")[0]
+    assert run(capsys, "example.jsonl", "--param", "save_ack_s=60")[0] == 0
+
+
+def test_doc_policy_file_works(tmp_path, capsys):
+    (tmp_path / "example.jsonl").write_text(doc_blocks("jsonl")[0])
+    (tmp_path / "our_policy.yaml").write_text(doc_blocks("yaml")[0])
+    code, out, err = run(capsys, tmp_path / "example.jsonl", "--policy-file", tmp_path / "our_policy.yaml", "--json")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["policy"] == "acme-field"
+    ids = [r["id"] for r in doc["rules"]]
+    assert "core.converge" not in ids and "planado.text_flows" in ids and len(ids) == 9
+
+
+def test_doc_json_example_has_the_shape_of_the_output():
+    doc = json.loads(doc_blocks("json")[0])
+    assert set(doc) == {"policy", "rules"}
+    assert all(set(r) == {"id", "verdict", "violations"} for r in doc["rules"])

@@ -35,7 +35,7 @@ def test_ack_one_step_late_fails():
     (v,) = result(tb).violations
     assert (v.t, v.dev) == (10, "d1")
     assert c in v.message and "saved offline at 5" in v.message
-    assert "reconnecting at 10" in v.message and "by 40" in v.message
+    assert "online and running again at 10" in v.message and "by 40" in v.message
 
 
 def test_never_acked_fails():
