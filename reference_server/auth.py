@@ -1,0 +1,54 @@
+"""Bearer tokens: hashing, lookup and constant-time comparison.
+
+Theory of operation: the server never stores a token, only its SHA-256. A
+request's token is hashed, the hash finds a candidate principal in a dict, and
+``hmac.compare_digest`` confirms it ("constant-time comparison via
+hmac.compare_digest on a hash"); the dict lookup is on a hash the caller cannot
+steer, so it leaks nothing about stored tokens. The table is loaded from the
+store at start-up and extended when the admin provisions a device.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+
+from reference_server.core import Principal
+from reference_server.errors import ApiError
+
+# 32 random bytes, URL-safe: the strength of a session token.
+TOKEN_BYTES = 32
+ADMIN = Principal(device="admin", user="admin", role="admin")
+
+
+def token_hash(token: str) -> bytes:
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest()
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(TOKEN_BYTES)
+
+
+class TokenTable:
+    def __init__(self) -> None:
+        self._by_hash: dict[bytes, tuple[bytes, Principal]] = {}
+
+    def add(self, hashed: bytes, principal: Principal) -> None:
+        self._by_hash[hashed] = (hashed, principal)
+
+    def lookup(self, token: str | None) -> Principal | None:
+        if not token:
+            return None
+        h = token_hash(token)
+        hit = self._by_hash.get(h)
+        if hit is None or not hmac.compare_digest(hit[0], h):
+            return None
+        return hit[1]
+
+    def from_header(self, header: str | None) -> Principal:
+        if header is not None and header[:7].lower() == "bearer ":
+            p = self.lookup(header[7:].strip())
+            if p is not None:
+                return p
+        raise ApiError(401, "missing or invalid bearer token", "Authorization")

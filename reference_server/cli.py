@@ -1,0 +1,106 @@
+"""``python -m reference_server``: run the server (also behind ``syncbench serve``).
+
+Theory of operation: flags become one :class:`ServerConfig`; the app is
+served by uvicorn on a socket we bind ourselves, so ``--port 0`` works and the
+real port is printed as one JSON line ``{"ready": true, "url", "port"}`` once
+the server accepts connections. Tokens are printed before that line. uvicorn
+picks ``httptools``/``uvloop`` when installed and falls back to h11/asyncio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import socket
+import sys
+
+import orjson
+
+from reference_server import config as cfg
+
+# uvicorn's own default for keep-alive; long enough for a client's next sync burst.
+KEEPALIVE_S = 5
+# Queue of not-yet-accepted connections: a fleet of devices connects at once.
+BACKLOG = 2048
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--db", default=cfg.DEFAULT_DB,
+                        help=f"SQLite file, or :memory: (default {cfg.DEFAULT_DB})")
+    parser.add_argument("--host", default=cfg.DEFAULT_HOST)
+    parser.add_argument("--port", type=int, default=cfg.DEFAULT_PORT, help="0 picks a free port")
+    parser.add_argument("--trace", default=None, help="write server trace events to FILE")
+    parser.add_argument("--trace-epoch", type=float, default=None,
+                        help="wall-clock seconds of trace t=0 (default: start-up)")
+    parser.add_argument("--time-scale", type=float, default=1.0,
+                        help="spec seconds per wall second (default 1)")
+    parser.add_argument("--admin-token", default=None,
+                        help=f"admin bearer token (default: ${cfg.ADMIN_TOKEN_ENV} or random)")
+    parser.add_argument("--files-dir", default=None, help="where files are stored")
+    parser.add_argument("--durable", action="store_true",
+                        help="fsync every commit (survives power loss, not only kill -9)")
+    parser.add_argument("--demo", action="store_true",
+                        help="create a dispatcher, workers w1..w3 and jobs; print tokens")
+
+
+def config_from_args(args: argparse.Namespace) -> cfg.ServerConfig:
+    if not args.time_scale > 0:
+        raise ValueError("--time-scale must be positive")
+    return cfg.ServerConfig(db=args.db, files_dir=args.files_dir,
+                            admin_token=cfg.admin_token_from_env(args.admin_token),
+                            trace=args.trace, trace_epoch=args.trace_epoch,
+                            time_scale=args.time_scale, durable=args.durable)
+
+
+def bind(host: str, port: int) -> socket.socket:
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(BACKLOG)
+    sock.set_inheritable(True)
+    return sock
+
+
+def serve(config: cfg.ServerConfig, host: str, port: int, *, demo: bool = False,
+          out=None) -> int:
+    import uvicorn
+
+    from reference_server.app import create_app
+    from reference_server.demo import seed
+    from reference_server.state import ServerState
+
+    out = out or sys.stdout
+    sock = bind(host, port)
+    real_port = sock.getsockname()[1]
+    state = ServerState(config)
+    app = create_app(state=state)
+    if config.admin_token is None:
+        print(f"admin token: {state.admin_token}", file=out)
+    if demo:
+        for dev, tok in seed(state).items():
+            print(f"token {dev}: {tok}", file=out)
+    url = f"http://{host if ':' not in host else f'[{host}]'}:{real_port}"
+
+    class Server(uvicorn.Server):
+        async def startup(self, sockets=None):
+            await super().startup(sockets=sockets)
+            if self.started:
+                out.write(orjson.dumps({"ready": True, "url": url, "port": real_port}).decode()
+                          + "\n")
+                out.flush()
+
+    server = Server(uvicorn.Config(app, log_level="warning", access_log=False,
+                                   timeout_keep_alive=KEEPALIVE_S, lifespan="on"))
+    server.run(sockets=[sock])
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m reference_server",
+                                     description="The syncbench reference sync server.")
+    add_arguments(parser)
+    args = parser.parse_args(argv)
+    try:
+        config = config_from_args(args)
+    except ValueError as exc:
+        parser.error(str(exc))
+    return serve(config, args.host, args.port, demo=args.demo)

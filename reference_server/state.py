@@ -1,0 +1,73 @@
+"""Everything one running server holds, built from a :class:`ServerConfig`.
+
+Theory of operation: :class:`ServerState` opens the store, the blob directory,
+the tracer and the token table, and builds the sync core; the HTTP adapter
+(``app.py``, ``files_api.py``) only translates between requests and these
+objects. ``close()`` releases them (and deletes the temporary file directory
+of an in-memory server).
+"""
+
+from __future__ import annotations
+
+import secrets
+import shutil
+import tempfile
+
+from reference_server.auth import ADMIN, TokenTable, new_token, token_hash
+from reference_server.config import ServerConfig
+from reference_server.core import Principal, SyncCore
+from reference_server.files import BlobStore
+from reference_server.metrics import Metrics
+from reference_server.push import PushHub
+from reference_server.sqlite_store import SQLiteStore
+from reference_server.tracing import TraceClock, Tracer
+
+# Bytes of the HMAC key for cursors, created once per database.
+CURSOR_SECRET_BYTES = 32
+
+
+class ServerState:
+    def __init__(self, config: ServerConfig):
+        self.config = config
+        self.store = SQLiteStore(config.db, durable=config.durable)
+        self._tmp: str | None = None
+        if config.files_dir is not None:
+            files_dir = config.files_dir
+        elif config.db == ":memory:" or config.db.startswith("file::memory:"):
+            files_dir = self._tmp = tempfile.mkdtemp(prefix="syncbench-files-")
+        else:
+            files_dir = config.db + ".files"
+        self.blobs = BlobStore(files_dir)
+        self.clock = TraceClock(epoch=config.trace_epoch, scale=config.time_scale,
+                                wall=config.wall)
+        self.tracer = Tracer(config.trace, self.clock)
+        secret = self.store.get_meta("cursor_secret")
+        if secret is None:
+            secret = secrets.token_hex(CURSOR_SECRET_BYTES)
+            with self.store.transaction():
+                self.store.set_meta("cursor_secret", secret)
+        self.core = SyncCore(store=self.store, tracer=self.tracer, secret=bytes.fromhex(secret))
+        self.tokens = TokenTable()
+        self.admin_token = config.admin_token or new_token()
+        self.tokens.add(token_hash(self.admin_token), ADMIN)
+        for d in self.store.devices():
+            self.tokens.add(d.token_hash, Principal(device=d.id, user=d.user, role=d.role))
+        self.hub = PushHub(self.tracer)
+        self.metrics = Metrics()
+        # File ids with a PATCH or finish running: one at a time per file.
+        self.busy_files: set[str] = set()
+
+    def provision(self, *, user: str, role: str, device: str | None = None) -> str:
+        """Create a user (if new) and a device; return the device's new token."""
+        token = new_token()
+        h = token_hash(token)
+        d = self.core.add_device(ADMIN, user=user, role=role, device=device or user,
+                                 token_hash=h)
+        self.tokens.add(h, Principal(device=d.id, user=d.user, role=d.role))
+        return token
+
+    def close(self) -> None:
+        self.tracer.close()
+        self.store.close()
+        if self._tmp is not None:
+            shutil.rmtree(self._tmp, ignore_errors=True)
