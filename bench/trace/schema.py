@@ -10,6 +10,7 @@ Unknown kinds pass through untouched ("checkers ignore kinds they do not know").
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 SCHEMA = "syncbench.trace/1"
@@ -55,8 +56,8 @@ def _is_records(v: object) -> bool:
 
 def _is_params(v: object) -> bool:
     # "params: rule parameter overrides (see rules.md)": every parameter there
-    # is a number of seconds.
-    return type(v) is dict and all(_is_num(x) for x in v.values())
+    # is a duration in seconds, so a finite number, not negative.
+    return type(v) is dict and all(_is_num(x) and math.isfinite(x) and x >= 0 for x in v.values())
 
 
 def _in(vocab: frozenset[str]) -> Callable[[object], bool]:
@@ -77,7 +78,7 @@ _TYPE_NAMES: dict[Check, str] = {
     _is_num_or_null: "a number or null",
     _is_str_or_null: "a string or null",
     _is_records: "an object of record ids to numbers",
-    _is_params: "an object of parameter names to numbers",
+    _is_params: "an object of parameter names to numbers >= 0",
 }
 
 
