@@ -19,8 +19,9 @@ from bench.trace.writer import dumps, event, meta
 
 class TraceBuilder:
     def __init__(self, policy: str | None = "planado", *, settled: bool | None = None,
-                 seed: int | None = None, params: dict[str, Any] | None = None) -> None:
-        self.meta = meta(policy, settled=settled, seed=seed, params=params)
+                 seed: int | None = None, params: dict[str, Any] | None = None,
+                 extra_meta: dict[str, Any] | None = None) -> None:
+        self.meta = meta(policy, settled=settled, seed=seed, params=params, **(extra_meta or {}))
         self.events: list[dict[str, Any]] = []
         self._n: dict[tuple[str, str], int] = {}
 

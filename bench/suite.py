@@ -1,0 +1,146 @@
+"""The scenario suite behind ``syncbench run``: items, expectations, summary.
+
+Theory of operation: a suite is a list of *items* found in the paths given
+(default: ``scenarios/``): recorded traces (``*.jsonl``) are checked as they
+are; scenario files (``*.yaml``) are run, in simulation or for real, and their
+trace checked. Every item carries expectations — a trace in its meta line's
+``expect`` field, a scenario in its ``expect:`` key — mapping rule ids to the
+verdict they must get; a rule not named must not fail. An item *holds* when
+every expectation is met, and the suite passes when every item holds, so a
+suite may (and should) contain deliberately broken runs that must be caught.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bench.rules import Checker, RuleResult, get_policy
+from bench.trace import TraceReader
+
+VERDICTS = ("pass", "fail", "n/a")
+
+
+class SuiteError(ValueError):
+    """A suite item that cannot be run: bad path, file or expectation."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ItemResult:
+    name: str
+    kind: str  # "trace" | "sim" | "real"
+    policy: str
+    results: tuple[RuleResult, ...]
+    expect: dict[str, str]
+    unmet: tuple[str, ...]
+    report_dir: Path | None = None
+    seconds: float = 0.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def holds(self) -> bool:
+        return not self.unmet
+
+
+def unmet_expectations(results: Iterable[RuleResult], expect: dict[str, str]) -> tuple[str, ...]:
+    """Each expectation not met, as 'rule: expected X, got Y'."""
+    got = {r.id: r.verdict for r in results}
+    out = []
+    for rid, want in sorted(expect.items()):
+        if rid not in got:
+            out.append(f"{rid}: expected {want}, but the policy has no such rule")
+        elif got[rid] != want:
+            out.append(f"{rid}: expected {want}, got {got[rid]}")
+    for rid, verdict in sorted(got.items()):
+        if rid not in expect and verdict == "fail":
+            out.append(f"{rid}: failed unexpectedly")
+    return tuple(out)
+
+
+def validate_expect(expect: Any, where: str) -> dict[str, str]:
+    if expect is None:
+        return {}
+    if not isinstance(expect, dict):
+        raise SuiteError(f"{where}: expect must be a mapping of rule id to verdict")
+    for rid, verdict in expect.items():
+        if verdict not in VERDICTS:
+            raise SuiteError(f"{where}: expect.{rid}: verdict must be one of {', '.join(VERDICTS)}, got {verdict!r}")
+    return dict(expect)
+
+
+def check_trace_file(path: Path, policy: str | None = None) -> tuple[str, list[RuleResult], dict[str, Any]]:
+    """Check a trace file; returns (policy name, results, meta). Raises TraceError/PolicyError."""
+    reader = TraceReader(path)
+    events = iter(reader)
+    first = next(events, None)
+    meta = reader.meta or {}
+    name = policy or meta.get("policy")
+    if not name:
+        raise SuiteError(f"{path}: the trace's meta names no policy")
+    checker = Checker(get_policy(name), meta=meta)
+    if first is not None:
+        checker.feed(first)
+        checker.feed_all(events)
+    return name, checker.finish(), meta
+
+
+def run_trace_item(path: Path, out_root: Path | None) -> ItemResult:
+    started = time.perf_counter()
+    policy, results, meta = check_trace_file(path)
+    expect = validate_expect(meta.get("expect"), f"{path}: meta")
+    report_dir = None
+    if out_root is not None:
+        report_dir = write_item_report(out_root / path.stem, path, policy, results, meta)
+    return ItemResult(name=path.name, kind="trace", policy=policy, results=tuple(results), expect=expect,
+                      unmet=unmet_expectations(results, expect), report_dir=report_dir,
+                      seconds=time.perf_counter() - started)
+
+
+def write_item_report(out_dir: Path, trace: Path, policy: str, results: Sequence[RuleResult],
+                      meta: dict[str, Any], **kw: Any) -> Path:
+    from bench.report import write_report
+
+    return write_report(out_dir, trace_path=trace, policy=policy, results=list(results),
+                        seed=meta.get("seed"), **kw)
+
+
+def collect(paths: Sequence[str | Path]) -> list[Path]:
+    """Items under the given files and folders, in a stable order."""
+    items: list[Path] = []
+    for raw in paths:
+        p = Path(raw)
+        if p.is_dir():
+            found = sorted(p.glob("*.yaml")) + sorted(p.glob("traces/*.jsonl")) + sorted(p.glob("*.jsonl"))
+            if not found:
+                raise SuiteError(f"{p}: no scenarios (*.yaml) or traces (*.jsonl) in this folder")
+            items += found
+        elif p.is_file():
+            if p.suffix not in (".yaml", ".yml", ".jsonl"):
+                raise SuiteError(f"{p}: not a scenario (.yaml) or a trace (.jsonl)")
+            items.append(p)
+        else:
+            raise SuiteError(f"{p}: no such file or folder")
+    return items
+
+
+Runner = Callable[[Path, Path | None], ItemResult]
+
+
+def summary_table(items: Sequence[ItemResult]) -> str:
+    lines = []
+    width = max((len(i.name) for i in items), default=8)
+    for it in sorted(items, key=lambda i: (i.holds, i.name)):
+        counts = {v: sum(r.verdict == v for r in it.results) for v in VERDICTS}
+        tag = "OK  " if it.holds else "FAIL"
+        lines.append(f"  {tag}  {it.name:<{width}}  {it.kind:<5} {it.policy:<10} "
+                     f"{counts['pass']:>2} pass {counts['fail']:>2} fail {counts['n/a']:>2} n/a   {it.seconds:6.1f} s")
+        for u in it.unmet:
+            lines.append(f"          {u}")
+        if it.report_dir is not None:
+            lines.append(f"          report: {it.report_dir / 'index.html'}")
+    held = sum(i.holds for i in items)
+    lines.append(f"{held}/{len(items)} items hold their expectations")
+    return "\n".join(lines)
