@@ -66,6 +66,15 @@ class RecordState:
         self.ended: dict[str, float] = {}  # device -> when its last stint ended
 
     def assigned_within(self, dev: str, lo: float) -> bool:
+        """Was ``dev`` the assignee at some time in ``[lo, now]``?
+
+        rules.md: "that record to have had this device as assignee at some time
+        in [t - scope_slack_s, t]". A stint that ended by a dispatch at exactly
+        ``lo`` counts: the stint is taken as closed at the dispatch that ends it,
+        so a recv or push exactly scope_slack_s after the reassignment is within
+        the tolerance (the bench's boundaries are inclusive, "t <= t_E + X"),
+        and one a step later is not.
+        """
         if self.assignee == dev:
             return True
         end = self.ended.get(dev)
