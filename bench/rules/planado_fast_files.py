@@ -6,6 +6,11 @@ clock starts at r, the first moment the device is fast and running with the
 file neither done nor in transfer; from r the device has ``files_s`` to start
 (or finish) that file. Leaving "fast and running" before r + files_s cuts the
 instance: r is the *first* such moment, so it is not judged again.
+
+Reading: a download is owed by "a record assigned to the device"; once a later
+``dispatch`` assigns that record to someone else (or nobody), the device has
+no business fetching its files, so its pending downloads of that record are
+cut (not judged).
 """
 
 from __future__ import annotations
@@ -42,6 +47,7 @@ class FastFiles(Rule):
     def __init__(self, ctx, values) -> None:
         super().__init__(ctx, values)
         self._files: dict[str, dict[tuple[str, str], _File]] = {}
+        self._downloads: dict[str, list[tuple[str, tuple[str, str]]]] = {}  # record -> [(dev, key)]
 
     # -- instances ------------------------------------------------------------
     def _add(self, dev: str, key: tuple[str, str], t: float) -> None:
@@ -53,8 +59,25 @@ class FastFiles(Rule):
             self._add(ds.dev, (ev["change"], "up"), ev["t"])
 
     def on_dispatch(self, ev, ds) -> None:
-        if ev["op"] == "attach" and ev["assignee"] is not None and ev.get("file") is not None:
-            self._add(ev["assignee"], (ev["file"], "down"), ev["t"])
+        record, assignee = ev["record"], ev["assignee"]
+        owed = self._downloads.get(record)
+        if owed:
+            keep = []
+            for dev, key in owed:
+                f = self._files.get(dev, {}).get(key)
+                if f is None:
+                    continue
+                if dev == assignee:
+                    keep.append((dev, key))
+                else:  # the record left the device: cut, not judged
+                    del self._files[dev][key]
+                    if f.window is not None:
+                        f.window.close()
+            self._downloads[record] = keep
+        if ev["op"] == "attach" and assignee is not None and ev.get("file") is not None:
+            key = (ev["file"], "down")
+            self._downloads.setdefault(record, []).append((assignee, key))
+            self._add(assignee, key, ev["t"])
 
     # -- conditions -----------------------------------------------------------
     def _arm(self, ds, t: float) -> None:

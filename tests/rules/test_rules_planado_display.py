@@ -330,3 +330,14 @@ def test_last_sync_overlapping_syncs_use_the_latest_to_succeed():
     tb.sync_end(20, "d1", a)
     tb.last_sync(20, "d1", 10)  # a: started 10, ended last
     assert result(tail(tb), LAST).verdict == "pass"
+
+
+def test_display_rules_are_judged_offline_too():
+    # "while running": going offline is no excuse for a wrong display.
+    tb = up(TraceBuilder())
+    tb.sync(5, "d1", "open", end=6)
+    tb.link(6, "d1", "offline")
+    tb.edit(10, "d1", "r1")
+    r = tb.results()
+    assert [v.t for v in r[UNSENT].violations] == [11]
+    assert [v.t for v in r[LAST].violations] == [7]

@@ -319,3 +319,21 @@ def test_fast_lists_every_file():
     tb.dispatch(12, "attach", "r1", "d1", file="f1")
     r = result(tail(tb), FAST)
     assert [v.t for v in r.violations] == [10, 11, 12]
+
+
+def test_fast_download_cut_when_the_record_is_reassigned():
+    tb = up(up(TraceBuilder()), dev="d2")
+    tb.dispatch(5, "attach", "r1", "d1", file="f1")
+    tb.dispatch(100, "assign", "r1", "d2")  # d1 no longer owes f1
+    assert result(tail(tb), FAST).verdict == "n/a"
+    tb.dispatch(150, "status", "r1", "d2", status="started")
+    tb.dispatch(200, "assign", "r1", "d1")  # back to d1: the old attach is not owed again
+    assert result(tail(tb), FAST).verdict == "n/a"
+
+
+def test_fast_download_kept_while_the_record_stays_assigned():
+    tb = up(TraceBuilder())
+    tb.dispatch(5, "attach", "r1", "d1", file="f1")
+    tb.dispatch(100, "status", "r1", "d1", status="started")
+    (v,) = result(tail(tb), FAST).violations
+    assert v.t == 5 and "f1" in v.message
