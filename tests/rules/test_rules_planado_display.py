@@ -338,6 +338,6 @@ def test_display_rules_are_judged_offline_too():
     tb.sync(5, "d1", "open", end=6)
     tb.link(6, "d1", "offline")
     tb.edit(10, "d1", "r1")
-    r = tb.results()
+    r = tail(tb).results()
     assert [v.t for v in r[UNSENT].violations] == [11]
     assert [v.t for v in r[LAST].violations] == [7]
