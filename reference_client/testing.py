@@ -20,8 +20,10 @@ engine and carrying out its actions:
   fails when the link went offline while it ran, or during a scripted outage;
   :meth:`ScriptedHarness.lose_responses` makes the server apply and the
   answer vanish.
-- A transfer moves bytes at the link's rate (spec/links.md) and reports
-  ``FileProgress`` every ``PROGRESS_STEP_S``.
+- Transfers move bytes at the link's rate (spec/links.md), shared equally
+  among those in the same direction and re-rated whenever one starts or stops
+  or the link class changes; each reports ``FileProgress`` every
+  ``PROGRESS_STEP_S``.
 - A dispatcher operation assigned to the device sends a push, delivered
   ``push_delay_s`` later when the device is online and running.
 
@@ -163,7 +165,7 @@ class ScriptedHarness:
         self._run = CLOSED
         self._outages: list[tuple[float, float, bool]] = []  # (from, to, applied)
         self._sync: tuple[str, dict[str, Any], bool] | None = None  # id, request, cut
-        self._xfer: dict[str, Any] | None = None
+        self._xfers: dict[tuple[str, str], dict[str, Any]] = {}  # (file, dir) -> transfer
         self._timer_gen = 0
         self._n_srv = 0
 
@@ -246,6 +248,8 @@ class ScriptedHarness:
             self._link = inp.link_class
             if self._sync is not None and inp.link_class == OFFLINE:
                 self._sync = (self._sync[0], self._sync[1], True)
+            if inp.link_class != OFFLINE:
+                self._rebalance(inp.now)
         if isinstance(inp, I.AppChanged):
             self._run = APP_TO_RUN_STATE[inp.state]
         for action in self.engine.handle(inp):
@@ -276,7 +280,8 @@ class ScriptedHarness:
         elif isinstance(a, A.StartTransfer):
             self._start_transfer(t, a)
         elif isinstance(a, A.AbortTransfer):
-            self._xfer = None
+            self._xfers.pop((a.file, a.dir), None)
+            self._rebalance(t)
 
     def _tick(self, gen: int) -> None:
         if gen == self._timer_gen:
@@ -302,12 +307,25 @@ class ScriptedHarness:
         self._handle(I.SyncResponse.from_json(now=self.now, sync=sid, body=body))
 
     def _start_transfer(self, t: float, a: A.StartTransfer) -> None:
-        kbps = (UP_KBPS if a.dir == UP else DOWN_KBPS).get(self._link, 1)
-        rate = kbps * 1000 / 8  # bytes per second
-        xfer = {"file": a.file, "dir": a.dir, "start": t + RTT_S.get(self._link, 1.0),
-                "offset": a.offset, "bytes": a.bytes, "rate": rate}
-        self._xfer = xfer
-        end = xfer["start"] + (a.bytes - a.offset) / rate
+        start = t + RTT_S.get(self._link, 1.0)
+        self._xfers[(a.file, a.dir)] = {"file": a.file, "dir": a.dir, "offset": a.offset,
+                                        "bytes": a.bytes, "start": start, "rate": 0.0}
+        self._rebalance(t)
+
+    def _rebalance(self, t: float) -> None:
+        """Transfers in one direction share the link's rate equally; whenever one
+        starts or stops, or the link class changes, the rest move at the new share."""
+        old = list(self._xfers.values())
+        per_dir = {d: sum(1 for x in old if x["dir"] == d) for d in ("up", "down")}
+        for x in old:
+            moved = self._moved(x, t) if t > x["start"] else x["offset"]
+            kbps = (UP_KBPS if x["dir"] == UP else DOWN_KBPS).get(self._link, 1)
+            rate = kbps * 1000 / 8 / per_dir[x["dir"]]  # bytes per second
+            self._schedule_transfer(dict(x, offset=moved, start=max(t, x["start"]), rate=rate))
+
+    def _schedule_transfer(self, xfer: dict[str, Any]) -> None:
+        self._xfers[(xfer["file"], xfer["dir"])] = xfer
+        end = xfer["start"] + (xfer["bytes"] - xfer["offset"]) / xfer["rate"]
         step = xfer["start"] + PROGRESS_STEP_S
         while step < end:
             self.at(step, lambda s=step: self._progress(xfer, s))
@@ -315,17 +333,20 @@ class ScriptedHarness:
         self.at(end, lambda: self._finish(xfer))
 
     def _moved(self, xfer: dict[str, Any], t: float) -> int:
-        return min(xfer["bytes"], xfer["offset"] + int((t - xfer["start"]) * xfer["rate"]))
+        done = xfer["offset"] + int(max(0.0, t - xfer["start"]) * xfer["rate"])
+        return min(xfer["bytes"], done)
 
     def _progress(self, xfer: dict[str, Any], t: float) -> None:
-        if self._xfer is xfer:
+        if self._xfers.get((xfer["file"], xfer["dir"])) is xfer:
             self._handle(I.FileProgress(now=t, file=xfer["file"], dir=xfer["dir"],
                                         bytes=self._moved(xfer, t)))
 
     def _finish(self, xfer: dict[str, Any]) -> None:
-        if self._xfer is not xfer:
+        key = (xfer["file"], xfer["dir"])
+        if self._xfers.get(key) is not xfer:
             return
-        self._xfer = None
+        del self._xfers[key]
+        self._rebalance(self.now)
         if xfer["dir"] == UP:
             self.server.files[xfer["file"]] = xfer["bytes"]
         self._handle(I.FileDone(now=self.now, file=xfer["file"], dir=xfer["dir"], ok=True,

@@ -84,7 +84,7 @@ class Engine(SyncsMixin, FilesMixin):
         self._auto: tuple[float, str, str] | None = None  # (at, trigger, mode)
         self._save_at: float | None = None
         self._file_retry_at: float | None = None
-        self._active: Transfer | None = None
+        self._active: dict[tuple[str, str], Transfer] = {}  # (file, dir) -> transfer
         self._downloads_stalled = False  # mutant files_never_resume only
         self._failures = 0
         self._last_ok: float | None = None
@@ -233,8 +233,7 @@ class Engine(SyncsMixin, FilesMixin):
                 self._emit("sync_end", sync=self._sync.id, ok=False, error="closed")
                 self._out.append(AbortSync(sync=self._sync.id))
                 self._sync = None
-            if self._active is not None:
-                self._abort_transfer()
+            self._abort_transfers()
             self._pending = self._auto = self._save_at = self._file_retry_at = None
             return
         if self._link == OFFLINE:

@@ -45,37 +45,44 @@ class FilesMixin(_Base):
             return False
         return not (p.files_wifi_only and link != WIFI)
 
+    def _queued(self) -> list[Transfer]:
+        """Files waiting to move, in order: the user's photos, then attachments."""
+        store = self.store
+        waiting = list(store.uploads.values())
+        if not self._downloads_stalled:
+            waiting += store.downloads.values()
+        return [t for t in waiting if (t.file, t.dir) not in self._active]
+
     def _pump_files(self) -> None:
-        if self._active is not None or not self._can_transfer():
+        if not self._can_transfer():
             return
         if self._file_retry_at is not None and self._file_retry_at > self._now:
             return
         self._file_retry_at = None
-        store = self.store
-        nxt = next(iter(store.uploads.values()), None)
-        if nxt is None and not self._downloads_stalled:
-            nxt = next(iter(store.downloads.values()), None)
-        if nxt is None:
-            return
-        self._active = nxt
-        self._emit("file_start", file=nxt.file, dir=nxt.dir, bytes=nxt.bytes)
-        self._out.append(StartTransfer(file=nxt.file, dir=nxt.dir, bytes=nxt.bytes,
-                                       offset=nxt.done, record=nxt.record, sha256=nxt.sha256))
+        room = self.policy.max_transfers - len(self._active)
+        for nxt in self._queued()[:max(room, 0)]:
+            self._active[(nxt.file, nxt.dir)] = nxt
+            self._emit("file_start", file=nxt.file, dir=nxt.dir, bytes=nxt.bytes)
+            self._out.append(StartTransfer(file=nxt.file, dir=nxt.dir, bytes=nxt.bytes,
+                                           offset=nxt.done, record=nxt.record,
+                                           sha256=nxt.sha256))
 
     def _check_transfer_allowed(self) -> None:
-        """Abort the transfer in progress if the link no longer allows it."""
-        if self._active is not None and not self._can_transfer():
-            self._abort_transfer()
+        """Abort the transfers in progress if the link no longer allows them."""
+        if self._active and not self._can_transfer():
+            self._abort_transfers()
 
-    def _abort_transfer(self) -> None:
-        a = self._active
-        assert a is not None
-        self._active = None
+    def _abort_transfers(self) -> None:
+        for a in list(self._active.values()):
+            self._abort_transfer(a)
+
+    def _abort_transfer(self, a: Transfer) -> None:
+        del self._active[(a.file, a.dir)]
         self._emit("file_end", file=a.file, dir=a.dir, ok=False, bytes=a.done)
         self._out.append(AbortTransfer(file=a.file, dir=a.dir))
-        self._drop_if_not_resumable(a)
+        self._stall_if_mutant(a)
 
-    def _drop_if_not_resumable(self, a: Transfer) -> bool:
+    def _stall_if_mutant(self, a: Transfer) -> bool:
         """Mutant files_never_resume: a cut download stalls every download after it."""
         if a.dir == DOWN and not self.policy.resume_downloads:
             self._downloads_stalled = True
@@ -83,22 +90,21 @@ class FilesMixin(_Base):
         return False
 
     def _on_file_progress(self, inp: FileProgress) -> None:
-        a = self._active
-        if a is not None and (a.file, a.dir) == (inp.file, inp.dir):
+        a = self._active.get((inp.file, inp.dir))
+        if a is not None:
             a.done = max(a.done, min(inp.bytes, a.bytes))
 
     def _on_file_done(self, inp: FileDone) -> None:
-        a = self._active
-        if a is None or (a.file, a.dir) != (inp.file, inp.dir):
+        a = self._active.pop((inp.file, inp.dir), None)
+        if a is None:
             return  # a transfer the engine already aborted: its file_end is out
-        self._active = None
         store = self.store
         if not inp.ok:
             if inp.bytes is not None:
                 a.done = max(a.done, min(inp.bytes, a.bytes))
             self._emit("file_end", file=a.file, dir=a.dir, ok=False, bytes=a.done,
                        error=inp.error)
-            if not self._drop_if_not_resumable(a):
+            if not self._stall_if_mutant(a):
                 self._file_retry_at = self._now + self.policy.file_retry_s
             return
         self._emit("file_end", file=a.file, dir=a.dir, ok=True,
@@ -122,7 +128,7 @@ class FilesMixin(_Base):
                                                  bytes=f.bytes, sha256=f.sha256)
         gone = set(removed)
         for fid, t in list(store.downloads.items()):
-            if t.record in gone:
-                if self._active is t:
-                    self._abort_transfer()
+            if t.record in gone:  # the record left the device's scope
+                if (fid, DOWN) in self._active:
+                    self._abort_transfer(t)
                 store.downloads.pop(fid, None)

@@ -39,6 +39,9 @@ RETRY_MAX_S = 60.0
 # A failed file transfer is retried after this pause (not a rule parameter:
 # short against rules.md `files_s` = 160 s).
 FILE_RETRY_S = 10.0
+# Transfers in flight at once: OkHttp's default Dispatcher.maxRequestsPerHost
+# (5), the HTTP client most Android apps use.
+MAX_TRANSFERS = 5
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -63,6 +66,7 @@ class Policy:
     retry_base_s: float = RETRY_BASE_S
     retry_max_s: float = RETRY_MAX_S
     file_retry_s: float = FILE_RETRY_S
+    max_transfers: int = MAX_TRANSFERS
     # -- what may move when --
     files_on_slow: bool = False
     # -- deliberate faults (reference_client.mutants); defaults are correct --

@@ -107,3 +107,19 @@ def test_runaway_driver_loop_is_stopped():
     h.at(0, again)
     with pytest.raises(RuntimeError, match=str(MAX_STEPS)):
         h.run(1)
+
+
+def test_concurrent_transfers_share_the_link():
+    h = harness(PLANADO, link="3g")
+    size = 330_000 // 8 * 20  # 20 s alone at 330 kbps
+    h.edit(10, "j", "photo", bytes=size).edit(10, "j", "photo", bytes=size)
+    h.run(100)
+    ends = [e["t"] for e in h.events("file_end")]
+    assert ends == pytest.approx([10.2 + 40, 10.2 + 40])  # each at half the rate
+
+
+def test_link_change_rerates_a_transfer():
+    h = harness(PLANADO, link="3g")
+    h.edit(10, "j", "photo", bytes=330_000 // 8 * 20).link(20.2, "wifi").run(100)
+    end = h.events("file_end")[0]
+    assert 20.2 < end["t"] < 21  # the second half went at Wi-Fi speed

@@ -1,0 +1,431 @@
+"""The asyncio reference client: one real device driving the sans-I/O engine.
+
+Theory of operation: :class:`DeviceClient` owns one engine and carries out its
+actions with real I/O::
+
+    runner / script ──> set_link, app, edit, manual ──┐
+    WebSocket push ──> PushReceived ──────────────────┤
+    HTTP answers ──> SyncResponse / SyncFailed ───────┼─> _feed(input)
+    transfers ──> FileProgress / FileDone ────────────┤     │ engine.handle
+    timer (deadline / K) ──> Tick ────────────────────┘     │ store.save   (durable first)
+                                                            │ trace.write  (then told)
+                                                            └ start/abort tasks, timer, push
+
+``_feed`` is synchronous, so one input is handled, saved and acted on without
+another task slipping in between: the engine sees inputs one at a time in
+non-decreasing spec time (``now = max(clock, engine.now)``). The state is
+saved *before* any trace line or request: "A change is durable before the user
+is told it is saved". Syncs and transfers run as tasks that feed their result
+back; the engine's ``SetTimer`` becomes one ``loop.call_later`` of
+``(deadline - now) / K`` wall seconds (spec/links.md: "policy timers run K
+times faster").
+
+Two adaptations to the engine live here. The protocol acks a refused change
+with ``"version": null, "error": ...`` ("A client must treat an ack with a
+non-null error as refused, not saved"); the engine's ``Ack`` wants a version,
+so the driver drops refused changes from the outbox, records them in the
+store's ``refused`` table, and feeds the rest of the answer. And with
+``measure_link`` on, a Wi-Fi link measured below 550 kbps is reported to the
+engine as ``edge`` (spec/links.md "Wi-Fi tethered to a 2G phone").
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from reference_client import engine as E  # noqa: N812
+from reference_client.client import files
+from reference_client.client.api import ApiError, NetworkError, ServerApi
+from reference_client.client.clock import SpecClock, WallClock
+from reference_client.client.config import ClientConfig
+from reference_client.client.push import PushListener
+from reference_client.client.store import DeviceStore
+from reference_client.client.throughput import ThroughputMeter
+from reference_client.client.trace import TraceWriter, meta_event
+from reference_client.policies import Policy, get_policy
+
+# The class a tethered Wi-Fi link measured below the 550 kbps line is reported as
+# (spec/links.md puts EDGE on the slow side).
+MEASURED_SLOW_CLASS = "edge"
+
+
+def resolve_policy(config: ClientConfig) -> Policy:
+    """The policy object: a mutant's (``reference_client.mutants``) or the named one."""
+    if config.mutant is None:
+        return get_policy(config.policy)
+    from reference_client.mutants import MUTANTS
+
+    mutant = MUTANTS.get(config.mutant)
+    if mutant is None:
+        raise ValueError(f"ClientConfig.mutant: unknown mutant {config.mutant!r} "
+                         f"(known: {', '.join(sorted(MUTANTS))})")
+    if mutant.base != config.policy:
+        raise ValueError(f"ClientConfig.mutant: {config.mutant!r} is a {mutant.base} mutant, "
+                         f"not {config.policy}")
+    return mutant.policy
+
+
+@dataclass(slots=True)
+class _Running:
+    """A transfer in flight: its task and the offsets it saw (first, last, last fed)."""
+
+    task: asyncio.Task[Any] | None = None
+    first: int | None = None
+    last: int | None = None
+    reported: int = -1
+
+
+class DeviceClient:
+    """One device. ``async with DeviceClient(config) as dev: await dev.set_link("wifi")``."""
+
+    def __init__(self, config: ClientConfig, *, wall: WallClock = time.time,
+                 transport: Any = None, on_event: Callable[[dict], None] | None = None) -> None:
+        self.config = config
+        self._wall = wall
+        self._transport = transport
+        self._on_event = on_event
+        self.events: list[dict[str, Any]] = []  # every device event written, for callers
+        self.errors: list[BaseException] = []  # unexpected task failures (driver bugs)
+        self.shown_unsent = 0
+        self.shown_last_sync: float | None = None
+        self.meter = ThroughputMeter(time_scale=config.time_scale)
+        self._os_link: str | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._syncs: dict[str, asyncio.Task[Any]] = {}
+        self._transfers: dict[tuple[str, str], _Running] = {}
+        self._timer: asyncio.TimerHandle | None = None
+        self._changed: asyncio.Event | None = None
+        self._started = self._closed = False
+
+    # ---- life cycle ---------------------------------------------------------
+
+    async def __aenter__(self) -> DeviceClient:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def start(self) -> None:
+        cfg = self.config
+        policy = resolve_policy(cfg)
+        self.store = store = DeviceStore(cfg.store)
+        files.sweep_temporaries(cfg.store)
+        saved = store.load()
+        if saved is not None and saved["device"] != cfg.device:
+            store.close()
+            raise ValueError(f"store {store.path}: holds device {saved['device']!r}, "
+                             f"not {cfg.device!r}")
+        epoch = cfg.trace_epoch if cfg.trace_epoch is not None else store.get_meta("epoch")
+        if epoch is None:
+            epoch = self._wall()
+        boots = int(store.get_meta("boots", 0)) + 1
+        # A new stream per start: a restarted device must not redraw the photo
+        # bytes and jitter of its previous life (still reproducible from the seed).
+        self.rng = random.Random(f"{cfg.seed}:{cfg.device}:{boots}")
+        self.clock = SpecClock(epoch=epoch, time_scale=cfg.time_scale, wall=self._wall)
+        self.trace = None
+        if cfg.trace is not None:
+            self.trace = TraceWriter(cfg.trace, meta=meta_event(
+                policy=policy.base,
+                seed=cfg.seed, time_scale=cfg.time_scale))
+        floor = max(self.clock.now(), (saved or {}).get("now") or 0.0,
+                    (self.trace.last_t if self.trace else None) or 0.0)
+        if saved is not None:
+            self.engine = E.Engine.from_dict(saved, policy=policy, rng=self.rng, start=floor)
+        else:
+            self.engine = E.Engine(device=cfg.device, policy=policy, rng=self.rng, start=floor)
+        self.shown_unsent = int(store.get_meta("ui_unsent", 0))
+        self.shown_last_sync = store.get_meta("ui_last_sync")
+        store.save(self.engine.to_dict(), meta={"epoch": epoch, "boots": boots})
+        self._changed = asyncio.Event()
+        self.api = ServerApi(base_url=cfg.server, token=cfg.token,
+                             timeout_s=cfg.wall_timeout(cfg.sync_timeout_s),
+                             transport=self._transport)
+        self.push = PushListener(url=cfg.push_url, token=cfg.token, on_push=self._on_push,
+                                 clock=self.clock, rng=self.rng,
+                                 open_timeout_s=cfg.wall_timeout(cfg.sync_timeout_s),
+                                 on_connect=self._poke)
+        self._started = True
+
+    async def close(self) -> None:
+        """Graceful stop: end syncs and transfers in the trace, flush, close the store."""
+        if not self._started or self._closed:
+            return
+        self._closed = True
+        if self._timer is not None:
+            self._timer.cancel()
+        syncs, transfers = list(self._syncs), list(self._transfers.items())
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        push = self.push.stop()
+        await asyncio.gather(*tasks, *([push] if push else []), return_exceptions=True)
+        self._tasks.clear()
+        for sid in syncs:
+            self._feed(E.SyncFailed(now=self.now, sync=sid, error="stopped"), act=False)
+        for (file, direction), run in transfers:
+            self._feed(E.FileDone(now=self.now, file=file, dir=direction, ok=False,
+                                  bytes=run.last, error="stopped"), act=False)
+        await self.api.aclose()
+        if self.trace is not None:
+            self.trace.close()
+        self.store.close()
+
+    # ---- the public API -------------------------------------------------------
+
+    @property
+    def now(self) -> float:
+        """Spec time now (never earlier than the engine's)."""
+        return max(self.clock.now(), self.engine.now)
+
+    async def set_link(self, link_class: str) -> None:
+        """The OS reports a link class (spec/trace.md ``link`` vocabulary)."""
+        self._os_link = link_class
+        self._feed(E.LinkChanged(now=self.now, link_class=self._effective_link(link_class)))
+
+    async def app(self, state: str) -> None:
+        """``opened``, ``minimized``, ``restored`` or ``closed``."""
+        self._feed(E.AppChanged(now=self.now, state=state))
+
+    async def edit(self, record: str, kind: str, *, fields: dict[str, Any] | None = None,
+                   status: str | None = None, nbytes: int | None = None) -> str:
+        """Save a change (``text``: fields, ``status``: status, ``photo``: nbytes random
+        bytes written to a file); returns the change id once it is durable."""
+        if kind != "photo":
+            return self._edit(E.UserEdit(now=self.now, record=record, kind=kind, fields=fields,
+                                         status=status))
+        E.UserEdit(now=self.now, record=record, kind=kind, bytes=nbytes)  # validate first
+        tmp, sha = await asyncio.to_thread(files.take_photo, self.config.store, self.rng, nbytes)
+        return self._edit(E.UserEdit(now=self.now, record=record, kind=kind, bytes=nbytes,
+                                     sha256=sha), photo=(tmp, sha, nbytes))
+
+    async def manual(self, via: str | None = None) -> None:
+        self._feed(E.ManualSync(now=self.now, via=via))
+
+    async def snapshot(self) -> dict[str, int]:
+        """Write a ``snapshot`` event; returns the local view ``{record: version}``."""
+        self._feed(E.SnapshotRequest(now=self.now))
+        return self.engine.records()
+
+    @property
+    def unsent(self) -> int:
+        return self.engine.unsent
+
+    def records(self) -> dict[str, int]:
+        return self.engine.records()
+
+    @property
+    def busy(self) -> bool:
+        """A sync or a transfer is in flight."""
+        return bool(self._syncs or self._transfers)
+
+    async def wait_for(self, predicate: Callable[[DeviceClient], bool], timeout: float) -> None:
+        """Wait up to ``timeout`` wall seconds until ``predicate(self)`` holds (checked
+        after every input); ``TimeoutError`` naming the device's state otherwise."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while not predicate(self):
+            left = deadline - asyncio.get_running_loop().time()
+            if left <= 0:
+                raise TimeoutError(f"device {self.config.device}: condition not met within "
+                                   f"{timeout} s (unsent={self.unsent}, busy={self.busy}, "
+                                   f"errors={self.errors!r})")
+            assert self._changed is not None
+            try:
+                await asyncio.wait_for(self._changed.wait(), left)
+            except TimeoutError:
+                pass
+
+    # ---- feeding the engine -------------------------------------------------
+
+    def _edit(self, inp: E.UserEdit, photo: tuple | None = None) -> str:
+        actions = self.engine.handle(inp)
+        change = next(a.event["change"] for a in actions
+                      if isinstance(a, E.Emit) and a.event["ev"] == "edit")
+        row = None
+        if photo is not None:
+            tmp, sha, nbytes = photo
+            row = (change, files.keep_photo(self.config.store, tmp, change), sha, nbytes)
+        self._after(actions, photo=row)
+        return change
+
+    def _feed(self, inp: E.Input, *, act: bool = True, refused: list | None = None) -> None:
+        self._after(self.engine.handle(inp), act=act, refused=refused)
+
+    def _after(self, actions: list[E.Action], *, act: bool = True, photo: tuple | None = None,
+               refused: list | None = None) -> None:
+        for a in actions:
+            if isinstance(a, E.ShowUnsent):
+                self.shown_unsent = a.n
+            elif isinstance(a, E.ShowLastSync):
+                self.shown_last_sync = a.at
+        # Durable first: the store commits before the trace says "saved".
+        self.store.save(self.engine.to_dict(), photo=photo, refused=refused or (),
+                        meta={"ui_unsent": self.shown_unsent,
+                              "ui_last_sync": self.shown_last_sync})
+        for a in actions:
+            if isinstance(a, E.Emit):
+                if self.trace is not None:
+                    self.trace.write(a.event)
+                self.events.append(a.event)
+                if self._on_event is not None:
+                    self._on_event(a.event)
+        if act:
+            for a in actions:
+                self._act(a)
+            self._reconcile_push()
+        self._poke()
+
+    def _poke(self) -> None:
+        """Wake every ``wait_for`` (each waits on the event of its generation)."""
+        event, self._changed = self._changed, asyncio.Event()
+        if event is not None:
+            event.set()
+
+    def _act(self, a: E.Action) -> None:
+        if isinstance(a, E.StartSync):
+            self._syncs[a.sync] = self._spawn(self._run_sync(a), f"sync {a.sync}")
+        elif isinstance(a, E.AbortSync):
+            task = self._syncs.pop(a.sync, None)
+            if task is not None:
+                task.cancel()
+        elif isinstance(a, E.StartTransfer):
+            run = self._transfers[(a.file, a.dir)] = _Running()
+            run.task = self._spawn(self._run_transfer(a, run), f"file {a.dir} {a.file}")
+        elif isinstance(a, E.AbortTransfer):
+            run = self._transfers.pop((a.file, a.dir), None)
+            if run is not None and run.task is not None:
+                run.task.cancel()
+        elif isinstance(a, E.SetTimer):
+            self._set_timer(a.deadline)
+
+    def _spawn(self, coro: Any, name: str) -> asyncio.Task[Any]:
+        task = asyncio.get_running_loop().create_task(coro, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._reap)
+        return task
+
+    def _reap(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            self.errors.append(task.exception())  # a driver bug: keep it visible
+            print(f"device {self.config.device}: task {task.get_name()} failed: "
+                  f"{task.exception()!r}", file=sys.stderr)
+
+    def _set_timer(self, deadline: float | None) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if deadline is not None and not self._closed:
+            self._timer = asyncio.get_running_loop().call_later(
+                self.clock.wall_delay(deadline), self._on_timer, deadline)
+
+    def _on_timer(self, deadline: float) -> None:
+        self._timer = None
+        self._feed(E.Tick(now=max(self.now, deadline)))
+
+    def _on_push(self, record: str, reason: str | None) -> None:
+        self._feed(E.PushReceived(now=self.now, record=record, reason=reason))
+
+    def _reconcile_push(self) -> None:
+        """Hold the push socket exactly while the app runs and the link is up."""
+        want = self.engine.app != "closed" and self.engine.link != "offline"
+        if want and not self.push.running and not self._closed:
+            self.push.start()
+        elif not want and self.push.running:
+            task = self.push.stop()
+            if task is not None:
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+
+    def _effective_link(self, os_class: str) -> str:
+        if self.config.measure_link and os_class == "wifi" and self.meter.is_slow:
+            return MEASURED_SLOW_CLASS
+        return os_class
+
+    # ---- I/O tasks ------------------------------------------------------------
+
+    async def _run_sync(self, a: E.StartSync) -> None:
+        cfg = self.config
+        try:
+            body = await self.api.sync(a.request, timeout_s=cfg.wall_timeout(cfg.sync_timeout_s))
+        except (NetworkError, ApiError) as exc:
+            self._syncs.pop(a.sync, None)
+            self._feed(E.SyncFailed(now=self.now, sync=a.sync, error=_short(exc)))
+            return
+        self._syncs.pop(a.sync, None)
+        refused = []
+        if isinstance(body, dict) and isinstance(body.get("acks"), list):
+            keep = []
+            for ack in body["acks"]:
+                if isinstance(ack, dict) and ack.get("error") is not None:
+                    refused.append((ack.get("change"), ack.get("record"), str(ack["error"])))
+                else:
+                    keep.append(ack)
+            body = {**body, "acks": keep}
+        try:
+            inp = E.SyncResponse.from_json(now=self.now, sync=a.sync, body=body)
+        except (ValueError, AttributeError) as exc:
+            self._feed(E.SyncFailed(now=self.now, sync=a.sync, error=f"bad response: {exc}"))
+            return
+        for change, _, _ in refused:
+            self.engine.store.outbox.pop(change, None)  # refused, not saved: stop resending
+        self._feed(inp, refused=[(c, r or "", e, inp.now) for c, r, e in refused])
+
+    async def _run_transfer(self, a: E.StartTransfer, run: _Running) -> None:
+        cfg, key = self.config, (a.file, a.dir)
+        step = cfg.upload_chunk
+
+        def progress(n: int) -> None:
+            if run.first is None:
+                run.first = n
+            run.last = n
+            # One FileProgress (one store commit) per chunk, not per network read.
+            if n - run.reported >= step or n >= a.bytes:
+                run.reported = n
+                self._feed(E.FileProgress(now=self.now, file=a.file, dir=a.dir, bytes=n))
+
+        started = asyncio.get_running_loop().time()
+        try:
+            if a.dir == "up":
+                photo = self.store.photo(a.file)
+                if photo is None:
+                    raise OSError(f"photo for change {a.file} is not in the store")
+                path, sha, nbytes = photo
+                n = await files.upload(self.api, file=a.file, path=path, sha256=sha,
+                                       total=nbytes, chunk=step, progress=progress)
+            else:
+                n = await files.download(self.api, file=a.file, store_dir=cfg.store,
+                                         total=a.bytes, sha256=a.sha256, progress=progress)
+        except (NetworkError, ApiError, OSError) as exc:
+            if self._transfers.pop(key, None) is not None:
+                self._feed(E.FileDone(now=self.now, file=a.file, dir=a.dir, ok=False,
+                                      bytes=run.last, error=_short(exc)))
+            return
+        if self._transfers.pop(key, None) is None:
+            return  # aborted while finishing: the engine already ended it
+        if self.meter.sample(n - (run.first or 0), asyncio.get_running_loop().time() - started):
+            self._remeasure()
+        self._feed(E.FileDone(now=self.now, file=a.file, dir=a.dir, ok=True, bytes=n))
+
+    def _remeasure(self) -> None:
+        if self._os_link is None:
+            return
+        effective = self._effective_link(self._os_link)
+        if effective != self.engine.link:
+            self._feed(E.LinkChanged(now=self.now, link_class=effective))
+
+
+def _short(exc: BaseException) -> str:
+    """A one-line error for the trace's ``sync_end``/``file_end`` ``error``."""
+    if isinstance(exc, ApiError):
+        return f"http {exc.status}"
+    if isinstance(exc, NetworkError):
+        return "network"
+    return f"{type(exc).__name__}: {exc}"[:120]

@@ -1,0 +1,81 @@
+"""The device's side of the trace: JSON Lines, one flushed line per event.
+
+Theory of operation: the engine builds every device event itself (``Emit``
+actions, spec/trace.md); this writer only appends them. Each line is written
+and flushed at once, so a ``kill -9`` loses at most the line being written and
+the file stays valid JSON Lines for everything before it. A fresh (missing or
+empty) file gets the ``meta`` line first (spec/trace.md: "Optional first line:
+a ``meta`` event"); a file that already holds lines is appended to, since a
+restarted device carries on the same run.
+
+The writer refuses an event whose ``t`` is earlier than the last one it wrote
+(spec/trace.md: "Events appear in non-decreasing ``t``"): the driver feeds the
+engine non-decreasing times, so this only fires on a driver bug.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, TextIO
+
+SCHEMA = "syncbench.trace/1"  # spec/trace.md title
+
+
+def meta_event(*, policy: str, seed: int, time_scale: float, settled: bool = False,
+               params: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The ``meta`` line (spec/trace.md ``meta``)."""
+    return {"ev": "meta", "schema": SCHEMA, "policy": policy, "settled": settled, "seed": seed,
+            "time_scale": time_scale, "params": dict(params or {})}
+
+
+def _last_t(path: Path) -> float | None:
+    """The ``t`` of the last complete event line of an existing trace."""
+    last = None
+    with path.open("rb") as f:
+        for raw in f:
+            if not raw.endswith(b"\n"):
+                break  # a line cut by a crash; the next write starts a new line
+            try:
+                ev = json.loads(raw)
+            except ValueError:
+                continue
+            if isinstance(ev, dict) and isinstance(ev.get("t"), (int, float)):
+                last = float(ev["t"])
+    return last
+
+
+class TraceWriter:
+    """Append device events to ``path``; ``write(event)`` flushes each line."""
+
+    def __init__(self, path: Path, *, meta: dict[str, Any]) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fresh = not self.path.exists() or self.path.stat().st_size == 0
+        self.last_t = None if fresh else _last_t(self.path)
+        torn = not fresh and not self.path.read_bytes().endswith(b"\n")
+        self._f: TextIO | None = self.path.open("a", encoding="utf-8")
+        if torn:
+            self._f.write("\n")  # end the line a kill -9 cut short (blank lines are allowed)
+        if fresh:
+            self._line(meta)
+
+    def _line(self, event: dict[str, Any]) -> None:
+        assert self._f is not None
+        self._f.write(json.dumps(event, separators=(",", ":"), ensure_ascii=False) + "\n")
+        self._f.flush()
+
+    def write(self, event: dict[str, Any]) -> None:
+        if self._f is None:
+            raise ValueError(f"trace {self.path}: write after close")
+        t = event.get("t")
+        if self.last_t is not None and isinstance(t, (int, float)) and t < self.last_t:
+            raise ValueError(f"trace {self.path}: event t={t} is earlier than {self.last_t}")
+        if isinstance(t, (int, float)):
+            self.last_t = float(t)
+        self._line(event)
+
+    def close(self) -> None:
+        if self._f is not None:
+            self._f.close()
+            self._f = None
