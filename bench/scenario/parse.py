@@ -1,0 +1,306 @@
+"""The scenario file's sections, walked key by key (see load.py for the helpers).
+
+Theory of operation: one function per section, each taking the decoded value
+and its key path, returning a frozen dataclass of
+:mod:`bench.scenario.model`. Cross-checks that need the whole file (an
+``assignee`` that names no device, a client mutant of the other policy, a
+step after the end of the run) run last, in :func:`parse_scenario`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bench.scenario.load import (
+    _P,
+    APP_STATES,
+    DISPATCH_OPS,
+    EDIT_KINDS,
+    VERDICTS,
+    ScenarioError,
+    _bool,
+    _choice,
+    _ident,
+    _int,
+    _mapping,
+    _mix,
+    _num,
+    _str,
+    _windows,
+    dist,
+    duration,
+)
+from bench.scenario.model import (
+    DeviceSpec,
+    DispatcherSpec,
+    DispatchStep,
+    FleetSpec,
+    PushSpec,
+    Scenario,
+    ServerSpec,
+    Step,
+)
+
+TOP_KEYS = ("name", "description", "policy", "seed", "duration", "settle", "settle_link",
+            "params", "fleet", "devices", "dispatch", "dispatcher", "server", "push", "expect")
+
+
+def _registries() -> dict[str, Any]:
+    from bench.rules import DEFAULT_PARAMS, builtin_policies
+    from bench.sim import links, mobility, people
+    from bench.sim.mutants import SERVER_MUTANTS
+    from reference_client import POLICIES
+    from reference_client.mutants import MUTANTS
+
+    return {"profiles": list(links.profiles()), "mobility": list(mobility.PRESETS),
+            "behaviour": list(people.PRESETS), "clients": list(POLICIES), "mutants": MUTANTS,
+            "server_mutants": list(SERVER_MUTANTS), "params": list(DEFAULT_PARAMS),
+            "policies": builtin_policies()}
+
+
+def _client(m: dict[str, Any], p: _P, reg: dict[str, Any], policy: str) -> str | None:
+    if "client" in m and "mutant" in m:
+        raise p.fail("give client or mutant, not both")
+    if "mutant" in m:
+        name = _choice(m["mutant"], p / "mutant", list(reg["mutants"]), "client mutant")
+        base = reg["mutants"][name].base
+        if base != policy:
+            raise (p / "mutant").fail(f"{name!r} is a {base} mutant but the scenario's "
+                                      f"policy is {policy}")
+        return name
+    if "client" in m:
+        return _choice(m["client"], p / "client", reg["clients"] + list(reg["mutants"]), "client")
+    return None
+
+
+def _step(v: Any, p: _P, reg: dict[str, Any]) -> Step:
+    m = _mapping(v, p, ("t", "link", "app", "edit", "manual", "snapshot", "record", "status",
+                        "bytes", "text"))
+    if "t" not in m:
+        raise p.fail("a step needs 't'")
+    t = duration(m["t"], p / "t")
+    kinds = [k for k in ("link", "app", "edit", "manual", "snapshot") if k in m]
+    if len(kinds) != 1:
+        raise p.fail("a step needs exactly one of link, app, edit, manual, snapshot"
+                     + (f" (got {', '.join(kinds)})" if kinds else ""))
+    k = kinds[0]
+    if k != "edit":
+        extra = [x for x in ("record", "status", "bytes", "text") if x in m]
+        if extra:
+            raise (p / extra[0]).fail(f"only an edit step takes {extra[0]!r}")
+    if k == "link":
+        return Step(t=t, kind=k, value=_choice(m[k], p / k, reg["profiles"], "profile"))
+    if k == "app":
+        return Step(t=t, kind=k, value=_choice(m[k], p / k, APP_STATES, "app state"))
+    if k == "manual":
+        via = m[k]
+        return Step(t=t, kind=k, value="" if via is True else _str(via, p / k))
+    if k == "snapshot":
+        return Step(t=t, kind=k)
+    kind = _choice(m[k], p / k, EDIT_KINDS, "edit kind")
+    if "record" not in m:
+        raise p.fail("an edit step needs 'record'")
+    record = _ident(m["record"], p / "record")
+    status = _str(m["status"], p / "status") if "status" in m else None
+    nbytes = _int(m["bytes"], p / "bytes", lo=1) if "bytes" in m else None
+    if kind == "status" and status is None:
+        raise p.fail("a status edit needs 'status'")
+    if kind == "photo" and nbytes is None:
+        raise p.fail("a photo edit needs 'bytes'")
+    text = _str(m["text"], p / "text") if "text" in m else None
+    return Step(t=t, kind="edit", value=kind, record=record, status=status, bytes=nbytes,
+                text=text)
+
+
+def _device(v: Any, p: _P, reg: dict[str, Any], policy: str) -> DeviceSpec:
+    m = _mapping(v, p, ("id", "client", "mutant", "link", "mobility", "behaviour", "push",
+                        "timeline"))
+    if "id" not in m:
+        raise p.fail("a device needs 'id'")
+    tl = m.get("timeline", [])
+    if not isinstance(tl, list):
+        raise (p / "timeline").fail("expected a list of steps")
+    steps = tuple(_step(s, p / "timeline" / i, reg) for i, s in enumerate(tl))
+    for i in range(1, len(steps)):
+        if steps[i].t < steps[i - 1].t:
+            raise (p / "timeline" / i / "t").fail(
+                f"{steps[i].t:g} is earlier than the step before ({steps[i - 1].t:g})")
+    mob = m.get("mobility")
+    beh = m.get("behaviour")
+    return DeviceSpec(
+        id=_ident(m["id"], p / "id"), client=_client(m, p, reg, policy) or policy,
+        link=_choice(m.get("link", "lte"), p / "link", reg["profiles"], "profile"),
+        mobility=None if mob is None else _choice(mob, p / "mobility", reg["mobility"],
+                                                  "mobility preset"),
+        behaviour=None if beh is None else _choice(beh, p / "behaviour", reg["behaviour"],
+                                                   "behaviour preset"),
+        push=_bool(m.get("push", True), p / "push"), steps=steps)
+
+
+def _fleet(v: Any, p: _P, reg: dict[str, Any], policy: str) -> FleetSpec:
+    m = _mapping(v, p, ("size", "prefix", "client", "mutant", "link", "mobility", "behaviour",
+                        "push_off"))
+    push_off = _num(m.get("push_off", 0), p / "push_off")
+    if push_off > 1:
+        raise (p / "push_off").fail(f"a fraction must be <= 1, got {push_off:g}")
+    return FleetSpec(
+        size=_int(m.get("size", 0), p / "size"), prefix=_ident(m.get("prefix", "w"), p / "prefix"),
+        client=_client(m, p, reg, policy),
+        link=_choice(m.get("link", "lte"), p / "link", reg["profiles"], "profile"),
+        mobility=_mix(m.get("mobility", "urban"), p / "mobility", reg["mobility"],
+                      "mobility preset"),
+        behaviour=_mix(m.get("behaviour", "field_worker"), p / "behaviour", reg["behaviour"],
+                       "behaviour preset"),
+        push_off=push_off)
+
+
+def _dispatch(v: Any, p: _P) -> DispatchStep:
+    m = _mapping(v, p, ("t", "op", "record", "assignee", "status", "file", "bytes"))
+    for k in ("t", "op", "record"):
+        if k not in m:
+            raise p.fail(f"a dispatch step needs {k!r}")
+    op = _choice(m["op"], p / "op", DISPATCH_OPS, "dispatch op")
+    if op in ("create", "assign") and m.get("assignee") is None:
+        raise p.fail(f"a {op} needs 'assignee'")
+    if op == "attach" and ("file" not in m or "bytes" not in m):
+        raise p.fail("an attach needs 'file' and 'bytes'")
+    return DispatchStep(
+        t=duration(m["t"], p / "t"), op=op, record=_ident(m["record"], p / "record"),
+        assignee=_ident(m["assignee"], p / "assignee") if m.get("assignee") is not None else None,
+        status=_str(m["status"], p / "status") if "status" in m else None,
+        file=_ident(m["file"], p / "file") if "file" in m else None,
+        bytes=_int(m["bytes"], p / "bytes", lo=1) if "bytes" in m else None)
+
+
+def _dispatcher(v: Any, p: _P) -> DispatcherSpec:
+    m = _mapping(v, p, ("jobs_at_start", "create_per_h", "edit_per_h", "status_per_h",
+                        "attach_per_h", "attach_bytes"))
+    kw: dict[str, Any] = {k: _num(m[k], p / k) for k in ("create_per_h", "edit_per_h",
+                                                       "status_per_h", "attach_per_h") if k in m}
+    if "jobs_at_start" in m:
+        kw["jobs_at_start"] = _int(m["jobs_at_start"], p / "jobs_at_start")
+    if "attach_bytes" in m:
+        kw["attach_bytes"] = dist(m["attach_bytes"], p / "attach_bytes")
+    return DispatcherSpec(**kw)
+
+
+def _server(v: Any, p: _P, reg: dict[str, Any]) -> ServerSpec:
+    m = _mapping(v, p, ("workers", "service", "mutant", "outages", "lost_responses"))
+    kw: dict[str, Any] = {}
+    if "workers" in m:
+        kw["workers"] = _int(m["workers"], p / "workers", lo=1)
+    if "service" in m:
+        kw["service_s"] = dist(m["service"], p / "service")
+    if m.get("mutant") is not None:
+        kw["mutant"] = _choice(m["mutant"], p / "mutant", reg["server_mutants"], "server mutant")
+    for k in ("outages", "lost_responses"):
+        if k in m:
+            kw[k] = _windows(m[k], p / k)
+    return ServerSpec(**kw)
+
+
+def _push(v: Any, p: _P, reg: dict[str, Any]) -> PushSpec:
+    m = _mapping(v, p, ("enabled", "delay", "ttl", "mutant"))
+    kw: dict[str, Any] = {}
+    if "enabled" in m:
+        kw["enabled"] = _bool(m["enabled"], p / "enabled")
+    if "delay" in m:
+        kw["delay_s"] = dist(m["delay"], p / "delay")
+    if "ttl" in m:
+        kw["ttl_s"] = duration(m["ttl"], p / "ttl")
+    if m.get("mutant") is not None:
+        kw["mutant"] = _choice(m["mutant"], p / "mutant", reg["server_mutants"], "server mutant")
+    return PushSpec(**kw)
+
+
+def parse_scenario(data: Any, source: str = "<scenario>") -> Scenario:
+    """A validated :class:`Scenario` from a decoded YAML mapping."""
+    top = _P(source)
+    reg = _registries()
+    m = _mapping(data, top, TOP_KEYS)
+    for k in ("name", "policy"):
+        if k not in m:
+            raise top.fail(f"missing required key {k!r}")
+    policy = _choice(m["policy"], top / "policy", list(reg["policies"]), "policy")
+    rule_ids = reg["policies"][policy].rules
+    kw: dict[str, Any] = {"name": _ident(m["name"], top / "name"), "policy": policy,
+                          "source": source}
+    if "description" in m:
+        kw["description"] = _str(m["description"], top / "description")
+    if "seed" in m:
+        kw["seed"] = _int(m["seed"], top / "seed")
+    if "duration" in m:
+        kw["duration_s"] = duration(m["duration"], top / "duration")
+    if "settle" in m:
+        kw["settle_s"] = duration(m["settle"], top / "settle")
+    if "settle_link" in m:
+        kw["settle_link"] = _choice(m["settle_link"], top / "settle_link", reg["profiles"],
+                                    "profile")
+    params = _mapping(m.get("params", {}), top / "params", tuple(reg["params"]))
+    kw["params"] = {k: _num(v, top / "params" / k) for k, v in params.items()}
+    if "fleet" in m:
+        kw["fleet"] = _fleet(m["fleet"], top / "fleet", reg, policy)
+    devs = m.get("devices", [])
+    if not isinstance(devs, list):
+        raise (top / "devices").fail("expected a list of devices")
+    kw["devices"] = tuple(_device(d, top / "devices" / i, reg, policy)
+                          for i, d in enumerate(devs))
+    disp = m.get("dispatch", [])
+    if not isinstance(disp, list):
+        raise (top / "dispatch").fail("expected a list of dispatcher steps")
+    kw["dispatch"] = tuple(_dispatch(d, top / "dispatch" / i) for i, d in enumerate(disp))
+    if "dispatcher" in m:
+        kw["dispatcher"] = _dispatcher(m["dispatcher"], top / "dispatcher")
+    if "server" in m:
+        kw["server"] = _server(m["server"], top / "server", reg)
+    if "push" in m:
+        kw["push"] = _push(m["push"], top / "push", reg)
+    expect = _mapping(m.get("expect", {}), top / "expect", tuple(rule_ids))
+    kw["expect"] = {k: _choice(v, top / "expect" / k, VERDICTS, "verdict")
+                    for k, v in expect.items()}
+    sc = Scenario(**kw)
+    _cross_check(sc, top)
+    return sc
+
+
+def _cross_check(sc: Scenario, top: _P) -> None:
+    ids = [d.id for d in sc.devices]
+    seen: set[str] = set()
+    for i, d in enumerate(ids):
+        if d in seen:
+            raise (top / "devices" / i / "id").fail(f"device id {d!r} is used twice")
+        seen.add(d)
+    if sc.n_devices == 0:
+        raise top.fail("no devices: give 'devices' or a 'fleet' with a size")
+    for i, d in enumerate(sc.devices):
+        for j, s in enumerate(d.steps):
+            if s.t >= sc.duration_s:
+                raise (top / "devices" / i / "timeline" / j / "t").fail(
+                    f"{s.t:g} is not before the end of the run (duration {sc.duration_s:g} s)")
+    for i, d in enumerate(sc.dispatch):
+        if d.assignee is not None and d.assignee not in seen and not sc.fleet.size:
+            raise (top / "dispatch" / i / "assignee").fail(
+                f"{d.assignee!r} is not a device of this scenario (devices: {', '.join(ids)})")
+        if d.t >= sc.duration_s:
+            raise (top / "dispatch" / i / "t").fail(
+                f"{d.t:g} is not before the end of the run (duration {sc.duration_s:g} s)")
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and validate a scenario file; ScenarioError names file and key on a problem."""
+    source = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ScenarioError(f"{source}: cannot read: {exc.strerror or exc}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark is not None else "?"
+        raise ScenarioError(f"{source}: {where}: not valid YAML "
+                            f"({getattr(exc, 'problem', None) or exc})") from None
+    return parse_scenario(data, source)

@@ -1,0 +1,267 @@
+"""The fleet: devices, server, push service and people in one SimPy run.
+
+Theory of operation::
+
+    Scenario ──> Fleet ──> SimPy env ──────────────────────────────────┐
+                  │ devices (engine + driver), one process per person, │
+                  │ a mobility/steps process per device, dispatcher    │
+                  v                                                    │
+               emit(ev) ──> Checker.feed(ev)   (every rule, online)    │
+                        └─> TraceWriter.write  (only when asked)       │
+                                                                       v
+    [0, duration): people act, links move   [duration, +settle): every phone
+    on ``settle_link``, app running, no new work; halfway a pull to refresh;
+    at the end a ``snapshot``/``srv_snapshot`` per device  ──> results
+
+Events are emitted at the simulation clock, which never goes back, so the
+trace is in non-decreasing ``t`` with no sorting. Randomness: one
+``random.Random`` per device seeded from ``(seed, device id)`` (so adding a
+device leaves the others' days unchanged) and one each for the server queue,
+the push service and the dispatcher. Same seed, same trace, byte for byte.
+
+The hot path is ``emit``: round ``t`` to the trace's microsecond, feed the
+checker, write the line if a file was asked for. Nothing else is kept per event.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from typing import Any
+
+import simpy
+from simpy.events import Timeout
+
+from bench.rules import Checker, RuleResult
+from bench.rules import get_policy as get_rule_policy
+from bench.scenario.model import Scenario
+from bench.sim import mobility, people
+from bench.sim.device import Device
+from bench.sim.mutants import get_server_mutant
+from bench.sim.push import PushService
+from bench.sim.queue import ServiceQueue
+from bench.sim.server import ServerModel
+from bench.trace import SCHEMA
+from reference_client import Engine
+from reference_client import get_policy as get_client_policy
+
+# Progress is reported this many times over a run.
+PROGRESS_STEPS = 50
+# The settle window's pull to refresh comes this far into the window, leaving
+# the first half for uploads and the second for the pull and its downloads.
+SETTLE_PULL_AT = 0.5
+
+
+@dataclass(slots=True, kw_only=True)
+class SimResult:
+    scenario: Scenario
+    results: list[RuleResult]
+    metrics: dict[str, Any]
+    series: dict[str, list[tuple[float, float]]]
+    meta: dict[str, Any]
+    problems: list[str] = field(default_factory=list)  # unmet `expect:` entries
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def trace_meta(sc: Scenario) -> dict[str, Any]:
+    return {"ev": "meta", "schema": SCHEMA, "policy": sc.policy, "settled": True,
+            "seed": sc.seed, "time_scale": 1, "params": dict(sc.params), "scenario": sc.name}
+
+
+class Fleet:
+    def __init__(self, scenario: Scenario, *, writer: Any = None, check: bool = True) -> None:
+        sc = self.scenario = scenario
+        self.env = simpy.Environment()
+        self.meta = trace_meta(sc)
+        self.checker = Checker(get_rule_policy(sc.policy), meta=self.meta) if check else None
+        self.writer = writer
+        if writer is not None:
+            writer.write(self.meta)
+        self._feed = self.checker.feed if self.checker is not None else None
+        self._write = writer.write if writer is not None else None
+        self.n_events = 0
+        self.bytes_moved = 0.0
+        self.settling = False
+        smut = get_server_mutant(sc.server.mutant)
+        pmut = get_server_mutant(sc.push.mutant) if sc.push.mutant else smut
+        self.queue = ServiceQueue(workers=sc.server.workers, service=sc.server.service_s,
+                                  rng=random.Random(f"{sc.seed}/queue"))
+        self.push_service = PushService(delay=sc.push.delay_s, ttl_s=sc.push.ttl_s,
+                                        rng=random.Random(f"{sc.seed}/push"), later=self.later,
+                                        mutant=pmut)
+        self.devices: dict[str, Device] = {}
+        self.behaving: list[str] = []  # devices driven by a behaviour preset
+        self._build_devices()
+        self.server = ServerModel(emit=self.emit, mutant=smut, devices=tuple(self.devices))
+        self._outages = sc.server.outages
+        self._lost = sc.server.lost_responses
+
+    # ---- construction ---------------------------------------------------------
+
+    def _build_devices(self) -> None:
+        sc = self.scenario
+        env = self.env
+        specs = list(sc.devices)
+        fl = sc.fleet
+        if fl.size:
+            frng = random.Random(f"{sc.seed}/fleet")
+            width = max(4, len(str(fl.size)))
+            for i in range(1, fl.size + 1):
+                specs.append(_fleet_device(fl, f"{fl.prefix}{i:0{width}d}", sc.policy, frng))
+        for spec in specs:
+            rng = random.Random(f"{sc.seed}/{spec.id}")
+            eng = Engine(device=spec.id, policy=get_client_policy(spec.client), rng=rng, start=0.0)
+            dev = Device(self, spec.id, eng, rng, push_enabled=spec.push)
+            self.devices[spec.id] = dev
+            first = next((s for s in spec.steps if s.kind == "link" and s.t == 0), None)
+            start = first.value if first is not None else spec.link
+            dev.set_link(start)
+            if spec.steps:
+                env.process(people.steps(dev, spec.steps))
+            if spec.mobility is not None:
+                env.process(mobility.markov(dev, mobility.PRESETS[spec.mobility], rng, start))
+            if spec.behaviour is not None:
+                self.behaving.append(spec.id)
+                env.process(people.worker(dev, people.PRESETS[spec.behaviour], rng))
+
+    # ---- services the parts use --------------------------------------------------
+
+    def later(self, delay: float, fn: Any, *args: Any) -> None:
+        Timeout(self.env, delay).callbacks.append(lambda _e: fn(*args))
+
+    def emit(self, ev: dict[str, Any]) -> None:
+        ev["t"] = round(ev["t"], 6)
+        self.n_events += 1
+        if self._feed is not None:
+            self._feed(ev)
+        if self._write is not None:
+            self._write(ev)
+
+    def in_outage(self, now: float) -> bool:
+        return any(a <= now < b for a, b in self._outages) if self._outages else False
+
+    def response_lost(self, now: float) -> bool:
+        return any(a <= now < b for a, b in self._lost) if self._lost else False
+
+    def dispatch(self, op: str, record: str, assignee: str | None, *, status: str | None = None,
+                 file: str | None = None, nbytes: int | None = None,
+                 fields: dict[str, Any] | None = None) -> None:
+        now = self.env.now
+        targets = self.server.dispatch(now, op, record, assignee, status=status, file=file,
+                                       nbytes=nbytes, fields=fields)
+        if not self.scenario.push.enabled:
+            return
+        for dev in targets:
+            d = self.devices.get(dev)
+            if d is None:
+                continue
+            self.emit({"ev": "srv_push", "t": now, "dev": dev, "record": record, "reason": op})
+            self.push_service.send(now, d, record, op)
+
+    # ---- the run -----------------------------------------------------------------
+
+    def _settle(self) -> None:
+        """The settle window: "every device online on a fast link, running"."""
+        self.settling = True
+        for d in self.devices.values():
+            d.stopped = True
+            d.set_link(self.scenario.settle_link)
+            if d.engine.app == "closed":
+                d.app("opened")
+            elif d.engine.app == "background":
+                d.app("restored")
+
+    def _pull(self) -> None:
+        for d in self.devices.values():
+            d.manual("settle")
+
+    def run(self, progress: Any = None) -> SimResult:
+        import time
+
+        sc = self.scenario
+        env = self.env
+        wall0 = time.perf_counter()
+        if sc.dispatch:
+            env.process(people.dispatch_steps(self, sc.dispatch))
+        env.process(people.dispatcher(self, random.Random(f"{sc.seed}/dispatcher")))
+        end = sc.duration_s + sc.settle_s
+        self.later(sc.duration_s, self._settle)
+        if sc.settle_s > 0:
+            self.later(sc.duration_s + SETTLE_PULL_AT * sc.settle_s, self._pull)
+        step = end / PROGRESS_STEPS
+        for i in range(1, PROGRESS_STEPS + 1):
+            env.run(until=min(end, i * step))
+            if progress is not None:
+                progress(env.now, end, self.n_events)
+        for dev_id, d in self.devices.items():
+            d.snapshot()
+            self.server.snapshot(env.now, dev_id)
+        results = self.checker.finish() if self.checker is not None else []
+        wall = time.perf_counter() - wall0
+        return SimResult(scenario=sc, results=results, metrics=self.metrics(wall),
+                         series=self.queue.series(), meta=self.meta,
+                         problems=expect_problems(sc, results))
+
+    def metrics(self, wall_s: float) -> dict[str, Any]:
+        n = len(self.devices)
+        hours = self.scenario.duration_s / 3600.0
+        q, ps = self.queue, self.push_service
+        return {
+            "devices": n, "hours": hours, "settle_s": self.scenario.settle_s,
+            "events": self.n_events, "wall_s": round(wall_s, 3),
+            "device_hours_per_wall_s": round(n * hours / wall_s, 1) if wall_s else None,
+            "syncs": sum(d.n_syncs for d in self.devices.values()),
+            "syncs_failed": sum(d.n_failed for d in self.devices.values()),
+            "server_requests": q.n, "server_mean_wait_s": round(q.mean_wait, 6),
+            "server_max_wait_s": round(q.wait_max, 6), "server_applied": self.server.n_apply,
+            "dispatches": self.server.n_dispatch, "pushes_sent": ps.n_sent,
+            "pushes_delivered": ps.n_delivered, "pushes_dropped": ps.n_dropped,
+            "file_bytes_moved": int(self.bytes_moved),
+        }
+
+
+def _fleet_device(fl: Any, dev_id: str, policy: str, rng: random.Random) -> Any:
+    from bench.scenario.model import DeviceSpec
+
+    return DeviceSpec(id=dev_id, client=fl.client or policy, link=fl.link,
+                      mobility=_pick(fl.mobility, rng), behaviour=_pick(fl.behaviour, rng),
+                      push=not (fl.push_off and rng.random() < fl.push_off))
+
+
+def _pick(mix: tuple[tuple[str, float], ...], rng: random.Random) -> str | None:
+    x = rng.random() * sum(w for _, w in mix)
+    for name, w in mix:
+        x -= w
+        if x < 0:
+            return None if name == "none" else name
+    return mix[-1][0] if mix and mix[-1][0] != "none" else None
+
+
+def expect_problems(sc: Scenario, results: list[RuleResult]) -> list[str]:
+    """Unmet ``expect:`` entries; by default every rule passes or is n/a."""
+    out = []
+    seen = {r.id for r in results}
+    for r in results:
+        want = sc.expect.get(r.id)
+        if want is None:
+            if r.verdict == "fail":
+                out.append(f"{r.id}: fail (expected pass or n/a)")
+        elif want != r.verdict:
+            out.append(f"{r.id}: {r.verdict} (expected {want})")
+    for rid in sc.expect:
+        if rid not in seen:
+            out.append(f"{rid}: not a rule of policy {sc.policy!r}")
+    return out
+
+
+def simulate(scenario: Scenario, *, trace: Any = None, progress: Any = None) -> SimResult:
+    """Run ``scenario`` with every rule online; ``trace``: a path or binary stream."""
+    from bench.trace import TraceWriter
+
+    if trace is None:
+        return Fleet(scenario).run(progress)
+    with TraceWriter(trace) as w:
+        return Fleet(scenario, writer=w).run(progress)
