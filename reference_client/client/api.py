@@ -17,9 +17,9 @@ from typing import Any
 
 import httpx
 
-# Pool limits: one device talks to one server; two connections let a file
-# transfer and a sync run side by side (the engine runs one of each at most).
-MAX_CONNECTIONS = 4
+# Pool limits: the engine runs one sync and up to Policy.max_transfers (5,
+# OkHttp's maxRequestsPerHost) file transfers at once, each on its own connection.
+MAX_CONNECTIONS = 6
 # Keep idle connections this many wall seconds (httpx's default is 5 s; a
 # Planado timer fires every 2 minutes of spec time, which is 2 s at K = 60).
 KEEPALIVE_EXPIRY_S = 30.0
