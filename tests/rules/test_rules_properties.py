@@ -331,3 +331,39 @@ def test_interleaving_independent_devices_changes_no_verdict(s1, s2, start1, sta
             got = outcome(events, meta, pol)
             for rid in first:
                 assert got[rid] == first[rid], (pol, rid)
+
+
+# -- (d) independent devices are judged alone ---------------------------------------------------
+
+# Rules whose n/a depends on the whole trace ("No dispatch in the trace at all",
+# "No srv_apply in the trace", "if the trace has any srv_apply"): one device's
+# verdict there may rightly depend on another device's events.
+TRACE_WIDE = {"planado.push_scope", "core.scope", "core.exactly_once", "core.no_loss"}
+
+
+def judged(events: list[dict], meta: dict, policy: str) -> dict[str, tuple[int, list]]:
+    return {
+        r.id: (r.judged, sorted((v.t, str(v.dev), v.message) for v in r.violations))
+        for r in check_events(events, get_policy(policy), meta=meta)
+    }
+
+
+@PROPERTY
+@given(steps_st, steps_st, start_st, start_st, st.lists(st.booleans(), max_size=80), st.booleans())
+def test_independent_devices_are_judged_as_if_alone(s1, s2, start1, start2, ties, settled):
+    a = story("d1", s1, start1)
+    b = story("d2", s2, start2)
+    both = merge(a, b, ties)
+    # Pad each device's own trace to the same end, with an event that concerns
+    # no rule, so no window is cut differently by the end of the trace.
+    pad = [event("link", both[-1]["t"], "zz", class_="offline")]
+    meta = {"settled": settled}
+    for pol in POLICIES:
+        got = judged(both + pad, meta, pol)
+        alone_a = judged(a + pad, meta, pol)
+        alone_b = judged(b + pad, meta, pol)
+        for rid, (n, violations) in got.items():
+            if rid in TRACE_WIDE:
+                continue
+            assert n == alone_a[rid][0] + alone_b[rid][0], (pol, rid)
+            assert violations == sorted(alone_a[rid][1] + alone_b[rid][1]), (pol, rid)
