@@ -206,14 +206,14 @@ class MetricsBuilder:
     def _set_true(self, t: float, delta: int) -> None:
         self.unsent_true_total += delta
         self.unsent_true_max = max(self.unsent_true_max, self.unsent_true_total)
-        self.unsent_true.add(t, self.unsent_true_total)
+        self.unsent_true.add(t, (t, self.unsent_true_total))
 
     def _unsent(self, ev, t, ds) -> None:
         n = ev["n"]
         self.unsent_shown_total += n - ds.unsent_shown
         ds.unsent_shown = n
         self.unsent_shown_max = max(self.unsent_shown_max, self.unsent_shown_total)
-        self.unsent_shown.add(t, self.unsent_shown_total)
+        self.unsent_shown.add(t, (t, self.unsent_shown_total))
 
     def _dispatch(self, ev, t, ds) -> None:
         record, assignee = ev["record"], ev["assignee"]

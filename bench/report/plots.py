@@ -31,6 +31,8 @@ DPI = 100
 # same data gives the same file.
 PNG_METADATA: dict[str, Any] = {"Software": None}
 PLOTS_DIR = "plots"
+# At most this many bars across a time axis (1,000 px: ~8 px a bar).
+STARTS_BARS = 120
 
 # Titles and units of the series a run may hand in (write_report's ``series``).
 SERIES_LABELS = {
@@ -63,8 +65,13 @@ def _plt():
     return plt
 
 
+# Fixed margins instead of tight_layout(): the same frame on every plot, and
+# one draw per figure instead of two (tight_layout draws to measure).
+MARGINS = {"left": 0.075, "right": 0.985, "top": 0.91, "bottom": 0.13}
+
+
 def _save(fig, out: Path, name: str, title: str) -> Plot:
-    fig.tight_layout()
+    fig.subplots_adjust(**MARGINS)
     fig.savefig(out / name, dpi=DPI, format="png", metadata=PNG_METADATA)
     _plt().close(fig)
     return Plot(name=name, title=title)
@@ -77,8 +84,9 @@ def _cdf(plt, out: Path, metrics: dict, key: str, stem: str, title: str, xlabel:
         return None
     fig, ax = plt.subplots(figsize=FIGSIZE_IN)
     for cls, pts in data.items():
-        xs = [p[0] for p in pts]
-        ys = [p[1] for p in pts]
+        # Start each line at F = 0 so the first step is drawn.
+        xs = [pts[0][0]] + [p[0] for p in pts]
+        ys = [0.0] + [p[1] for p in pts]
         n = metrics.get(key, {}).get("by_class", {}).get(cls, {}).get("count", len(pts))
         ax.step(xs, ys, where="post", label=f"{cls} (n={n})")
     if all(p[0] > 0 for pts in data.values() for p in pts):
@@ -118,6 +126,12 @@ def _bytes(plt, out: Path, metrics: dict) -> Plot | None:
     return _save(fig, out, "bytes_by_class.png", title)
 
 
+def _int_locator():
+    from matplotlib.ticker import MaxNLocator
+
+    return MaxNLocator(integer=True)
+
+
 def _byte_unit(peak: float) -> tuple[float, str]:
     for scale, unit in ((1e9, "GB"), (1e6, "MB"), (1e3, "kB")):
         if peak >= scale:
@@ -138,6 +152,7 @@ def _unsent(plt, out: Path, metrics: dict) -> Plot | None:
     ax.set_title(title)
     ax.set_xlabel(f"run time (s); peak per {u.get('bucket_s', 1):g} s bucket")
     ax.set_ylabel("unsent changes")
+    ax.yaxis.set_major_locator(_int_locator())
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize="small")
     return _save(fig, out, "unsent_over_time.png", title)
@@ -149,6 +164,16 @@ def _starts(plt, out: Path, metrics: dict) -> Plot | None:
     if not buckets:
         return None
     width = s.get("bucket_s", 1.0)
+    # Regroup into at most STARTS_BARS bars: bars thinner than a few pixels
+    # turn a bar chart into a barcode.
+    while buckets[-1][0] / width > STARTS_BARS:
+        width *= 2
+    grouped: dict[int, dict[str, int]] = {}
+    for t, counts in buckets:
+        g = grouped.setdefault(int(t // width), {})
+        for k, v in counts.items():
+            g[k] = g.get(k, 0) + v
+    buckets = [[i * width, grouped[i]] for i in sorted(grouped)]
     triggers = sorted({k for _, c in buckets for k in c})
     fig, ax = plt.subplots(figsize=FIGSIZE_IN)
     xs = [b[0] for b in buckets]
@@ -161,6 +186,7 @@ def _starts(plt, out: Path, metrics: dict) -> Plot | None:
     ax.set_title(title)
     ax.set_xlabel("run time (s)")
     ax.set_ylabel(f"sync starts per {width:g} s")
+    ax.yaxis.set_major_locator(_int_locator())
     ax.grid(True, axis="y", alpha=0.3)
     ax.legend(fontsize="small", ncol=min(len(triggers), 5))
     return _save(fig, out, "sync_starts_by_trigger.png", title)

@@ -185,26 +185,31 @@ def count_buckets(**kw: Any) -> Buckets:
 
 
 def level_buckets(**kw: Any) -> Buckets:
-    """A step function (e.g. the total Unsent count): per bucket its peak and last value."""
+    """A step function (e.g. the total Unsent count), fed ``add(t, (t, level))``.
 
-    def add(old: tuple | None, x: float) -> tuple:
-        return (x, x) if old is None else (max(old[0], x), x)
+    Per bucket: its peak, its last level, and the time of its first change.
+    """
+
+    def add(old: tuple | None, sample: tuple) -> tuple:
+        t, x = sample
+        return (x, x, t) if old is None else (max(old[0], x), x, old[2])
 
     def merge(a: tuple, b: tuple) -> tuple:
-        return (max(a[0], b[0]), b[1])
+        return (max(a[0], b[0]), b[1], a[2])
 
     return Buckets(add, merge, **kw)
 
 
 def level_series(b: Buckets, start: float = 0.0) -> list[list[float]]:
-    """``[[t, peak], ...]`` of a :func:`level_buckets` series, the level carried across buckets.
+    """``[[t, peak], ...]`` of a :func:`level_buckets` series.
 
-    A bucket's peak includes the level carried in from the previous bucket,
-    since a step function holds its value until the next change.
+    A step function holds its value until the next change, so a bucket's peak
+    includes the level carried in from before it -- unless the bucket's first
+    change happens right at its start, when the old level never showed in it.
     """
     out: list[list[float]] = []
     carried = start
-    for t, (peak, last) in b.items():
-        out.append([t, max(peak, carried)])
+    for t, (peak, last, first_t) in b.items():
+        out.append([t, max(peak, carried) if first_t > t else peak])
         carried = last
     return out
