@@ -1,4 +1,12 @@
-"""planado.no_overpoll: timer syncs no more often than the interval allows."""
+"""planado.no_overpoll: timer syncs no more often than the interval allows.
+
+Theory: the instances are the pairs of consecutive ``sync_start``s with
+trigger ``timer`` on one device ("two consecutive sync_starts with trigger
+timer on one device are at least interval_s - cadence_tol_s apart"); other
+triggers neither count nor break a pair. A gap of exactly the minimum passes.
+The violation is reported at the second start. Fewer than two timer syncs on
+every device: n/a.
+"""
 
 from __future__ import annotations
 

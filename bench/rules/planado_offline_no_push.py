@@ -1,4 +1,9 @@
-"""planado.offline_no_push: no push reaches an offline device."""
+"""planado.offline_no_push: no push reaches an offline device.
+
+Theory: every ``push`` is an instance, judged at once on the device's link
+class at that event (trace.md: "offline before any" link event). The app state
+does not matter: the rule is about the network, not the app.
+"""
 
 from __future__ import annotations
 

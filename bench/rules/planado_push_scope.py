@@ -1,4 +1,12 @@
-"""planado.push_scope: a push goes only to the record's assignee."""
+"""planado.push_scope: a push goes only to the record's assignee.
+
+Theory: every ``push`` (device side) and ``srv_push`` (server side) is judged
+at once against the record's assignee history (state.RecordState): the device
+must have been the assignee at some time in ``[t - scope_slack_s, t]``. With
+no ``dispatch`` anywhere in the trace the rule is n/a, so pushes seen before
+the first dispatch wait for the end of the trace; once any dispatch exists
+they fail, since no dispatch had named their record by then.
+"""
 
 from __future__ import annotations
 

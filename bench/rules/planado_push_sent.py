@@ -1,4 +1,11 @@
-"""planado.push_sent: dispatcher changes push to the assignee."""
+"""planado.push_sent: dispatcher changes push to the assignee.
+
+Theory: every ``dispatch`` with a non-null ``assignee`` (the assignee *after*
+the op) opens a window of ``push_send_s`` for a later ``srv_push`` of that
+record to that device; one ``srv_push`` answers every open dispatch of the
+pair. This is a server rule: nothing about the device cuts the window, only
+the end of the trace before its deadline.
+"""
 
 from __future__ import annotations
 

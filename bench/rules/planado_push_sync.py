@@ -1,4 +1,11 @@
-"""planado.push_sync: a push starts a sync."""
+"""planado.push_sync: a push starts a sync.
+
+Theory: every ``push`` is a strict respond() instance (bench.rules.respond):
+a sync in progress at the push does not count, a new ``sync_start`` must come
+within ``respond_s`` after that sync ends. A push while offline or with the
+app closed is not judged (respond(): "Judged only if the device is online and
+running from t_E to s + X").
+"""
 
 from __future__ import annotations
 

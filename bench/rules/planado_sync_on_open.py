@@ -1,4 +1,9 @@
-"""planado.sync_on_open: opening or restoring the app starts a sync."""
+"""planado.sync_on_open: opening or restoring the app starts a sync.
+
+Theory: every ``app`` ``opened`` or ``restored`` while online is a non-strict
+respond() instance (bench.rules.respond): a sync already in progress answers
+it. ``minimized`` and ``closed`` are not openings.
+"""
 
 from __future__ import annotations
 

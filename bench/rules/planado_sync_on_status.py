@@ -1,4 +1,10 @@
-"""planado.sync_on_status: a job status change starts a sync."""
+"""planado.sync_on_status: a job status change starts a sync.
+
+Theory: every ``edit`` of kind ``status`` while online and running is a
+strict respond() instance (bench.rules.respond): the change was made after any
+sync in progress had read the local changes, so only a new ``sync_start``
+(within ``respond_s`` of that sync's end) carries it.
+"""
 
 from __future__ import annotations
 

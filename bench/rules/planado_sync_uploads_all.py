@@ -1,4 +1,12 @@
-"""planado.sync_uploads_all: a successful sync has sent every earlier change."""
+"""planado.sync_uploads_all: a successful sync has sent every earlier change.
+
+Theory: each ``sync_end`` with ``ok`` true whose ``sync_start`` was seen is an
+instance. Edits of kind ``text``/``status`` get a per-device sequence number,
+so "made before that sync's sync_start" follows file order even at equal
+``t``; at ``sync_end`` every such edit must already have its ``ack``. Photos
+are files, not "changes in the jobs", and are left to planado.fast_files.
+Failed syncs promise nothing and are not judged.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,11 @@
-"""planado.text_flows: text changes flow on any online link."""
+"""planado.text_flows: text changes flow on any online link.
+
+Theory: every ``text``/``status`` ``edit`` made while online and running opens
+a window of ``text_ack_s`` for its ``ack``. A change of link class (even to a
+slow one) does not cut it: that is the point of the rule ("Only text
+information of the jobs will be updated" on slow links). Going offline or the
+app stopping running cuts it: not judged.
+"""
 
 from __future__ import annotations
 
