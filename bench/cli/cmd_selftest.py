@@ -1,0 +1,48 @@
+"""``syncbench selftest``: every mutant fails its rule, the true policies pass every rule.
+
+Exit status: 0 when every row is OK, 1 otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from bench.cli import EXIT_FAIL, EXIT_OK
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("selftest", help="check that the rules catch every mutant",
+                       description="Run every client mutant (reference_client.mutants) and server "
+                                   "mutant (bench.sim.mutants) in a scripted day built to exercise "
+                                   "its rule, and the true policies. Each mutant must fail its "
+                                   "rule; the true policies must pass every rule. Exit 0: all OK.")
+    p.add_argument("--mode", choices=("sim",), default="sim",
+                   help="where the runs happen: sim (the fleet simulator; the only mode so far)")
+    p.add_argument("--only", metavar="NAME", action="append", default=[],
+                   help="run only this mutant or true policy (repeatable)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from bench.cli import UsageError
+    from bench.sim.selftest import Row, plan, render, run_one
+
+    todo = plan()
+    if args.only:
+        names = {n for n, _ in todo}
+        unknown = [n for n in args.only if n not in names]
+        if unknown:
+            raise UsageError(f"--only {unknown[0]!r}: not a mutant or policy "
+                             f"(known: {', '.join(sorted(names))})")
+        todo = [(n, s) for n, s in todo if n in args.only]
+    rows: list[Row] = []
+    for i, (name, side) in enumerate(todo, 1):
+        if sys.stderr.isatty():
+            sys.stderr.write(f"\rselftest {i}/{len(todo)}: {name:<32}")
+            sys.stderr.flush()
+        rows.append(run_one(name, side))
+    if sys.stderr.isatty():
+        sys.stderr.write("\r" + " " * 60 + "\r")
+    print(render(rows))
+    return EXIT_OK if all(r.ok for r in rows) else EXIT_FAIL
