@@ -30,12 +30,10 @@ def meta_event(*, policy: str, seed: int, time_scale: float, settled: bool = Fal
 
 
 def _last_t(path: Path) -> float | None:
-    """The ``t`` of the last complete event line of an existing trace."""
+    """The ``t`` of the last event line of an existing trace."""
     last = None
     with path.open("rb") as f:
         for raw in f:
-            if not raw.endswith(b"\n"):
-                break  # a line cut by a crash; the next write starts a new line
             try:
                 ev = json.loads(raw)
             except ValueError:
@@ -45,18 +43,40 @@ def _last_t(path: Path) -> float | None:
     return last
 
 
+def _drop_torn_tail(path: Path) -> None:
+    """Cut a last line a ``kill -9`` left unfinished (no newline): half a JSON
+    object would make the whole trace invalid, and its event was never complete."""
+    with path.open("rb+") as f:
+        size = f.seek(0, 2)
+        if size == 0:
+            return
+        f.seek(size - 1)
+        if f.read(1) == b"\n":
+            return
+        pos = size
+        while pos > 0:
+            step = min(4096, pos)
+            f.seek(pos - step)
+            block = f.read(step)
+            nl = block.rfind(b"\n")
+            if nl >= 0:
+                f.truncate(pos - step + nl + 1)
+                return
+            pos -= step
+        f.truncate(0)
+
+
 class TraceWriter:
     """Append device events to ``path``; ``write(event)`` flushes each line."""
 
     def __init__(self, path: Path, *, meta: dict[str, Any]) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        if self.path.exists():
+            _drop_torn_tail(self.path)
         fresh = not self.path.exists() or self.path.stat().st_size == 0
         self.last_t = None if fresh else _last_t(self.path)
-        torn = not fresh and not self.path.read_bytes().endswith(b"\n")
         self._f: TextIO | None = self.path.open("a", encoding="utf-8")
-        if torn:
-            self._f.write("\n")  # end the line a kill -9 cut short (blank lines are allowed)
         if fresh:
             self._line(meta)
 

@@ -1,0 +1,117 @@
+"""``kill -9`` of a client subprocess mid-upload: the restarted client finishes.
+
+The client talks to the server through the bench's link proxy with a
+bandwidth toxic, so a photo upload takes seconds and the test can kill the
+client once the server holds part of the file (polled, never slept for).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+from realclient_helpers import WAIT_S, web
+
+from bench.link.proxy import ProxyServerThread
+from bench.trace import TraceReader
+from reference_server.testing import running_server
+
+PHOTO_BYTES = 1_000_000
+CHUNK = 64 * 1024
+# Upstream KB/s while the client is to be killed: the photo takes ~5 s.
+SLOW_KBPS = 200
+
+
+def _client(srv_url: str, token: str, store: Path, trace: Path, script: Path,
+            log: Path) -> subprocess.Popen:
+    cmd = [sys.executable, "-m", "reference_client.client", "--server", srv_url,
+           "--token", token, "--device", "w1", "--store", str(store), "--trace", str(trace),
+           "--time-scale", "60", "--script", str(script)]
+    return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=log.open("ab"))
+
+
+def _poll(what: str, fn, proc: subprocess.Popen | None = None, timeout: float = WAIT_S):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = fn()
+        if value:
+            return value
+        if proc is not None and proc.poll() is not None:
+            raise AssertionError(f"client exited ({proc.returncode}) while waiting for {what}")
+        time.sleep(0.02)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_photo_upload_resumes_after_kill_9(tmp_path):
+    server_trace = tmp_path / "server.jsonl"
+    with running_server(trace=str(server_trace)) as srv, ProxyServerThread() as proxy:
+        token = srv.provision("w1")
+        up = srv.url.removeprefix("http://")
+        r = httpx.post(proxy.url + "/proxies",
+                       json={"name": "w1", "listen": "127.0.0.1:0", "upstream": up})
+        link_url = "http://" + r.json()["listen"]
+        toxic = httpx.post(proxy.url + "/proxies/w1/toxics", json={
+            "type": "bandwidth", "stream": "upstream", "attributes": {"rate": SLOW_KBPS}})
+        assert toxic.status_code == 200, toxic.text
+        store, trace, log = tmp_path / "store", tmp_path / "w1.jsonl", tmp_path / "client.log"
+        script = tmp_path / "day.jsonl"
+        script.write_text("\n".join(json.dumps(a) for a in [
+            {"do": "link", "class": "wifi"}, {"do": "app", "state": "opened"},
+            {"do": "edit", "record": "rep-1", "kind": "photo", "bytes": PHOTO_BYTES}]) + "\n")
+        auth = srv.auth(token)
+
+        def offset() -> int:
+            r = httpx.get(srv.url + "/v1/files/w1-c1/upload", headers=auth)
+            return r.json()["offset"] if r.status_code == 200 else 0
+
+        proc = _client(link_url, token, store, trace, script, log)
+        try:
+            cut = _poll("part of the photo on the server", lambda: offset() >= 2 * CHUNK, proc)
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(WAIT_S)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+        assert cut < PHOTO_BYTES, "the upload finished before the kill"
+        assert not [e for e in TraceReader(trace) if e["ev"] == "ack"]
+        photo = store / "photos" / "f_w1-c1"
+        sha = hashlib.sha256(photo.read_bytes()).hexdigest()
+
+        # Restart on the same store, on a fast link, with a script that only reports
+        # the link and opens the app: the photo edit must come from the store.
+        httpx.delete(proxy.url + "/proxies/w1/toxics/bandwidth_upstream")
+        script.write_text(json.dumps({"do": "link", "class": "wifi"}) + "\n"
+                          + json.dumps({"do": "app", "state": "opened"}) + "\n")
+        proc = _client(link_url, token, store, trace, script, log)
+        try:
+            job = _poll("the photo change on the server", lambda: next(
+                (r for r in web(srv, "GET", "/v1/web/jobs")["records"]
+                 if r["id"] == "rep-1" and r["files"]), None), proc)
+            _poll("the ack in the client trace", lambda: any(
+                e["ev"] == "ack" for e in TraceReader(trace)), proc)
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(WAIT_S) == 0, log.read_text()
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+        assert job["files"] == [{"id": "w1-c1", "bytes": PHOTO_BYTES, "sha256": sha}]
+        applied = [e for e in TraceReader(server_trace)
+                   if e["ev"] == "srv_apply" and e["change"] == "w1-c1"]
+        assert len(applied) == 1  # exactly once
+        # Resumed, not restarted: every PATCH but the one the kill cut moved a fresh chunk.
+        metrics = httpx.get(srv.url + "/v1/metrics", headers=srv.auth(srv.dispatcher_token)).json()
+        patches = metrics["routes"]["PATCH /v1/files/{file_id}/upload"]["count"]
+        assert patches <= math.ceil(PHOTO_BYTES / CHUNK) + 2
+        events = list(TraceReader(trace))
+        edits = [e for e in events if e["ev"] == "edit"]
+        assert [e["change"] for e in edits] == ["w1-c1"]  # not re-made on restart
+        assert [e["change"] for e in events if e["ev"] == "ack"] == ["w1-c1"]
+        assert os.path.getsize(photo) == PHOTO_BYTES
