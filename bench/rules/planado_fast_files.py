@@ -51,8 +51,10 @@ class FastFiles(Rule):
 
     # -- instances ------------------------------------------------------------
     def _add(self, dev: str, key: tuple[str, str], t: float) -> None:
-        self._files.setdefault(dev, {})[key] = _File(t)
-        self._arm(self.ctx.device(dev), t)
+        f = self._files.setdefault(dev, {})[key] = _File(t)
+        ds = self.ctx.device(dev)
+        if ds.fast and ds.running:  # r = t: arm this file only, the others are armed already
+            f.window = self.window(dev, t + self.p["files_s"], self._expired, data=(key, t))
 
     def on_edit(self, ev, ds) -> None:
         if ev["kind"] == "photo":

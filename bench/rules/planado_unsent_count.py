@@ -10,6 +10,8 @@ nothing the user could have been told about. The judgement itself lives in
 
 from __future__ import annotations
 
+from itertools import islice
+
 from bench.rules.base import register
 from bench.rules.display import DisplayRule
 
@@ -38,7 +40,7 @@ class UnsentCount(DisplayRule):
 
     def truth(self, ds) -> int:
         # "the number of unsent changes — photos included": every edit counts.
-        self._ids[ds.dev] = list(ds.unsent)[:MESSAGE_IDS]
+        self._ids[ds.dev] = list(islice(ds.unsent, MESSAGE_IDS))  # O(1): never copy the whole set
         return len(ds.unsent)
 
     def matches(self, shown, truth) -> bool:
