@@ -242,6 +242,8 @@ class Engine(SyncsMixin, FilesMixin):
             self._became_live()
         if inp.state in ("opened", "restored"):
             self._wish("open")
+        elif old == CLOSED:
+            self._wish("wake")
 
     def _on_edit(self, inp: I.UserEdit) -> None:
         p, store = self.policy, self.store

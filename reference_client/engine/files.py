@@ -1,4 +1,4 @@
-"""File transfers: photo uploads and attachment downloads, one at a time.
+"""File transfers: photo uploads and attachment downloads, side by side.
 
 Theory of operation: the queues live in the store (``uploads`` before
 ``downloads``: the user's own photos first, since a photo change is acked only
@@ -59,8 +59,11 @@ class FilesMixin(_Base):
         if self._file_retry_at is not None and self._file_retry_at > self._now:
             return
         self._file_retry_at = None
-        room = self.policy.max_transfers - len(self._active)
-        for nxt in self._queued()[:max(room, 0)]:
+        cap = self.policy.max_transfers
+        waiting = self._queued()
+        if cap is not None:
+            waiting = waiting[:max(cap - len(self._active), 0)]
+        for nxt in waiting:
             self._active[(nxt.file, nxt.dir)] = nxt
             self._emit("file_start", file=nxt.file, dir=nxt.dir, bytes=nxt.bytes)
             self._out.append(StartTransfer(file=nxt.file, dir=nxt.dir, bytes=nxt.bytes,

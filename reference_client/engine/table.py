@@ -65,6 +65,9 @@ REACTIONS: dict[str, Reaction] = {
     "manual": Reaction("on_manual", "manual", strict=False),
     # A reconnect during a sync means the link flapped under it: go again.
     "reconnect": Reaction("on_reconnect", "link", strict=True),
+    # The app started straight into the background (closed -> minimized): the
+    # device is online and running again, as after a reconnect.
+    "wake": Reaction("on_reconnect", "wake", strict=True),
     # The photo change was not in the sync in progress: it needs its own.
     "file": Reaction("on_file_done", "file", strict=True),
 }

@@ -44,8 +44,9 @@ FULL, UPLOAD_ONLY, DOWNLOAD_ONLY = "full", "upload", "download"
 
 # trace.md, `sync_start`: "trigger is one of timer, open, status, manual, push,
 # save, link, retry, login (others allowed)". The engine adds ``file``: the
-# sync that delivers a photo change right after its upload completes.
-TRIGGERS = ("timer", "open", "status", "manual", "push", "save", "link", "retry", "file")
+# sync that delivers a photo change right after its upload completes, and
+# ``wake``: the app started straight into the background while online.
+TRIGGERS = ("timer", "open", "status", "manual", "push", "save", "link", "retry", "file", "wake")
 
 
 def is_online(link_class: str) -> bool:

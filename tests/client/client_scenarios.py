@@ -124,3 +124,63 @@ def sync_requests(h: ScriptedHarness) -> dict[str, Any]:
     from reference_client.engine.actions import StartSync
 
     return {a.sync: a for _, a in h.actions if isinstance(a, StartSync)}
+
+
+RANDOM_LINKS = ("offline", "2g", "gprs", "edge", "3g", "hspa", "lte", "5g", "wifi")
+RANDOM_DAY_S = 1500.0
+RANDOM_SETTLE_S = 600.0
+
+
+def random_day(policy: Policy, seed: int) -> ScriptedHarness:
+    """A random day of link changes, app changes, edits, manual syncs, dispatcher
+    operations and lost answers, then a settle window on Wi-Fi. Kept inside what
+    a correct device can satisfy: photos are small under PlayMaker (its 30 s
+    save_ack_s leaves no room for megabytes on GPRS), the dispatcher never moves
+    a job with attachments away (rules.md planado.fast_files judges an
+    attachment of a job whatever becomes of the job), and the server is never down.
+    """
+    r = random.Random(seed)
+    h = ScriptedHarness(Engine(device="w1", policy=policy, rng=random.Random(seed)))
+    h.link(0, r.choice(RANDOM_LINKS)).app(0, "opened")
+    h.dispatch(1, "create", "job-1", "w1")
+    mine, n, t = ["job-1"], 0, 0.0
+    photo_sizes = (5_000,) if policy.base == "playmaker" else (50_000, 500_000, 3_000_000)
+    while t < RANDOM_DAY_S:
+        t = round(t + r.expovariate(1 / 15), 3)
+        n += 1
+        k = r.random()
+        if k < 0.15:
+            h.link(t, r.choice(RANDOM_LINKS))
+        elif k < 0.25:
+            h.app(t, r.choice(("opened", "minimized", "restored", "closed")))
+        elif k < 0.5:
+            rec = r.choice([*mine, f"w1-r{n}"])
+            if rec not in mine:
+                mine.append(rec)
+            kind = r.choice(("text", "status", "photo"))
+            if kind == "photo":
+                h.edit(t, rec, kind, bytes=r.choice(photo_sizes))
+            elif kind == "status":
+                h.edit(t, rec, kind, status=r.choice(("started", "paused", "finished")))
+            else:
+                h.edit(t, rec, kind)
+        elif k < 0.6:
+            h.manual(t)
+        elif k < 0.7:
+            rec = r.choice(("job-1", "job-2", "job-3"))
+            op = r.choice(("create", "status", "edit", "attach"))
+            h.dispatch(t, op, rec, "w1", status="paused" if op == "status" else None,
+                       file=f"f{n}" if op == "attach" else None,
+                       bytes=r.choice((10_000, 2_000_000)) if op == "attach" else None)
+        elif k < 0.8:
+            rec, who = r.choice(("job-5", "job-6")), r.choice(("w1", "w2", None))
+            h.dispatch(t, "unassign" if who is None else "assign", rec, who)
+        elif k < 0.85:
+            h.lose_responses(t, t + r.uniform(0.5, 5))
+    settle = RANDOM_DAY_S + 100
+    h.link(settle, "wifi").app(settle, "opened")
+    if policy.base == "playmaker":
+        h.manual(settle + RANDOM_SETTLE_S / 2)  # PlayMaker sees the web only after a manual sync
+    h.snapshot(settle + RANDOM_SETTLE_S)
+    h.run(settle + RANDOM_SETTLE_S)
+    return h

@@ -196,15 +196,14 @@ def test_stale_answers_and_reports_are_ignored():
         eng.handle("tick")  # type: ignore[arg-type]
 
 
-def test_transfers_run_side_by_side_up_to_the_limit():
-    from reference_client.policies import MAX_TRANSFERS
-
-    h = harness(PLANADO, link="edge")
-    for i in range(MAX_TRANSFERS + 2):
-        h.edit(10 + i, "job-1", "photo", bytes=1_000_000)
-    h.link(100, "wifi")
-    h.run(100)
-    assert len(h.events("file_start")) == MAX_TRANSFERS
-    h.run(200)
-    assert len([e for e in h.events("file_end") if e["ok"]]) == MAX_TRANSFERS + 2
-    assert h.engine.unsent == 0
+def test_every_waiting_file_starts_at_once_unless_capped():
+    for policy, started in ((PLANADO, 7), (PLANADO.but(max_transfers=2), 2)):
+        h = harness(policy, link="edge")
+        for i in range(7):
+            h.edit(10 + i, "job-1", "photo", bytes=1_000_000)
+        h.link(100, "wifi")
+        h.run(100)
+        assert len(h.events("file_start")) == started
+        h.run(300)
+        assert len([e for e in h.events("file_end") if e["ok"]]) == 7
+        assert h.engine.unsent == 0

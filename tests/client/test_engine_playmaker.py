@@ -86,3 +86,12 @@ def test_photo_goes_up_on_any_link_then_its_change():
     assert h.events("file_start")[0]["t"] == 10
     assert [e["trigger"] for e in starts(h)] == ["file"]
     assert h.engine.unsent == 0
+
+
+def test_app_started_in_background_uploads_what_waited():
+    h = harness(PLAYMAKER)
+    h.link(5, "offline").edit(10, "r1", "text").app(20, "closed").link(30, "edge")
+    h.app(40, "minimized")
+    h.run(50)
+    assert [(e["t"], e["trigger"]) for e in starts(h)] == [(40, "wake")]
+    assert h.engine.unsent == 0
