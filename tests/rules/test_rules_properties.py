@@ -367,3 +367,23 @@ def test_independent_devices_are_judged_as_if_alone(s1, s2, start1, start2, ties
                 continue
             assert n == alone_a[rid][0] + alone_b[rid][0], (pol, rid)
             assert violations == sorted(alone_a[rid][1] + alone_b[rid][1]), (pol, rid)
+
+
+# -- every verdict is well formed ---------------------------------------------------------------
+
+
+@PROPERTY
+@given(traces())
+def test_verdicts_are_well_formed(trace):
+    events, meta = trace
+    end = events[-1]["t"]
+    devices = {e["dev"] for e in events if "dev" in e} | {e["assignee"] for e in events if e.get("assignee")}
+    for pol in POLICIES:
+        results = check_events(events, get_policy(pol), meta=meta)
+        assert [r.id for r in results] == list(get_policy(pol).rules)
+        for r in results:
+            want = "fail" if r.violations else "pass" if r.judged else "n/a"
+            assert r.verdict == want, r.id
+            assert r.judged >= len(r.violations), r.id
+            for v in r.violations:
+                assert 0 <= v.t <= end and v.dev in devices and v.message, (r.id, v)
