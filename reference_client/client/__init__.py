@@ -14,16 +14,19 @@ Modules: ``app`` (the driver), ``api`` (HTTP), ``push`` (WebSocket), ``store``
 (scripted mode), ``cli``. See docs/client.md. This package never imports ``bench``.
 """
 
-from reference_client.client.app import DeviceClient, resolve_policy
-from reference_client.client.clock import SpecClock
-from reference_client.client.config import ClientConfig
-from reference_client.client.script import (
-    ScriptAction,
-    load_script,
-    parse_action,
-    parse_line,
-    run_device,
-)
+from importlib import import_module
+from typing import Any
 
-__all__ = ["ClientConfig", "DeviceClient", "ScriptAction", "SpecClock", "load_script",
-           "parse_action", "parse_line", "resolve_policy", "run_device"]
+# Names are imported on first use, so ``syncbench --help`` (which loads the CLI
+# flags from ``cli.py``) does not pay for httpx and websockets.
+_WHERE = {"ClientConfig": "config", "DeviceClient": "app", "resolve_policy": "app",
+          "SpecClock": "clock", "ScriptAction": "script", "load_script": "script",
+          "parse_action": "script", "parse_line": "script", "run_device": "script"}
+
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(import_module(f"{__name__}.{_WHERE[name]}"), name)

@@ -26,7 +26,6 @@ from reference_client.client.config import (
     POLICY_NAMES,
     ClientConfig,
 )
-from reference_client.client.script import ScriptAction, load_script, parse_action, run_device
 
 EXIT_OK, EXIT_USAGE = 0, 2
 
@@ -76,7 +75,9 @@ async def _stdin_lines() -> AsyncIterator[bytes]:
         transport.close()
 
 
-def _default_script(link: str) -> list[ScriptAction]:
+def _default_script(link: str) -> list:
+    from reference_client.client.script import parse_action
+
     return [parse_action({"do": "link", "class": link}), parse_action({"do": "app",
                                                                        "state": "opened"})]
 
@@ -85,6 +86,7 @@ def run(args: argparse.Namespace) -> int:
     """Run one device from parsed flags; ``ValueError`` for a usage error."""
     config = config_from_args(args)
     from reference_client.client.app import resolve_policy
+    from reference_client.client.script import load_script, run_device
 
     resolve_policy(config)  # an unknown mutant is a usage error, before anything starts
     if args.script is None:

@@ -97,9 +97,9 @@ class DeviceStore:
 
     def load(self) -> dict[str, Any] | None:
         """The engine state last saved (``Engine.from_dict`` input), or None if new."""
+        db = self.db
         if self.get_meta("format") is None:
             return None
-        db = self.db
         d: dict[str, Any] = {k: self.get_meta(k) for k in _ENGINE_KEYS}
         rows = db.execute("SELECT dir, body FROM file_queue ORDER BY seq").fetchall()
         d["store"] = {
