@@ -77,7 +77,7 @@ _mutant("no_background_sync", "planado.cadence", PLANADO,
 _mutant("overpoll_10s", "planado.no_overpoll", PLANADO,
         "the timer fires every 10 s", timer_s=OVERPOLL_INTERVAL_S)
 _mutant("three_minute_timer", "planado.cadence", PLANADO,
-        "the timer fires every 3 minutes", timer_s=SLOW_TIMER_S)
+        "the timer fires every 3 minutes", also=("planado.text_flows",), timer_s=SLOW_TIMER_S)
 _mutant("no_sync_on_open", "planado.sync_on_open", PLANADO,
         "opening or restoring the app starts no sync", on_open=None)
 _mutant("no_sync_on_status", "planado.sync_on_status", PLANADO,
@@ -103,7 +103,8 @@ _mutant("last_sync_on_failure", "planado.last_sync_time", PLANADO,
         "a failed sync updates the last-sync time", last_sync_on_failure=True)
 _mutant("drops_offline_edits", "core.no_loss", PLANADO,
         "an edit made offline is forgotten",
-        also=("planado.unsent_count", "planado.sync_uploads_all"), keep_offline_edits=False)
+        also=("planado.unsent_count", "planado.sync_uploads_all", "planado.fast_files"),
+        keep_offline_edits=False)
 _mutant("retry_new_id", "core.no_loss", PLANADO,
         "after a failed sync the changes it carried get new change ids",
         also=("planado.unsent_count", "planado.sync_uploads_all", "planado.text_flows"),

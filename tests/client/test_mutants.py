@@ -5,7 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from client_scenarios import check, harness, planado_day, playmaker_day, starts, sync_requests
+from client_scenarios import (
+    check,
+    harness,
+    planado_day,
+    playmaker_day,
+    random_day,
+    starts,
+    sync_requests,
+)
 
 from reference_client import PLANADO, PLAYMAKER, get_policy
 from reference_client.engine import Engine
@@ -42,6 +50,15 @@ def test_checker_catches_each_mutant_and_nothing_unexpected(name):
     fails = {rid for rid, r in results.items() if r.verdict == "fail"}
     assert m.rule in fails
     assert fails <= {m.rule, *m.also}
+
+
+@pytest.mark.parametrize("name", list(MUTANTS))
+def test_mutant_breaks_no_other_rule_on_random_days(name):
+    m = MUTANTS[name]
+    for seed in range(3):
+        results = check(random_day(m.policy, seed), m.base)
+        fails = {rid for rid, r in results.items() if r.verdict == "fail"}
+        assert fails - {"planado.push_sent"} <= {m.rule, *m.also}, seed
 
 
 # ---- the distinguishing misbehaviour of each, shown directly --------------------
