@@ -98,6 +98,7 @@ class FleetSpec:
     mobility: tuple[tuple[str, float], ...] = (("urban", 1.0),)
     behaviour: tuple[tuple[str, float], ...] = (("field_worker", 1.0),)
     push_off: float = 0.0  # fraction of devices with push notifications off
+    steps: tuple[Step, ...] = ()  # a timeline every generated device follows too
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

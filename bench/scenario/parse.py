@@ -115,19 +115,23 @@ def _step(v: Any, p: _P, reg: dict[str, Any]) -> Step:
                 text=text)
 
 
+def _timeline(tl: Any, p: _P, reg: dict[str, Any]) -> tuple[Step, ...]:
+    if not isinstance(tl, list):
+        raise p.fail("expected a list of steps")
+    steps = tuple(_step(s, p / i, reg) for i, s in enumerate(tl))
+    for i in range(1, len(steps)):
+        if steps[i].t < steps[i - 1].t:
+            raise (p / i / "t").fail(
+                f"{steps[i].t:g} is earlier than the step before ({steps[i - 1].t:g})")
+    return steps
+
+
 def _device(v: Any, p: _P, reg: dict[str, Any], policy: str) -> DeviceSpec:
     m = _mapping(v, p, ("id", "client", "mutant", "link", "mobility", "behaviour", "push",
                         "timeline"))
     if "id" not in m:
         raise p.fail("a device needs 'id'")
-    tl = m.get("timeline", [])
-    if not isinstance(tl, list):
-        raise (p / "timeline").fail("expected a list of steps")
-    steps = tuple(_step(s, p / "timeline" / i, reg) for i, s in enumerate(tl))
-    for i in range(1, len(steps)):
-        if steps[i].t < steps[i - 1].t:
-            raise (p / "timeline" / i / "t").fail(
-                f"{steps[i].t:g} is earlier than the step before ({steps[i - 1].t:g})")
+    steps = _timeline(m.get("timeline", []), p / "timeline", reg)
     mob = m.get("mobility")
     beh = m.get("behaviour")
     return DeviceSpec(
@@ -142,7 +146,7 @@ def _device(v: Any, p: _P, reg: dict[str, Any], policy: str) -> DeviceSpec:
 
 def _fleet(v: Any, p: _P, reg: dict[str, Any], policy: str) -> FleetSpec:
     m = _mapping(v, p, ("size", "prefix", "client", "mutant", "link", "mobility", "behaviour",
-                        "push_off"))
+                        "push_off", "timeline"))
     push_off = _num(m.get("push_off", 0), p / "push_off")
     if push_off > 1:
         raise (p / "push_off").fail(f"a fraction must be <= 1, got {push_off:g}")
@@ -154,7 +158,7 @@ def _fleet(v: Any, p: _P, reg: dict[str, Any], policy: str) -> FleetSpec:
                       "mobility preset"),
         behaviour=_mix(m.get("behaviour", "field_worker"), p / "behaviour", reg["behaviour"],
                        "behaviour preset"),
-        push_off=push_off)
+        push_off=push_off, steps=_timeline(m.get("timeline", []), p / "timeline", reg))
 
 
 def _dispatch(v: Any, p: _P) -> DispatchStep:
@@ -275,10 +279,12 @@ def _cross_check(sc: Scenario, top: _P) -> None:
         seen.add(d)
     if sc.n_devices == 0:
         raise top.fail("no devices: give 'devices' or a 'fleet' with a size")
-    for i, d in enumerate(sc.devices):
-        for j, s in enumerate(d.steps):
+    timelines = [(top / "devices" / i / "timeline", d.steps) for i, d in enumerate(sc.devices)]
+    timelines.append((top / "fleet" / "timeline", sc.fleet.steps))
+    for where, steps in timelines:
+        for j, s in enumerate(steps):
             if s.t >= sc.duration_s:
-                raise (top / "devices" / i / "timeline" / j / "t").fail(
+                raise (where / j / "t").fail(
                     f"{s.t:g} is not before the end of the run (duration {sc.duration_s:g} s)")
     for i, d in enumerate(sc.dispatch):
         if d.assignee is not None and d.assignee not in seen and not sc.fleet.size:

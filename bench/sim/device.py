@@ -31,6 +31,7 @@ timeout, never from inside ``handle``, so the engine is never re-entered.
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any
 
 from simpy.events import Timeout
@@ -119,8 +120,15 @@ class Device:
             elif t is SetTimer:
                 self._gen += 1
                 if a.deadline is not None:
-                    delay = a.deadline - self.env.now
-                    self._later(delay if delay > 0 else 0.0, self._tick, self._gen)
+                    now = self.env.now
+                    delay = a.deadline - now
+                    if delay < 0.0:
+                        delay = 0.0
+                    # SimPy fires at now + delay, which float rounding can put a hair
+                    # before the deadline; the engine would then see its timer not due.
+                    while now + delay < a.deadline:
+                        delay = math.nextafter(delay, math.inf)
+                    self._later(delay, self._tick, self._gen)
             elif t is StartSync:
                 self._start_sync(a)
             elif t is AbortSync:

@@ -228,7 +228,7 @@ def _fleet_device(fl: Any, dev_id: str, policy: str, rng: random.Random) -> Any:
 
     return DeviceSpec(id=dev_id, client=fl.client or policy, link=fl.link,
                       mobility=_pick(fl.mobility, rng), behaviour=_pick(fl.behaviour, rng),
-                      push=not (fl.push_off and rng.random() < fl.push_off))
+                      push=not (fl.push_off and rng.random() < fl.push_off), steps=fl.steps)
 
 
 def _pick(mix: tuple[tuple[str, float], ...], rng: random.Random) -> str | None:
