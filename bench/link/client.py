@@ -17,7 +17,7 @@ losing a byte: profile toxics (named ``link_*``) that exist already are
 updated in place (their place in the chain is kept), new ones are added,
 stale ones removed, and the proxy is enabled last, so a connection never sees
 a moment with no shaping. Works against a real ``toxiproxy-server`` too (its
-rates must be integers; the client rounds them when the server is not ours).
+attributes must be integers; the client rounds them when the server is not ours).
 """
 
 from __future__ import annotations
@@ -105,7 +105,7 @@ class LinkClient:
 
     @property
     def is_syncbench(self) -> bool:
-        """True for the bench's own server (which accepts fractional rates)."""
+        """True for the bench's own server (which accepts fractional latency and rate)."""
         if self._ours is None:
             answer = self._call("GET", "/version")
             self._ours = isinstance(answer, dict) and answer.get("server") == "syncbench"
@@ -175,7 +175,7 @@ class LinkClient:
         if p.mode == "offline":
             self.disable(proxy)
             return p
-        wanted = p.toxics(time_scale, integer_rates=not self.is_syncbench)
+        wanted = p.toxics(time_scale, integer_attributes=not self.is_syncbench)
         current = {t["name"]: t for t in self.toxics(proxy) if t["name"].startswith(TOXIC_PREFIX)}
         for toxic in wanted:
             have = current.pop(toxic["name"], None)

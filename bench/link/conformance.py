@@ -176,7 +176,7 @@ def check_create_toxic(api: httpx.Client, upstream: str) -> None:
                "stream was invalid, can be either upstream or downstream")
         expect(api.post(base, json={"type": "latency", "name": "z", "attributes": {"latency": "5"}}),
                400, "bad request body")
-        expect(api.post(base, json={"type": "latency", "name": "z", "attributes": {"latency": 1.5}}),
+        expect(api.post(base, json={"type": "limit_data", "name": "z", "attributes": {"bytes": 1.5}}),
                400, "bad request body")
         listed = expect(api.get(base), 200)
         assert [t["name"] for t in listed] == ["latency_downstream", "x"]

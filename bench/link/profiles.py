@@ -110,15 +110,17 @@ class Profile:
         return Shape(latency_ms=self.rtt_ms / 2 + penalty, jitter_ms=self.jitter_ms / 2 + penalty,
                      rate_kbps=kbps * (1 - loss))
 
-    def toxics(self, time_scale: float = 1.0, *, integer_rates: bool = False) -> list[dict[str, Any]]:
+    def toxics(self, time_scale: float = 1.0, *, integer_attributes: bool = False) -> list[dict[str, Any]]:
         """The Toxiproxy toxics (API bodies) for this profile at time scale K.
 
-        Latency and jitter are whole milliseconds (Toxiproxy's attributes are
-        integers); ``rate`` is fractional KB/s unless ``integer_rates`` (for a
-        real toxiproxy-server; at least 1). An offline profile has no toxics:
-        it is a disabled proxy.
+        Latency, jitter (ms, to the µs) and rate (KB/s) are fractional, which
+        the bench's server accepts; ``integer_attributes`` rounds them for a
+        real toxiproxy-server, whose attributes are integers (rate at least 1).
+        An offline profile has no toxics: it is a disabled proxy.
         """
         k = time_scale
+        num = (lambda x, least=0: max(least, round(x))) if integer_attributes else (
+            lambda x, least=0: round(x, 3))
         if self.mode == "offline":
             return []
         if self.mode == "blackhole":
@@ -126,14 +128,14 @@ class Profile:
         out = []
         for stream, direction in (("downstream", "down"), ("upstream", "up")):
             shape = self.shape(direction)
-            latency, jitter = round(shape.latency_ms / k), round(shape.jitter_ms / k)
+            latency, jitter = num(shape.latency_ms / k), num(shape.jitter_ms / k)
             if latency or jitter:
                 out.append(_toxic("latency", stream, latency=latency, jitter=jitter))
-            rate = shape.rate_kbps / 8 * k  # kbps → KB/s (1 KB = 1000 bytes)
-            out.append(_toxic("bandwidth", stream, rate=max(1, round(rate)) if integer_rates else rate))
+            # kbps → KB/s (1 KB = 1000 bytes)
+            out.append(_toxic("bandwidth", stream, rate=num(shape.rate_kbps / 8 * k, 1)))
         if self.reset_toxicity:
             out.append(_toxic("reset_peer", "downstream", toxicity=self.reset_toxicity,
-                              timeout=round(self.reset_after_ms / k)))
+                              timeout=round(self.reset_after_ms / k)))  # an integer upstream too
         return out
 
 

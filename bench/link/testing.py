@@ -81,19 +81,27 @@ class EchoServer(LoopbackServer):
 
 
 class SinkServer(LoopbackServer):
-    """Reads until EOF; ``received`` holds every connection's bytes, ``done`` fires per EOF."""
+    """Reads until EOF; ``received`` holds every connection's bytes, ``finished`` counts EOFs.
+
+    ``arrivals`` holds, per connection, ``(perf_counter time, bytes so far)``
+    after every read, to measure a rate without the connection's set-up time.
+    """
 
     def __init__(self) -> None:
         self.received: list[bytearray] = []
+        self.arrivals: list[list[tuple[float, int]]] = []
         self.finished = threading.Semaphore(0)
         super().__init__()
 
     def serve(self, conn: socket.socket) -> None:
         buf = bytearray()
+        marks: list[tuple[float, int]] = []
         self.received.append(buf)
+        self.arrivals.append(marks)
         try:
             while data := conn.recv(READ_SIZE):
                 buf += data
+                marks.append((time.perf_counter(), len(buf)))
         finally:
             self.finished.release()
 
@@ -136,6 +144,24 @@ def recv_all(sock: socket.socket) -> bytes:
     while data := sock.recv(READ_SIZE):
         buf += data
     return bytes(buf)
+
+
+def recv_marks(sock: socket.socket) -> tuple[bytes, list[tuple[float, int]]]:
+    """Read until EOF, noting ``(perf_counter time, bytes so far)`` after every read."""
+    buf = bytearray()
+    marks: list[tuple[float, int]] = []
+    while data := sock.recv(READ_SIZE):
+        buf += data
+        marks.append((time.perf_counter(), len(buf)))
+    return bytes(buf), marks
+
+
+def steady_rate(marks: list[tuple[float, int]]) -> float:
+    """Bytes per second from the first read to the last (set-up time excluded)."""
+    (t0, n0), (t1, n1) = marks[0], marks[-1]
+    if t1 <= t0:
+        raise ValueError("need reads spread over time to measure a rate")
+    return (n1 - n0) / (t1 - t0)
 
 
 def timed(fn: Callable[[], object], clock: Callable[[], float] = time.perf_counter) -> tuple[object, float]:

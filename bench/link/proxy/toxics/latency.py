@@ -8,6 +8,8 @@ toxic counts. The stream's FIFO keeps the order when jitter would swap two
 chunks. Latency never holds the reader back: the stream's bounded queue is the
 only limit, as upstream's 1024-chunk latency buffer is.
 
+Extension: ``latency`` and ``jitter`` may be fractional milliseconds.
+
 The jitter draw comes from the stream's seeded ``random.Random``, so a seeded
 server delays the same chunks by the same amounts on every run.
 """
@@ -38,7 +40,10 @@ class LatencyState(ToxicState):
 @register("latency")
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class Latency(Settings):
-    latency: int = 0  # ms
-    jitter: int = 0  # ms, uniform either side of ``latency``
+    latency: float = 0  # ms
+    jitter: float = 0  # ms, uniform either side of ``latency``
 
+    # Extension: fractional milliseconds, so that a time-scaled latency
+    # (250 ms / K=60 = 4.17 ms) is not rounded by up to 12 %.
+    FRACTIONAL = frozenset({"latency", "jitter"})
     STATE = LatencyState
