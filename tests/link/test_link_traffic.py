@@ -300,7 +300,7 @@ def test_seeded_toxicity_and_jitter_repeat(echo):
             p.add("limit_data", toxicity=0.5, bytes=0)
             pattern = _cut_pattern(p, 16)
             p.remove("limit_data_downstream")
-            p.add("latency", latency=60, jitter=50)
+            p.add("latency", latency=100, jitter=90)
             with p.connect() as sock:
                 delays = [echo_time(sock, b"j") for _ in range(6)]
             return pattern, delays
@@ -308,5 +308,6 @@ def test_seeded_toxicity_and_jitter_repeat(echo):
     a, b, c = run(5), run(5), run(6)
     assert a[0] == b[0] and a[0] != c[0]
     assert 0 < sum(a[0]) < 16
-    assert all(abs(x - y) <= 0.008 for x, y in zip(a[1], b[1], strict=True)), (a[1], b[1])
-    assert max(abs(x - y) for x, y in zip(a[1], c[1], strict=True)) > 0.008
+    # Delays spread over 10-190 ms; a loaded machine adds up to a few tens of ms.
+    assert all(abs(x - y) <= 0.025 for x, y in zip(a[1], b[1], strict=True)), (a[1], b[1])
+    assert max(abs(x - y) for x, y in zip(a[1], c[1], strict=True)) > 0.025
