@@ -21,6 +21,7 @@ machine and the reaction of each policy to each input are tables in
 
 from __future__ import annotations
 
+import math
 from typing import Any, Protocol
 
 from reference_client.engine import inputs as I  # noqa: N812
@@ -69,6 +70,10 @@ class Engine(SyncsMixin, FilesMixin):
             raise ValueError(f"Engine.device: must be a non-empty string, got {device!r}")
         if not isinstance(policy, Policy):
             raise ValueError(f"Engine.policy: must be a Policy, got {policy!r}")
+        if rng is not None and not callable(getattr(rng, "uniform", None)):
+            raise ValueError(f"Engine.rng: needs a uniform(a, b) method, got {rng!r}")
+        if type(start) not in (int, float) or not math.isfinite(start):
+            raise ValueError(f"Engine.start: must be a finite number, got {start!r}")
         self.device = device
         self.policy = policy
         self._rng = rng
@@ -92,6 +97,11 @@ class Engine(SyncsMixin, FilesMixin):
         self._shown_last: float | None = None  # rules.md: "(null before any)"
         self._timer: float | None = None
         self._out: list[Action] = []
+
+    def __repr__(self) -> str:
+        return (f"Engine(device={self.device!r}, policy={self.policy.name!r}, now={self._now}, "
+                f"link={self._link!r}, app={self._run!r}, unsent={self.unsent}, "
+                f"syncing={self.syncing!r})")
 
     # ---- public view --------------------------------------------------------
 

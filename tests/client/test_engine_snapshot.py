@@ -80,3 +80,20 @@ def test_policy_resolved_by_name_on_restore():
 
     eng = MUTANTS["ignores_push"].factory(device="w9")
     assert Engine.from_dict(eng.to_dict()).policy is MUTANTS["ignores_push"].policy
+
+
+@pytest.mark.parametrize("kwargs,field", [
+    ({"device": ""}, "device"),
+    ({"device": "w1", "policy": "planado"}, "policy"),
+    ({"device": "w1", "rng": object()}, "rng"),
+    ({"device": "w1", "start": float("nan")}, "start"),
+    ({"device": "w1", "start": "0"}, "start"),
+])
+def test_engine_constructor_validates(kwargs, field):
+    with pytest.raises(ValueError, match=rf"Engine\.{field}"):
+        Engine(**kwargs)
+
+
+def test_engine_repr_names_its_state():
+    eng = Engine(device="w1", policy=PLANADO)
+    assert "w1" in repr(eng) and "planado" in repr(eng)
