@@ -38,6 +38,14 @@ def _client(srv_url: str, token: str, store: Path, trace: Path, script: Path,
     return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=log.open("ab"))
 
 
+def _so_far(path: Path) -> list[dict]:
+    """Events of a trace still being written (complete lines only)."""
+    if not path.exists():
+        return []
+    lines = path.read_text().split("\n")[:-1]
+    return [json.loads(line) for line in lines if line.strip()]
+
+
 def _poll(what: str, fn, proc: subprocess.Popen | None = None, timeout: float = WAIT_S):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -96,7 +104,7 @@ def test_photo_upload_resumes_after_kill_9(tmp_path):
                 (r for r in web(srv, "GET", "/v1/web/jobs")["records"]
                  if r["id"] == "rep-1" and r["files"]), None), proc)
             _poll("the ack in the client trace", lambda: any(
-                e["ev"] == "ack" for e in TraceReader(trace)), proc)
+                e["ev"] == "ack" for e in _so_far(trace)), proc)
             proc.send_signal(signal.SIGTERM)
             assert proc.wait(WAIT_S) == 0, log.read_text()
         finally:
@@ -115,3 +123,56 @@ def test_photo_upload_resumes_after_kill_9(tmp_path):
         assert [e["change"] for e in edits] == ["w1-c1"]  # not re-made on restart
         assert [e["change"] for e in events if e["ev"] == "ack"] == ["w1-c1"]
         assert os.path.getsize(photo) == PHOTO_BYTES
+
+
+def test_kill_9_mid_sync_then_restart_applies_each_change_once(tmp_path):
+    """The server applied the changes but its answer never arrived: the restarted
+    device re-sends the same change ids and the server acks without applying again."""
+    server_trace = tmp_path / "server.jsonl"
+    with running_server(trace=str(server_trace)) as srv, ProxyServerThread() as proxy:
+        token = srv.provision("w1")
+        r = httpx.post(proxy.url + "/proxies", json={
+            "name": "w1", "listen": "127.0.0.1:0", "upstream": srv.url.removeprefix("http://")})
+        link_url = "http://" + r.json()["listen"]
+        # Answers take 60 s to come back: the client is killed long before.
+        toxic = httpx.post(proxy.url + "/proxies/w1/toxics", json={
+            "type": "latency", "stream": "downstream", "attributes": {"latency": 60_000}})
+        assert toxic.status_code == 200, toxic.text
+        store, trace, log = tmp_path / "store", tmp_path / "w1.jsonl", tmp_path / "client.log"
+        script = tmp_path / "day.jsonl"
+        script.write_text("\n".join(json.dumps(a) for a in [
+            {"do": "link", "class": "offline"}, {"do": "opened"},
+            {"do": "edit", "record": "r1", "kind": "text", "fields": {"a": 1}},
+            {"do": "edit", "record": "r1", "kind": "status", "status": "started"},
+            {"do": "link", "class": "wifi"}]) + "\n")
+
+        def applied() -> list[str]:
+            return [e["change"] for e in _so_far(server_trace) if e["ev"] == "srv_apply"]
+
+        proc = _client(link_url, token, store, trace, script, log)
+        try:
+            _poll("the server applying both changes", lambda: len(applied()) == 2, proc)
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(WAIT_S)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+        assert not [e for e in TraceReader(trace) if e["ev"] == "ack"]
+
+        httpx.delete(proxy.url + "/proxies/w1/toxics/latency_downstream")
+        script.write_text(json.dumps({"do": "link", "class": "wifi"}) + "\n"
+                          + json.dumps({"do": "opened"}) + "\n")
+        proc = _client(link_url, token, store, trace, script, log)
+        try:
+            _poll("both acks in the client trace", lambda: len(
+                [e for e in _so_far(trace) if e["ev"] == "ack"]) == 2, proc)
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(WAIT_S) == 0, log.read_text()
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+        assert applied() == ["w1-c1", "w1-c2"]  # each exactly once
+        assert web(srv, "GET", "/v1/web/jobs/r1")["version"] == 2
+        events = list(TraceReader(trace))
+        assert [e["change"] for e in events if e["ev"] == "edit"] == ["w1-c1", "w1-c2"]
+        assert [e["n"] for e in events if e["ev"] == "unsent"][-1] == 0
