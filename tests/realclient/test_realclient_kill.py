@@ -89,7 +89,7 @@ def test_photo_upload_resumes_after_kill_9(tmp_path):
             if proc.poll() is None:
                 proc.kill()
         assert cut < PHOTO_BYTES, "the upload finished before the kill"
-        assert not [e for e in TraceReader(trace) if e["ev"] == "ack"]
+        assert not [e for e in _so_far(trace) if e["ev"] == "ack"]  # may end torn
         photo = store / "photos" / "f_w1-c1"
         sha = hashlib.sha256(photo.read_bytes()).hexdigest()
 
@@ -157,7 +157,7 @@ def test_kill_9_mid_sync_then_restart_applies_each_change_once(tmp_path):
         finally:
             if proc.poll() is None:
                 proc.kill()
-        assert not [e for e in TraceReader(trace) if e["ev"] == "ack"]
+        assert not [e for e in _so_far(trace) if e["ev"] == "ack"]  # may end torn
 
         httpx.delete(proxy.url + "/proxies/w1/toxics/latency_downstream")
         script.write_text(json.dumps({"do": "link", "class": "wifi"}) + "\n"

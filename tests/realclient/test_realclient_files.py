@@ -1,0 +1,89 @@
+"""Attachments: downloaded, checked, resumed; throughput classification."""
+
+from __future__ import annotations
+
+import hashlib
+import random
+
+import httpx
+from realclient_helpers import WAIT_S, config, run, web
+
+from reference_client.client import DeviceClient
+from reference_client.client.api import ServerApi
+from reference_client.client.files import download, safe_name
+from reference_client.client.throughput import MIN_SAMPLE_BYTES, ThroughputMeter
+from reference_server.testing import running_server
+
+
+def _attach(srv, record: str, file: str, data: bytes) -> None:
+    auth = srv.auth(srv.dispatcher_token)
+    r = httpx.patch(f"{srv.url}/v1/files/{file}/upload", content=data,
+                    headers={**auth, "Upload-Offset": "0",
+                             "Content-Type": "application/octet-stream"})
+    assert r.status_code == 200, r.text
+    r = httpx.post(f"{srv.url}/v1/files/{file}/finish", headers=auth,
+                   json={"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)})
+    assert r.status_code == 200, r.text
+    web(srv, "POST", f"/v1/web/jobs/{record}/attach", file=file)
+
+
+def test_attachment_is_downloaded_on_a_fast_link_and_not_on_a_slow_one(tmp_path):
+    data = random.Random(5).randbytes(300_000)
+    with running_server() as srv:
+        cfg = config(srv, tmp_path, time_scale=60)
+        web(srv, "POST", "/v1/web/jobs", id="job-1", assignee="w1")
+        _attach(srv, "job-1", "plan.pdf", data)
+
+        async def main():
+            async with DeviceClient(cfg) as dev:
+                await dev.set_link("edge")  # Planado: no files on a slow link
+                await dev.app("opened")
+                await dev.wait_for(lambda d: "job-1" in d.records() and not d.busy, WAIT_S)
+                assert not [e for e in dev.events if e["ev"] == "file_start"]
+                await dev.set_link("wifi")
+                await dev.wait_for(lambda d: any(
+                    e["ev"] == "file_end" and e["ok"] for e in d.events), WAIT_S)
+                return dev.events
+
+        events = run(main())
+        assert (cfg.store / "files" / safe_name("plan.pdf")).read_bytes() == data
+        end = [e for e in events if e["ev"] == "file_end"][0]
+        assert (end["dir"], end["file"], end["bytes"]) == ("down", "plan.pdf", len(data))
+
+
+def test_download_resumes_from_the_part_file_with_a_range_request(tmp_path):
+    data = random.Random(6).randbytes(200_000)
+    with running_server() as srv:
+        token = srv.provision("w1")
+        web(srv, "POST", "/v1/web/jobs", id="job-1", assignee="w1")
+        _attach(srv, "job-1", "f1", data)
+        part = tmp_path / "files" / (safe_name("f1") + ".part")
+        part.parent.mkdir(parents=True)
+        part.write_bytes(data[:123_456])  # what a cut download left
+        seen: list[int] = []
+
+        async def main():
+            api = ServerApi(base_url=srv.url, token=token, timeout_s=WAIT_S)
+            try:
+                return await download(api, file="f1", store_dir=tmp_path, total=len(data),
+                                      sha256=hashlib.sha256(data).hexdigest(),
+                                      progress=seen.append)
+            finally:
+                await api.aclose()
+
+        assert run(main()) == len(data)
+        assert seen[0] == 123_456 and seen[-1] == len(data)
+        assert (tmp_path / "files" / safe_name("f1")).read_bytes() == data
+        assert not part.exists()
+
+
+def test_throughput_meter_draws_the_550_kbps_line_in_spec_time():
+    meter = ThroughputMeter(time_scale=60)
+    assert meter.is_slow is None
+    assert not meter.sample(MIN_SAMPLE_BYTES - 1, 0.001)  # too small to measure
+    # 1 MB in 0.5 s of wall time at K = 60 is 16 Mbps measured, 267 kbps in spec time.
+    assert meter.sample(1_000_000, 0.5)
+    assert meter.kbps is not None and round(meter.kbps) == 267 and meter.is_slow
+    fast = ThroughputMeter(time_scale=1)
+    fast.sample(1_000_000, 0.5)  # 16 Mbps
+    assert fast.is_slow is False
