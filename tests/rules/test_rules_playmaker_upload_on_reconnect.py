@@ -113,3 +113,11 @@ def test_save_ack_s_is_a_parameter():
     tb.link(10, "d1", "wifi").ack(50, "d1", c)
     assert result(tb).verdict == "fail"
     assert result(tb, save_ack_s=40).verdict == "pass"
+
+
+def test_edits_made_online_with_the_app_closed_are_not_judged():
+    # "every edit made while offline": online with the app closed is not offline.
+    tb = TraceBuilder("playmaker").link(0, "d1", "wifi").app(0, "d1", "closed")
+    tb.edit(5, "d1", "r1")
+    tb.app(10, "d1", "opened").link(100, "d1", "wifi")
+    assert result(tb).verdict == "n/a"
