@@ -118,10 +118,15 @@ class SyncsMixin(_Base):
         self._sync = None
         store, p = self.store, self.policy
         for ack in inp.acks:
-            if store.outbox.pop(ack.change, None) is None:
+            change = store.outbox.pop(ack.change, None)
+            if change is None:
                 continue  # acked before: "acknowledged again ... never applied twice"
             self._emit("ack", change=ack.change)
-            rec = store.records.setdefault(ack.record, LocalRecord(version=None))
+            rec = store.records.get(ack.record)
+            if rec is None:
+                if change.base_version is not None:
+                    continue  # the record left the device's scope meanwhile
+                rec = store.records[ack.record] = LocalRecord(version=None)
             if rec.version is None or ack.version > rec.version:
                 rec.version = ack.version
         if s.mode != UPLOAD_ONLY:

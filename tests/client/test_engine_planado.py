@@ -207,3 +207,21 @@ def test_every_waiting_file_starts_at_once_unless_capped():
         h.run(300)
         assert len([e for e in h.events("file_end") if e["ok"]]) == 7
         assert h.engine.unsent == 0
+
+
+def test_an_ack_does_not_bring_back_a_record_that_left_the_device():
+    eng = Engine(device="w1", policy=PLANADO)
+    eng.handle(I.LinkChanged(now=0, link_class="wifi"))
+    eng.handle(I.AppChanged(now=0, state="opened"))
+    eng.handle(I.SyncResponse(now=1, sync="w1-s1",
+                              records=(I.ServerRecord(id="job-1", version=1),)))
+    eng.handle(I.UserEdit(now=2, record="job-1", kind="text", fields={"a": 1}))
+    eng.handle(I.UserEdit(now=2, record="w1-r1", kind="text", fields={"b": 1}))  # a creation
+    eng.handle(I.ManualSync(now=3))
+    eng.handle(I.SyncResponse(now=4, sync="w1-s2", removed=("job-1",)))
+    assert eng.records() == {}
+    eng.handle(I.ManualSync(now=5))
+    eng.handle(I.SyncResponse(now=6, sync="w1-s3", acks=(
+        I.Ack(change="w1-c1", record="job-1", version=2),
+        I.Ack(change="w1-c2", record="w1-r1", version=1))))
+    assert eng.records() == {"w1-r1": 1} and eng.unsent == 0
