@@ -20,7 +20,7 @@ back; the engine's ``SetTimer`` becomes one ``loop.call_later`` of
 ``(deadline - now) / K`` wall seconds (spec/links.md: "policy timers run K
 times faster").
 
-Two adaptations to the engine live here. The protocol acks a refused change
+Two adaptations to the engine live in ``tasks.py``. The protocol acks a refused change
 with ``"version": null, "error": ...`` ("A client must treat an ack with a
 non-null error as refused, not saved"); the engine's ``Ack`` wants a version,
 so the driver drops refused changes from the outbox, records them in the
@@ -36,23 +36,19 @@ import random
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from reference_client import engine as E  # noqa: N812
 from reference_client.client import files
-from reference_client.client.api import ApiError, NetworkError, ServerApi
+from reference_client.client.api import ServerApi
 from reference_client.client.clock import SpecClock, WallClock
 from reference_client.client.config import ClientConfig
 from reference_client.client.push import PushListener
 from reference_client.client.store import DeviceStore
+from reference_client.client.tasks import MEASURED_SLOW_CLASS, TransfersMixin, _Running
 from reference_client.client.throughput import ThroughputMeter
 from reference_client.client.trace import TraceWriter, meta_event
 from reference_client.policies import Policy, get_policy
-
-# The class a tethered Wi-Fi link measured below the 550 kbps line is reported as
-# (spec/links.md puts EDGE on the slow side).
-MEASURED_SLOW_CLASS = "edge"
 
 
 def resolve_policy(config: ClientConfig) -> Policy:
@@ -71,17 +67,7 @@ def resolve_policy(config: ClientConfig) -> Policy:
     return mutant.policy
 
 
-@dataclass(slots=True)
-class _Running:
-    """A transfer in flight: its task and the offsets it saw (first, last, last fed)."""
-
-    task: asyncio.Task[Any] | None = None
-    first: int | None = None
-    last: int | None = None
-    reported: int = -1
-
-
-class DeviceClient:
+class DeviceClient(TransfersMixin):
     """One device. ``async with DeviceClient(config) as dev: await dev.set_link("wifi")``."""
 
     def __init__(self, config: ClientConfig, *, wall: WallClock = time.time,
@@ -348,84 +334,3 @@ class DeviceClient:
         if self.config.measure_link and os_class == "wifi" and self.meter.is_slow:
             return MEASURED_SLOW_CLASS
         return os_class
-
-    # ---- I/O tasks ------------------------------------------------------------
-
-    async def _run_sync(self, a: E.StartSync) -> None:
-        cfg = self.config
-        try:
-            body = await self.api.sync(a.request, timeout_s=cfg.wall_timeout(cfg.sync_timeout_s))
-        except (NetworkError, ApiError) as exc:
-            self._syncs.pop(a.sync, None)
-            self._feed(E.SyncFailed(now=self.now, sync=a.sync, error=_short(exc)))
-            return
-        self._syncs.pop(a.sync, None)
-        refused = []
-        if isinstance(body, dict) and isinstance(body.get("acks"), list):
-            keep = []
-            for ack in body["acks"]:
-                if isinstance(ack, dict) and ack.get("error") is not None:
-                    refused.append((ack.get("change"), ack.get("record"), str(ack["error"])))
-                else:
-                    keep.append(ack)
-            body = {**body, "acks": keep}
-        try:
-            inp = E.SyncResponse.from_json(now=self.now, sync=a.sync, body=body)
-        except (ValueError, AttributeError) as exc:
-            self._feed(E.SyncFailed(now=self.now, sync=a.sync, error=f"bad response: {exc}"))
-            return
-        for change, _, _ in refused:
-            self.engine.store.outbox.pop(change, None)  # refused, not saved: stop resending
-        self._feed(inp, refused=[(c, r or "", e, inp.now) for c, r, e in refused])
-
-    async def _run_transfer(self, a: E.StartTransfer, run: _Running) -> None:
-        cfg, key = self.config, (a.file, a.dir)
-        step = cfg.upload_chunk
-
-        def progress(n: int) -> None:
-            if run.first is None:
-                run.first = n
-            run.last = n
-            # One FileProgress (one store commit) per chunk, not per network read.
-            if n - run.reported >= step or n >= a.bytes:
-                run.reported = n
-                self._feed(E.FileProgress(now=self.now, file=a.file, dir=a.dir, bytes=n))
-
-        started = asyncio.get_running_loop().time()
-        try:
-            if a.dir == "up":
-                photo = self.store.photo(a.file)
-                if photo is None:
-                    raise OSError(f"photo for change {a.file} is not in the store")
-                path, sha, nbytes = photo
-                n = await files.upload(self.api, file=a.file, path=path, sha256=sha,
-                                       total=nbytes, chunk=step, progress=progress)
-            else:
-                n = await files.download(self.api, file=a.file, store_dir=cfg.store,
-                                         total=a.bytes, sha256=a.sha256, progress=progress)
-        except (NetworkError, ApiError, OSError) as exc:
-            if self._transfers.pop(key, None) is not None:
-                self._feed(E.FileDone(now=self.now, file=a.file, dir=a.dir, ok=False,
-                                      bytes=run.last, error=_short(exc)))
-            return
-        if self._transfers.pop(key, None) is None:
-            return  # aborted while finishing: the engine already ended it
-        if self.meter.sample(n - (run.first or 0), asyncio.get_running_loop().time() - started):
-            self._remeasure()
-        self._feed(E.FileDone(now=self.now, file=a.file, dir=a.dir, ok=True, bytes=n))
-
-    def _remeasure(self) -> None:
-        if self._os_link is None:
-            return
-        effective = self._effective_link(self._os_link)
-        if effective != self.engine.link:
-            self._feed(E.LinkChanged(now=self.now, link_class=effective))
-
-
-def _short(exc: BaseException) -> str:
-    """A one-line error for the trace's ``sync_end``/``file_end`` ``error``."""
-    if isinstance(exc, ApiError):
-        return f"http {exc.status}"
-    if isinstance(exc, NetworkError):
-        return "network"
-    return f"{type(exc).__name__}: {exc}"[:120]
