@@ -100,6 +100,11 @@ class FleetSpec:
     push_off: float = 0.0  # fraction of devices with push notifications off
     steps: tuple[Step, ...] = ()  # a timeline every generated device follows too
 
+    def ids(self) -> list[str]:
+        """The generated device ids: ``w0001``, ``w0002``... (at least four digits)."""
+        width = max(4, len(str(self.size)))
+        return [f"{self.prefix}{i:0{width}d}" for i in range(1, self.size + 1)]
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DispatchStep:

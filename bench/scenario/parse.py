@@ -286,10 +286,15 @@ def _cross_check(sc: Scenario, top: _P) -> None:
             if s.t >= sc.duration_s:
                 raise (where / j / "t").fail(
                     f"{s.t:g} is not before the end of the run (duration {sc.duration_s:g} s)")
+    fleet_ids = sc.fleet.ids()
+    clash = seen.intersection(fleet_ids)
+    if clash:
+        raise (top / "devices").fail(f"device id {sorted(clash)[0]!r} is also a generated fleet id")
     for i, d in enumerate(sc.dispatch):
-        if d.assignee is not None and d.assignee not in seen and not sc.fleet.size:
+        if d.assignee is not None and d.assignee not in seen and d.assignee not in fleet_ids:
+            shown = ids + fleet_ids[:3] + (["..."] if len(fleet_ids) > 3 else [])
             raise (top / "dispatch" / i / "assignee").fail(
-                f"{d.assignee!r} is not a device of this scenario (devices: {', '.join(ids)})")
+                f"{d.assignee!r} is not a device of this scenario (devices: {', '.join(shown)})")
         if d.t >= sc.duration_s:
             raise (top / "dispatch" / i / "t").fail(
                 f"{d.t:g} is not before the end of the run (duration {sc.duration_s:g} s)")

@@ -108,9 +108,8 @@ class Fleet:
         fl = sc.fleet
         if fl.size:
             frng = random.Random(f"{sc.seed}/fleet")
-            width = max(4, len(str(fl.size)))
-            for i in range(1, fl.size + 1):
-                specs.append(_fleet_device(fl, f"{fl.prefix}{i:0{width}d}", sc.policy, frng))
+            for dev_id in fl.ids():
+                specs.append(_fleet_device(fl, dev_id, sc.policy, frng))
         for spec in specs:
             rng = random.Random(f"{sc.seed}/{spec.id}")
             eng = Engine(device=spec.id, policy=get_client_policy(spec.client), rng=rng, start=0.0)

@@ -1,0 +1,124 @@
+"""Scenario files: every kind of mistake gets one line naming file, key path and problem."""
+
+import pytest
+import yaml
+
+from bench.scenario import ScenarioError, load_scenario, parse_scenario
+
+GOOD = """
+name: ok
+policy: planado
+duration: 2h
+settle: 10m
+fleet: {size: 3, mobility: {urban: 1, rural: 2}, behaviour: field_worker}
+devices:
+  - id: w1
+    link: wifi
+    timeline:
+      - {t: 0, app: opened}
+      - {t: 30m, edit: photo, record: job-1, bytes: 1000}
+dispatch:
+  - {t: 10, op: create, record: job-1, assignee: w1}
+server: {workers: 2, service: {dist: exp, mean: 0.05}}
+push: {delay: {dist: uniform, low: 0.1, high: 1}, ttl: 5m}
+expect: {planado.cadence: pass}
+"""
+
+
+def _parse(text):
+    return parse_scenario(yaml.safe_load(text), "scenarios/x.yaml")
+
+
+def _err(text):
+    with pytest.raises(ScenarioError) as exc:
+        _parse(text)
+    msg = str(exc.value)
+    assert "\n" not in msg and msg.startswith("scenarios/x.yaml: ")
+    return msg
+
+
+def test_a_good_file_becomes_frozen_config():
+    sc = _parse(GOOD)
+    assert sc.duration_s == 7200 and sc.settle_s == 600 and sc.n_devices == 4
+    assert sc.devices[0].steps[1].t == 1800 and sc.devices[0].steps[1].bytes == 1000
+    assert sc.fleet.mobility == (("urban", 1.0), ("rural", 2.0))
+    assert sc.server.service_s.mean == pytest.approx(0.05)
+    assert sc.push.ttl_s == 300 and sc.expect == {"planado.cadence": "pass"}
+    with pytest.raises(AttributeError):
+        sc.seed = 3  # frozen
+
+
+def test_unknown_profile_names_path_and_known_ones():
+    msg = _err(GOOD.replace("{t: 0, app: opened}", "{t: 0, link: lte5}"))
+    assert msg.startswith("scenarios/x.yaml: devices[0].timeline[0].link: unknown profile 'lte5' "
+                          "(known: ")
+    assert "edge" in msg
+
+
+@pytest.mark.parametrize(("change", "where", "what"), [
+    (("name: ok\n", ""), "(top level)", "missing required key 'name'"),
+    (("policy: planado", "policy: nope"), "policy", "unknown policy 'nope'"),
+    (("duration: 2h", "duration: two hours"), "duration", "duration like"),
+    (("duration: 2h", "duraton: 2h"), "(top level)", "unknown key 'duraton'"),
+    (("size: 3", "size: -3"), "fleet.size", "integer >= 0"),
+    (("urban: 1, rural: 2", "urban: 1, moon: 2"), "fleet.mobility", "unknown key 'moon'"),
+    (("behaviour: field_worker", "behaviour: lazy"), "fleet.behaviour", "unknown behaviour preset"),
+    (("{t: 0, app: opened}", "{t: 0, app: launched}"), "devices[0].timeline[0].app",
+     "unknown app state 'launched'"),
+    (("{t: 0, app: opened}", "{t: 0, app: opened, manual: true}"), "devices[0].timeline[0]",
+     "exactly one of"),
+    (("bytes: 1000}", "bytes: 0}"), "devices[0].timeline[1].bytes", "integer >= 1"),
+    (("edit: photo, record: job-1, bytes: 1000", "edit: photo, record: job-1"),
+     "devices[0].timeline[1]", "needs 'bytes'"),
+    (("{t: 30m, edit", "{t: 3h, edit"), "devices[0].timeline[1].t", "not before the end"),
+    (("{t: 0, app: opened}", "{t: 40m, app: opened}"), "devices[0].timeline[1].t",
+     "earlier than the step before"),
+    (("op: create", "op: delete"), "dispatch[0].op", "unknown dispatch op"),
+    (("assignee: w1}", "assignee: w9}"), "dispatch[0].assignee", "not a device"),
+    (("dist: exp, mean: 0.05", "dist: pareto, mean: 0.05"), "server.service.dist",
+     "unknown distribution 'pareto'"),
+    (("low: 0.1, high: 1", "low: 1, high: 0.1"), "push.delay.high", "must be >= low"),
+    (("workers: 2", "workers: 0"), "server.workers", "integer >= 1"),
+    (("planado.cadence: pass", "planado.cadence: maybe"), "expect.planado.cadence",
+     "unknown verdict 'maybe'"),
+    (("planado.cadence: pass", "playmaker.upload_on_save: pass"), "expect",
+     "unknown key 'playmaker.upload_on_save'"),
+    (("size: 3,", "size: 3, mutant: ignores_nothing,"), "fleet.mutant",
+     "unknown client mutant"),
+    (("size: 3,", "size: 3, mutant: playmaker_save_waits,"), "fleet.mutant",
+     "is a playmaker mutant but the scenario's policy is planado"),
+    (("server: {workers: 2,", "server: {mutant: srv_nope, workers: 2,"), "server.mutant",
+     "unknown server mutant 'srv_nope'"),
+    (("settle: 10m", "settle: 10m\nparams: {respond_z: 3}"), "params",
+     "unknown key 'respond_z'"),
+    (("  - id: w1\n", "  - id: w 1\n"), "devices[0].id", "is not an id"),
+])
+def test_each_kind_of_mistake_is_named(change, where, what):
+    old, new = change
+    assert old in GOOD
+    msg = _err(GOOD.replace(old, new, 1))
+    assert f": {where}: " in msg and what in msg, msg
+
+
+def test_duplicate_device_ids_and_empty_fleets():
+    dup = GOOD.replace("dispatch:", "  - {id: w1}\ndispatch:")
+    assert "device id 'w1' is used twice" in _err(dup)
+    assert "no devices" in _err("name: x\npolicy: planado\n")
+
+
+def test_file_level_errors(tmp_path):
+    with pytest.raises(ScenarioError, match="cannot read"):
+        load_scenario(tmp_path / "missing.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: [unclosed\n")
+    with pytest.raises(ScenarioError, match=r"bad.yaml: line \d+: not valid YAML"):
+        load_scenario(bad)
+    top = tmp_path / "list.yaml"
+    top.write_text("- 1\n")
+    with pytest.raises(ScenarioError, match="expected a mapping"):
+        load_scenario(top)
+
+
+def test_overrides_resize_the_fleet_and_keep_explicit_devices():
+    sc = _parse(GOOD).with_overrides(devices=10, hours=0.5, seed=4)
+    assert sc.n_devices == 10 and sc.fleet.size == 9 and sc.duration_s == 1800 and sc.seed == 4

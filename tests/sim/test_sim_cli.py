@@ -1,0 +1,50 @@
+"""syncbench simulate: verdict table, report directory, exit status."""
+
+import json
+
+from bench.cli import main
+
+SMALL = ["--devices", "3", "--hours", "0.5", "--quiet"]
+
+
+def test_simulate_writes_a_report_and_exits_0(tmp_path, capsys):
+    out = tmp_path / "rep"
+    code = main(["simulate", "scenarios/planado-day.yaml", *SMALL, "--seed", "5",
+                 "--out", str(out)])
+    text = capsys.readouterr().out
+    assert code == 0, text
+    assert "planado-day (seed 5): policy planado, 20 rules: 0 fail" in text
+    for name in ("trace.jsonl", "junit.xml", "metrics.json"):
+        assert (out / name).is_file(), name
+    first = json.loads((out / "trace.jsonl").read_text().split("\n", 1)[0])
+    assert first["seed"] == 5 and first["settled"] is True
+
+
+def test_separate_trace_file(tmp_path, capsys):
+    trace = tmp_path / "t.jsonl"
+    assert main(["simulate", "scenarios/playmaker-day.yaml", *SMALL, "--trace", str(trace),
+                 "--out", str(tmp_path / "r")]) == 0
+    assert trace.stat().st_size > 0
+
+
+def test_unmet_expect_exits_1(tmp_path, capsys):
+    text = open("scenarios/planado-day.yaml").read() + "expect:\n  planado.cadence: fail\n"
+    sc = tmp_path / "x.yaml"
+    sc.write_text(text)
+    assert main(["simulate", str(sc), *SMALL, "--out", str(tmp_path / "r")]) == 1
+    assert "planado.cadence: pass (expected fail)" in capsys.readouterr().out
+
+
+def test_expected_failure_is_met_and_exits_0(tmp_path, capsys):
+    assert main(["simulate", "scenarios/planado-push-off.yaml", *SMALL,
+                 "--out", str(tmp_path / "r")]) == 0
+    assert "expect: met" in capsys.readouterr().out
+
+
+def test_bad_input_exits_2_with_one_line(tmp_path, capsys):
+    sc = tmp_path / "x.yaml"
+    sc.write_text("name: x\npolicy: planado\nfleet: {size: 2, link: lte5}\n")
+    assert main(["simulate", str(sc), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("syncbench simulate: error: ") and "fleet.link: unknown profile 'lte5'" in err
+    assert main(["simulate", "scenarios/planado-day.yaml", "--devices", "0"]) == 2

@@ -1,0 +1,69 @@
+"""Link profiles as the simulator sees them, transfer-time math, mobility chains."""
+
+import random
+
+import pytest
+
+from bench.sim import links, mobility
+
+
+def test_profiles_follow_the_spec_table():
+    p = links.profiles()
+    # spec/links.md: edge 240/200 kbps, RTT 840 ms; lte 12000 kbps, RTT 70 ms.
+    assert p["edge"].down_bps == pytest.approx(240 * 125)
+    assert p["edge"].up_bps == pytest.approx(200 * 125)
+    assert p["edge"].one_way_s == pytest.approx(0.42)
+    assert p["lte"].one_way_s == pytest.approx(0.035)
+    assert p["edge"].link_class == "edge"
+    assert p["offline"].mode == links.OFFLINE and not p["offline"].online
+    assert p["blackhole"].mode == links.BLACKHOLE and p["blackhole"].link_class == "offline"
+
+
+def test_fallback_table_agrees_with_bench_link():
+    fb = links._fallback()
+    for name, prof in links.profiles().items():
+        if name in fb and prof.mode == links.SHAPED and not name.endswith("lossy"):
+            assert fb[name].down_bps == pytest.approx(prof.down_bps), name
+            assert fb[name].one_way_s == pytest.approx(prof.one_way_s), name
+
+
+def test_transfer_time_is_half_rtt_plus_bytes_over_bandwidth():
+    edge = links.get("edge")
+    # 30,000 bytes down at 240 kbps (30,000 B/s) = 1 s, plus 0.42 s one way.
+    assert edge.transfer_s(30_000, "down", None) == pytest.approx(1.42)
+    # Up is 200 kbps = 25,000 B/s.
+    assert edge.transfer_s(25_000, "up", None) == pytest.approx(1.42)
+
+
+def test_jitter_comes_from_the_injected_rng_and_stays_in_bounds():
+    flaky = links.get("flaky")
+    base = flaky.transfer_s(0, "down", None)
+    a = [flaky.transfer_s(0, "down", random.Random(3)) for _ in range(3)]
+    b = [flaky.transfer_s(0, "down", random.Random(3)) for _ in range(3)]
+    assert a == b
+    draws = [flaky.transfer_s(0, "down", r) for r in [random.Random(i) for i in range(200)]]
+    assert min(draws) >= base - flaky.jitter_s - 1e-9
+    assert max(draws) <= base + flaky.jitter_s + 1e-9
+    assert len(set(draws)) > 100
+
+
+def test_unknown_profile_names_the_known_ones():
+    with pytest.raises(KeyError, match="known: .*edge"):
+        links.get("lte5")
+
+
+def test_mobility_presets_only_name_known_profiles_and_states():
+    known = set(links.profiles())
+    for preset in mobility.PRESETS.values():
+        for state, row in preset.moves.items():
+            assert state in known and state in preset.dwell_s
+            for nxt, w in row:
+                assert nxt in preset.dwell_s and w > 0 and nxt != state
+
+
+def test_mobility_transitions_follow_the_weights():
+    urban = mobility.PRESETS["urban"]
+    rng = random.Random(5)
+    n = 20_000
+    got = sum(urban.next("offline", rng) == "lte" for _ in range(n)) / n
+    assert got == pytest.approx(0.7, abs=0.02)
