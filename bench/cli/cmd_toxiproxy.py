@@ -1,0 +1,48 @@
+"""``syncbench toxiproxy serve``: run the bench's Toxiproxy-compatible server standalone."""
+
+from __future__ import annotations
+
+import argparse
+
+from bench.cli import UsageError
+
+# Same defaults as upstream's toxiproxy-server (-host 127.0.0.1 -port 8474).
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8474
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("toxiproxy", help="the bench's Toxiproxy-compatible proxy server")
+    actions = parser.add_subparsers(dest="action", metavar="ACTION")
+    actions.required = True
+    serve = actions.add_parser("serve", help="serve the Toxiproxy HTTP API until interrupted")
+    serve.add_argument("--host", default=DEFAULT_HOST, help=f"API address (default {DEFAULT_HOST})")
+    serve.add_argument("--port", type=int, default=DEFAULT_PORT,
+                       help=f"API port, 0 for any free one (default {DEFAULT_PORT})")
+    serve.add_argument("--seed", type=int, default=None,
+                       help="seed for jitter and toxicity draws (default: drawn and printed)")
+    serve.set_defaults(func=run_serve)
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from bench.link.proxy import ProxyServer
+
+    async def serve() -> None:
+        server = ProxyServer(args.host, args.port, seed=args.seed)
+        try:
+            await server.start()
+        except OSError as exc:
+            raise UsageError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from None
+        print(f"syncbench toxiproxy: API on {server.url} (seed {server.seed})", flush=True)
+        try:
+            await server.serve_forever()
+        finally:
+            await server.close()
+
+    try:
+        asyncio.run(serve())
+    except KeyboardInterrupt:
+        pass
+    return 0
