@@ -25,6 +25,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, metavar="S", help="random seed (default: the scenario's)")
     p.add_argument("--trace", metavar="FILE", help="write the trace here (default: OUT/trace.jsonl)")
     p.add_argument("--out", metavar="DIR", help="report directory (default: reports/<scenario>-<seed>/)")
+    p.add_argument("--no-plots", action="store_true",
+                   help="write verdicts, JUnit and metrics only (no plots, no HTML)")
     p.add_argument("--quiet", action="store_true", help="no progress line")
     p.set_defaults(func=run)
 
@@ -78,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
     m = result.metrics
     print(f"{m['devices']} devices x {m['hours']:g} h + {m['settle_s']:g} s settle: "
           f"{m['events']} events, {m['syncs']} syncs, {m['wall_s']:g} s wall")
-    write_outputs(out, result, trace_path=trace)
+    write_outputs(out, result, trace_path=trace, plots=not args.no_plots)
     print(f"report: {out}/")
     if result.problems:
         print("expect: not met:")

@@ -9,6 +9,7 @@ the one place that knows which of the two happened.
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -27,19 +28,23 @@ def _report_writer() -> Any:
     return write_report
 
 
-def write_outputs(out_dir: str | Path, result: SimResult, *, trace_path: str | Path) -> str:
-    """Write the report directory; returns ``"report"`` or ``"fallback"`` (no plots)."""
+def write_outputs(out_dir: str | Path, result: SimResult, *, trace_path: str | Path,
+                  plots: bool = True) -> str:
+    """Write the report directory; returns ``"report"`` or ``"fallback"`` (no plots).
+
+    ``plots=False`` skips ``bench.report`` (and its plots) on purpose.
+    """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     sc = result.scenario
-    extra = {"metrics": result.metrics, "expect": dict(sc.expect), "problems": result.problems,
-             "scenario_file": sc.source}
-    write_report = _report_writer()
+    extra = {"mode": "sim", "wall_s": result.metrics.get("wall_s"), "sim": result.metrics,
+             "expect": dict(sc.expect), "problems": result.problems, "scenario_file": sc.source}
+    write_report = _report_writer() if plots else None
     if write_report is not None:
         from bench.rules import get_policy
 
         write_report(out, trace_path=Path(trace_path), policy=get_policy(sc.policy),
-                     results=result.results, scenario=sc.name, seed=sc.seed,
+                     results=result.results, scenario=asdict(sc), seed=sc.seed,
                      series=result.series, extra=extra)
         if not (out / "metrics.json").exists():
             (out / "metrics.json").write_bytes(orjson.dumps(extra, option=orjson.OPT_INDENT_2))

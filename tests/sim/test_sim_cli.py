@@ -4,20 +4,30 @@ import json
 
 from bench.cli import main
 
-SMALL = ["--devices", "3", "--hours", "0.5", "--quiet"]
+SMALL = ["--devices", "3", "--hours", "0.5", "--quiet", "--no-plots"]
 
 
 def test_simulate_writes_a_report_and_exits_0(tmp_path, capsys):
     out = tmp_path / "rep"
-    code = main(["simulate", "scenarios/planado-day.yaml", *SMALL, "--seed", "5",
-                 "--out", str(out)])
+    code = main(["simulate", "scenarios/planado-day.yaml", "--devices", "3", "--hours", "0.5",
+                 "--quiet", "--seed", "5", "--out", str(out)])
     text = capsys.readouterr().out
     assert code == 0, text
     assert "planado-day (seed 5): policy planado, 20 rules: 0 fail" in text
-    for name in ("trace.jsonl", "junit.xml", "metrics.json"):
+    for name in ("trace.jsonl", "junit.xml", "metrics.json", "verdicts.json"):
         assert (out / name).is_file(), name
     first = json.loads((out / "trace.jsonl").read_text().split("\n", 1)[0])
     assert first["seed"] == 5 and first["settled"] is True
+
+
+def test_no_plots_writes_the_parts_itself(tmp_path, capsys):
+    out = tmp_path / "rep"
+    assert main(["simulate", "scenarios/planado-day.yaml", *SMALL, "--out", str(out)]) == 0
+    verdicts = json.loads((out / "verdicts.json").read_text())
+    assert verdicts["policy"] == "planado" and len(verdicts["rules"]) == 20
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["sim"]["devices"] == 3 and "server_rps" in metrics["series"]
+    assert b"<testsuite" in (out / "junit.xml").read_bytes()
 
 
 def test_separate_trace_file(tmp_path, capsys):
