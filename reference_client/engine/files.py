@@ -2,15 +2,17 @@
 
 Theory of operation: the queues live in the store (``uploads`` before
 ``downloads``: the user's own photos first, since a photo change is acked only
-after its upload completes and the change referencing it is synced). The
-engine runs at most one transfer; ``_pump_files`` starts the next one whenever
-the device is running and the link allows it:
+after its upload completes and the change referencing it is synced).
+``_pump_files`` starts every waiting file whenever the device is running and
+the link allows it (``policy.max_transfers``: no cap by default), so no large
+file holds another back past rules.md ``files_s``; transfers share the link
+anyway, so a queue would only reorder them. The link rules:
 
 - Planado: "on slow internet connection (2G, EDGE, GPRS) ... application won't
   upload photos ... and won't download any attached files", and "Files
   exchange ... will begin as soon as you connect to faster network". So no
-  transfer starts on a slow link, and one in progress is aborted the moment the
-  link turns slow (rules.md planado.slow_no_files: ``file_end`` within
+  transfer starts on a slow link, and those in progress are aborted the moment
+  the link turns slow (rules.md planado.slow_no_files: ``file_end`` within
   ``slow_abort_s``; the engine emits it at once).
 - An aborted or failed transfer keeps the bytes it moved (``done``) and
   resumes from there; a failure (not a link change) waits ``file_retry_s``.
