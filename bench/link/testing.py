@@ -13,10 +13,12 @@ own event loop, and these stand in for an app server anywhere on the network.
 
 from __future__ import annotations
 
+import contextlib
 import socket
+import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 READ_SIZE = 256 * 1024
 
@@ -162,6 +164,40 @@ def steady_rate(marks: list[tuple[float, int]]) -> float:
     if t1 <= t0:
         raise ValueError("need reads spread over time to measure a rate")
     return (n1 - n0) / (t1 - t0)
+
+
+def close_to(measure: Callable[[], float], target: float, tolerance: float,
+             attempts: int = 3) -> float:
+    """Measure up to ``attempts`` times; the first value within tolerance, else the closest.
+
+    For timing checks on a shared machine: the proxy's timers only ever fire
+    late, and a loaded 2-core machine can delay one by tens of milliseconds,
+    while a proxy that is wrong is wrong on every attempt.
+    """
+    best = None
+    for _ in range(attempts):
+        value = measure()
+        if abs(value - target) <= tolerance:
+            return value
+        if best is None or abs(value - target) < abs(best - target):
+            best = value
+    return best
+
+
+@contextlib.contextmanager
+def quick_gil_handoff(interval: float = 0.0005) -> Iterator[None]:
+    """Lower the GIL switch interval (5 ms by default) while loopback threads share a process.
+
+    The proxy's loop thread, an echo server thread and the client thread take
+    turns on the GIL; with the default interval one can wait 5 ms for another,
+    which is noise in a millisecond-scale latency measurement.
+    """
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(interval)
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(old)
 
 
 def timed(fn: Callable[[], object], clock: Callable[[], float] = time.perf_counter) -> tuple[object, float]:

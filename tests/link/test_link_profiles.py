@@ -22,8 +22,10 @@ from bench.link.testing import (
     EchoServer,
     SinkServer,
     SourceServer,
+    close_to,
     connect,
     echo_time,
+    quick_gil_handoff,
     recv_marks,
     steady_rate,
 )
@@ -112,7 +114,7 @@ def test_docs_table_is_current():
 # -- measured end to end -------------------------------------------------------------
 @pytest.fixture(scope="module")
 def server():
-    with ProxyServerThread(seed=2) as srv:
+    with quick_gil_handoff(), ProxyServerThread(seed=2) as srv:
         yield srv
 
 
@@ -175,22 +177,6 @@ def test_every_shaped_profile_is_measured():
     assert shaped == set(SCALES)
 
 
-def _close_to(measure, target: float, tolerance: float, attempts: int = 3) -> float:
-    """Measure up to ``attempts`` times; return the first value within tolerance (else the best).
-
-    Timers here only ever fire late, and a loaded 2-core machine can delay one
-    by tens of milliseconds; a proxy that is wrong is wrong on every attempt.
-    """
-    best = None
-    for _ in range(attempts):
-        value = measure()
-        if abs(value - target) <= tolerance:
-            return value
-        if best is None or abs(value - target) < abs(best - target):
-            best = value
-    return best
-
-
 @pytest.mark.parametrize("name", sorted(SCALES))
 def test_profile_measured_through_the_proxy(client, echo, name, request):
     profile, k = get_profile(name), SCALES[name]
@@ -205,12 +191,12 @@ def test_profile_measured_through_the_proxy(client, echo, name, request):
         listen = client.get_proxy(proxy)["listen"]
         expected_rtt = (profile.shape("down").latency_ms + profile.shape("up").latency_ms) / 1000 / k
         tolerance = max(0.1 * expected_rtt, RTT_FLOOR_S)
-        rtt = _close_to(lambda: _median_rtt(listen) - base_rtt, expected_rtt, tolerance)
+        rtt = close_to(lambda: _median_rtt(listen) - base_rtt, expected_rtt, tolerance)
         assert abs(rtt - expected_rtt) <= tolerance, (rtt, expected_rtt)
         for direction, measure in (("down", _down_rate), ("up", _up_rate)):
             rate = profile.shape(direction).rate_kbps * 125 * k  # bytes per wall second
             size = int(rate * TRANSFER_S)
-            measured = _close_to(lambda m=measure, n=size: m(client, proxy, n), rate, 0.1 * rate)
+            measured = close_to(lambda m=measure, n=size: m(client, proxy, n), rate, 0.1 * rate)
             assert abs(measured - rate) <= 0.1 * rate, (direction, measured, rate)
     finally:
         client.delete_proxy(proxy)
