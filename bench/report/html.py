@@ -44,7 +44,7 @@ nav{margin:14px 0}nav a{margin-right:16px}
 h2{margin:28px 0 8px;border-bottom:2px solid #d6dae0;padding-bottom:4px}
 table{border-collapse:collapse;width:100%;background:#fff}
 th,td{border:1px solid #d6dae0;padding:5px 9px;text-align:left;vertical-align:top}
-th{background:#eceff3}td.num{text-align:right;font-variant-numeric:tabular-nums}
+th{background:#eceff3}#metrics-table{max-width:640px}td.num{text-align:right;font-variant-numeric:tabular-nums}
 .v{font-weight:700;border-radius:4px;padding:1px 7px;color:#fff;white-space:nowrap}
 .v.fail{background:#b3261e}.v.pass{background:#1e7d34}.v.na{background:#8a929c}
 tr.fail td{background:#fdf0ef}
@@ -151,7 +151,7 @@ def _metrics_table(metrics: dict[str, Any]) -> str:
 def _plots(plots: Sequence[Plot]) -> str:
     if not plots:
         return '<p class="muted">No plots: the trace holds no data to draw.</p>'
-    return "".join(f'<figure><img src="plots/{escape(p.name)}" alt="{escape(p.title)}" width="1000">'
+    return "".join(f'<figure><img src="plots/{escape(p.name)}" alt="{escape(p.title)}" width="1000" height="360">'
                    f"<figcaption>{escape(p.title)}</figcaption></figure>" for p in plots)
 
 

@@ -19,6 +19,7 @@ from the same trace gives the same bytes.
 
 from __future__ import annotations
 
+import math
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
@@ -63,6 +64,29 @@ def _place_trace(src: Path, dst: Path) -> Path:
     return dst
 
 
+def _is_num(v: Any) -> bool:
+    return type(v) is not bool and isinstance(v, int | float) and math.isfinite(v)
+
+
+def check_series(series: Any) -> dict[str, list[list[float]]]:
+    """``series`` as ``{name: [[t, value], ...]}``; ValueError naming the bad point otherwise."""
+    if series is None:
+        return {}
+    if not isinstance(series, dict):
+        raise ValueError(f"series must be a dict of name -> [(t, value), ...], got {type(series).__name__}")
+    out: dict[str, list[list[float]]] = {}
+    for name, points in series.items():
+        try:
+            pts = [list(p) for p in points]
+        except TypeError:
+            raise ValueError(f"series {name!r}: must be a list of (t, value) pairs") from None
+        for i, p in enumerate(pts):
+            if len(p) != 2 or not (_is_num(p[0]) and _is_num(p[1])):
+                raise ValueError(f"series {name!r}: point {i} must be a (t, value) pair of finite numbers, got {p!r}")
+        out[str(name)] = pts
+    return out
+
+
 def scenario_name(scenario: Any) -> str | None:
     if isinstance(scenario, dict):
         name = scenario.get("name")
@@ -95,8 +119,10 @@ def write_report(out_dir, *, trace_path, policy, results, scenario=None, seed=No
 
     Files written: trace.jsonl, verdicts.json, junit.xml, metrics.json, run.json,
     plots/*.png, index.html. Raises :class:`bench.trace.TraceError` for a
-    malformed trace and ``FileNotFoundError`` for a missing one.
+    malformed trace, ``FileNotFoundError`` for a missing one and ``ValueError``
+    for a malformed ``series``.
     """
+    series = check_series(series)  # before anything is written: a bad call leaves no half report
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     trace = _place_trace(Path(trace_path), out / TRACE_NAME)
@@ -106,7 +132,6 @@ def write_report(out_dir, *, trace_path, policy, results, scenario=None, seed=No
     policy_name = str(getattr(policy, "name", policy))
     results = list(results)
     sname = scenario_name(scenario)
-    series = {str(k): [list(p) for p in v] for k, v in (series or {}).items()}
     extra = dict(extra or {})
 
     metrics = trace_metrics(trace)

@@ -106,3 +106,18 @@ def test_missing_trace_is_an_error(tmp_path):
 
     with pytest.raises(FileNotFoundError, match="nope.jsonl"):
         write_report(tmp_path / "r", trace_path=tmp_path / "nope.jsonl", policy="planado", results=[])
+
+
+@pytest.mark.parametrize("series, message", [
+    ([1, 2], "series must be a dict"),
+    ({"rps": 5}, "series 'rps': must be a list"),
+    ({"rps": [(0, 1), (1, "x")]}, r"series 'rps': point 1 must be a \(t, value\) pair"),
+    ({"rps": [(0, float("nan"))]}, "point 0"),
+])
+def test_bad_series_is_an_error_before_anything_is_written(tmp_path, series, message):
+    from bench.report import write_report
+
+    trace = failing_story().write(tmp_path / "t.jsonl")
+    with pytest.raises(ValueError, match=message):
+        write_report(tmp_path / "r", trace_path=trace, policy="planado", results=[], series=series)
+    assert not (tmp_path / "r").exists()
