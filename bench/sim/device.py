@@ -69,6 +69,12 @@ if TYPE_CHECKING:
 SYNC_TIMEOUT_S = 30.0
 
 
+def _call(ev: Timeout) -> None:
+    """The callback of every driver timeout: its value is ``(fn, args)``."""
+    fn, args = ev._value
+    fn(*args)
+
+
 class _Xfer:
     __slots__ = ("file", "dir", "total", "done", "start", "rate", "gen")
 
@@ -107,7 +113,7 @@ class Device:
     # ---- scheduling helpers ---------------------------------------------------
 
     def _later(self, delay: float, fn: Any, *args: Any) -> None:
-        Timeout(self.env, delay).callbacks.append(lambda _e: fn(*args))
+        Timeout(self.env, delay, (fn, args)).callbacks.append(_call)
 
     # ---- feeding the engine ----------------------------------------------------
 

@@ -36,7 +36,7 @@ from bench.rules import Checker, RuleResult
 from bench.rules import get_policy as get_rule_policy
 from bench.scenario.model import Scenario
 from bench.sim import mobility, people
-from bench.sim.device import Device
+from bench.sim.device import Device, _call
 from bench.sim.mutants import get_server_mutant
 from bench.sim.push import PushService
 from bench.sim.queue import ServiceQueue
@@ -129,7 +129,7 @@ class Fleet:
     # ---- services the parts use --------------------------------------------------
 
     def later(self, delay: float, fn: Any, *args: Any) -> None:
-        Timeout(self.env, delay).callbacks.append(lambda _e: fn(*args))
+        Timeout(self.env, delay, (fn, args)).callbacks.append(_call)
 
     def emit(self, ev: dict[str, Any]) -> None:
         ev["t"] = round(ev["t"], 6)

@@ -1,0 +1,124 @@
+"""Benchmark: the Planado working-day fleet, every rule online, against plain SimPy.
+
+    python benchmarks/sim_fleet.py --devices 10000 --hours 24
+    python benchmarks/sim_fleet.py --quick
+    python benchmarks/sim_fleet.py --devices 100000 --hours 1      # memory mode
+
+The fleet is ``scenarios/planado-day.yaml`` resized to ``--devices`` and
+``--hours`` (plus its settle window), run with the rule checker fed every
+event and no trace file. The floor, in the same process and over the same
+span of simulated time, is plain SimPy doing the least a fleet can do: one
+process per device with one timeout every 120 s (the Planado interval).
+
+    ratio = floor wall time / fleet wall time        (1.0: as fast as the floor)
+
+Also printed: the process's peak resident memory and simulated device-hours
+per wall second. The last line is one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+SCENARIO = ROOT / "scenarios" / "planado-day.yaml"
+# The floor's timeout: the Planado 2-minute interval (spec/rules.md interval_s).
+FLOOR_INTERVAL_S = 120.0
+QUICK_DEVICES, QUICK_HOURS = 200, 0.5
+
+
+def peak_mb() -> float:
+    # ru_maxrss is in kilobytes on Linux.
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def floor(devices: int, span_s: float) -> float:
+    import simpy
+
+    env = simpy.Environment()
+
+    def device(env):
+        while True:
+            yield env.timeout(FLOOR_INTERVAL_S)
+
+    for _ in range(devices):
+        env.process(device(env))
+    t0 = time.perf_counter()
+    env.run(until=span_s)
+    return time.perf_counter() - t0
+
+
+def fleet(devices: int, hours: float, seed: int | None, progress: bool):
+    from bench.scenario import load_scenario
+    from bench.sim import Fleet
+
+    sc = load_scenario(SCENARIO).with_overrides(devices=devices, hours=hours, seed=seed)
+    t0 = time.perf_counter()
+    f = Fleet(sc)
+    build = time.perf_counter() - t0
+
+    def show(now, end, events):
+        sys.stderr.write(f"\r  fleet: {100 * now / end:5.1f}%  events={events}  "
+                         f"peak={peak_mb():.0f} MB")
+        sys.stderr.flush()
+
+    result = f.run(show if progress else None)
+    if progress:
+        sys.stderr.write("\n")
+    return sc, result, build, time.perf_counter() - t0
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--devices", type=int, default=1000)
+    ap.add_argument("--hours", type=float, default=1.0)
+    ap.add_argument("--seed", type=int, default=None)
+    ap.add_argument("--quick", action="store_true",
+                    help=f"{QUICK_DEVICES} devices x {QUICK_HOURS} h (a smoke run)")
+    ap.add_argument("--no-floor", action="store_true", help="skip the floor (memory mode)")
+    ap.add_argument("--progress", action="store_true", help="progress on stderr")
+    args = ap.parse_args(argv)
+    if args.quick:
+        args.devices, args.hours = QUICK_DEVICES, QUICK_HOURS
+    if args.devices < 1 or args.hours <= 0:
+        ap.error("--devices and --hours must be positive")
+
+    sc, result, build_s, fleet_s = fleet(args.devices, args.hours, args.seed, args.progress)
+    span = sc.duration_s + sc.settle_s
+    floor_s = None if args.no_floor else floor(args.devices, span)
+    m = result.metrics
+    fails = sorted(r.id for r in result.results if r.verdict == "fail")
+    dev_h = args.devices * args.hours
+    out = {
+        "benchmark": "sim_fleet", "devices": args.devices, "hours": args.hours,
+        "settle_s": sc.settle_s, "seed": sc.seed,
+        "fleet_s": round(fleet_s, 3), "build_s": round(build_s, 3),
+        "floor_s": None if floor_s is None else round(floor_s, 3),
+        "ratio": None if floor_s is None else round(floor_s / fleet_s, 4),
+        "peak_mb": round(peak_mb(), 1),
+        "device_hours_per_s": round(dev_h / fleet_s, 2),
+        "events": m["events"], "events_per_s": round(m["events"] / fleet_s),
+        "syncs": m["syncs"], "rules_failed": fails,
+    }
+    print(f"fleet: {args.devices} devices x {args.hours:g} h (+{sc.settle_s:g} s settle), "
+          f"every rule online: {fleet_s:.2f} s ({build_s:.2f} s building), "
+          f"{m['events']} events, {out['events_per_s']} events/s")
+    if floor_s is not None:
+        print(f"floor: plain SimPy, one timeout per device every {FLOOR_INTERVAL_S:g} s: "
+              f"{floor_s:.3f} s")
+        print(f"ratio (floor / fleet): {out['ratio']}")
+    print(f"peak memory: {out['peak_mb']:.0f} MB; {out['device_hours_per_s']} device-hours "
+          f"per wall second; rules failed: {', '.join(fails) or 'none'}")
+    print(json.dumps(out))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
