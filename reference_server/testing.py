@@ -46,7 +46,21 @@ class RunningServer:
     admin_token: str
     dispatcher_token: str = ""
     process: sp.Popen | None = None
+    trace: str | None = None
     tokens: dict[str, str] = field(default_factory=dict)
+    _admin: httpx.Client | None = None
+
+    def admin_client(self) -> httpx.Client:
+        """A keep-alive client authenticated as admin (one TLS-free context, reused)."""
+        if self._admin is None:
+            self._admin = httpx.Client(base_url=self.url, headers=self.auth(self.admin_token),
+                                       timeout=START_TIMEOUT_S)
+        return self._admin
+
+    def close(self) -> None:
+        if self._admin is not None:
+            self._admin.close()
+            self._admin = None
 
     @staticmethod
     def auth(token: str) -> dict[str, str]:
@@ -57,8 +71,7 @@ class RunningServer:
         body: dict = {"user": user, "role": role}
         if device is not None:
             body["device"] = device
-        r = httpx.post(self.url + "/v1/admin/devices", json=body,
-                       headers=self.auth(self.admin_token), timeout=START_TIMEOUT_S)
+        r = self.admin_client().post("/v1/admin/devices", json=body)
         if r.status_code != 201:
             raise RuntimeError(f"provisioning {user}: {r.status_code} {r.text}")
         token = r.json()["token"]
@@ -69,14 +82,13 @@ class RunningServer:
                           start: int = 1) -> dict[str, str]:
         """``n`` users ``w1..wn``, one device each with the same id; {device: token}."""
         out = {}
-        with httpx.Client(base_url=self.url, headers=self.auth(self.admin_token),
-                          timeout=START_TIMEOUT_S) as client:
-            for i in range(start, start + n):
-                uid = f"{prefix}{i}"
-                r = client.post("/v1/admin/devices", json={"user": uid, "role": role})
-                if r.status_code != 201:
-                    raise RuntimeError(f"provisioning {uid}: {r.status_code} {r.text}")
-                out[uid] = r.json()["token"]
+        client = self.admin_client()
+        for i in range(start, start + n):
+            uid = f"{prefix}{i}"
+            r = client.post("/v1/admin/devices", json={"user": uid, "role": role})
+            if r.status_code != 201:
+                raise RuntimeError(f"provisioning {uid}: {r.status_code} {r.text}")
+            out[uid] = r.json()["token"]
         self.tokens.update(out)
         return out
 
@@ -106,12 +118,20 @@ def running_server(*, db: str = ":memory:", subprocess: bool = False, host: str 
         with _subprocess(db=db, host=host, trace=trace, trace_epoch=trace_epoch,
                          time_scale=time_scale, admin_token=admin_token, files_dir=files_dir,
                          extra_args=extra_args) as srv:
-            yield _with_dispatcher(srv)
+            srv.trace = trace
+            try:
+                yield _with_dispatcher(srv)
+            finally:
+                srv.close()
         return
     config = ServerConfig(db=db, trace=trace, trace_epoch=trace_epoch, time_scale=time_scale,
                           admin_token=admin_token, files_dir=files_dir)
     with _in_thread(config, host) as srv:
-        yield _with_dispatcher(srv)
+        srv.trace = trace
+        try:
+            yield _with_dispatcher(srv)
+        finally:
+            srv.close()
 
 
 @contextmanager
