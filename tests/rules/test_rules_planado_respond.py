@@ -30,8 +30,8 @@ def trigger(rule: str, tb: TraceBuilder, t: float, dev: str = "d1") -> str:
     if rule == OPEN:
         tb.app(t, dev, "opened")
         return "app opened"
-    if t > 0 and not tb.events or all(e.get("ev") != "app" or e.get("dev") != dev for e in tb.events):
-        tb.app(0, dev, "opened")
+    if not any(e["ev"] == "app" and e["dev"] == dev for e in tb.events):
+        tb.app(0, dev, "opened")  # the rules below judge only a running app
     if rule == STATUS:
         return tb.edit(t, dev, "r1", "status", status="started")
     tb.push(t, dev, "r7")
