@@ -81,3 +81,11 @@ def get_server_mutant(name: str | None) -> ServerMutant:
     except KeyError:
         raise ValueError(f"unknown server mutant {name!r}; known: "
                          f"{', '.join(sorted(SERVER_MUTANTS))}") from None
+
+
+def mutants_table() -> str:
+    """The Markdown table of docs/simulation.md, generated from the registry."""
+    rows = ["| mutant | breaks | may also break | what it does |", "|---|---|---|---|"]
+    for m in SERVER_MUTANTS.values():
+        rows.append(f"| `{m.name}` | {m.rule} | {', '.join(m.also) or '—'} | {m.doc} |")
+    return "\n".join(rows) + "\n"
