@@ -43,11 +43,11 @@ from bench.link.proxy.toxics import Chunk, ToxicState
 if TYPE_CHECKING:
     from bench.link.proxy.proxy import Proxy, Toxic
 
-# Upstream reads at most 32 KiB per chunk when toxics apply ("Each socket read
-# (≤ 32 KiB) becomes a chunk"); with no toxic in the way a larger read halves
-# the per-byte cost of the fast path (asyncio's own transports read 256 KiB).
-TOXIC_READ_SIZE = 32 * 1024
-FAST_READ_SIZE = 256 * 1024
+# Upstream cuts reads into chunks of at most 32 KiB ("Each socket read
+# (≤ 32 KiB) becomes a chunk"). asyncio's transports read up to 256 KiB at a
+# time, which the fast path forwards whole; with toxics a read is cut into
+# chunks of this size, all stamped with the read's time.
+CHUNK_SIZE = 32 * 1024
 # Bound on bytes a stream may hold in its queue before it stops reading the
 # source. Upstream bounds the latency toxic to 1024 chunks; 4 MiB keeps a
 # 10 MB/s stream behind 400 ms of latency at full speed.
@@ -133,9 +133,6 @@ class Stream:
         self._resume("hold")
 
     # -- toxic chain ---------------------------------------------------------
-    def read_size(self) -> int:
-        return FAST_READ_SIZE if not self.active else TOXIC_READ_SIZE
-
     def attach(self, toxic: Toxic) -> None:
         """Put a toxic at the end of the chain (creation order) for this connection."""
         state = toxic.settings.new_state(self)
@@ -187,7 +184,11 @@ class Stream:
             self.dst.write(data)
             self.counter.sent += n
             return
-        chunks: list[Chunk] = [Chunk(data, self.loop.time())]
+        now = self.loop.time()
+        if n <= CHUNK_SIZE:
+            chunks = [Chunk(data, now)]
+        else:
+            chunks = [Chunk(data[i:i + CHUNK_SIZE], now) for i in range(0, n, CHUNK_SIZE)]
         for state in self.active:
             out: list[Chunk] = []
             for c in chunks:
@@ -281,17 +282,21 @@ class Stream:
         self.queue.clear()
 
 
-class _Side(asyncio.BufferedProtocol):
-    """One socket of a connection. Reads feed ``out``; ``into`` writes to it."""
+class _Side(asyncio.Protocol):
+    """One socket of a connection. Reads feed ``out``; ``into`` writes to it.
 
-    __slots__ = ("conn", "transport", "out", "into", "buffer")
+    A plain protocol, not a buffered one: the transport's ``recv`` returns a
+    fresh ``bytes`` that is written on as is, so a forwarded byte is copied
+    twice (into the proxy, out of it), never three times.
+    """
+
+    __slots__ = ("conn", "transport", "out", "into")
 
     def __init__(self, conn: Connection, out: Stream, into: Stream) -> None:
         self.conn = conn
         self.out = out
         self.into = into
         self.transport: asyncio.Transport | None = None
-        self.buffer = conn.proxy.read_buffer
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
@@ -302,13 +307,8 @@ class _Side(asyncio.BufferedProtocol):
         if self is self.conn.client:
             self.conn.accepted()
 
-    def get_buffer(self, sizehint: int) -> memoryview:
-        # One buffer per server is safe: the transport fills it and calls
-        # buffer_updated synchronously, before any other callback runs.
-        return self.buffer[: self.out.read_size()]
-
-    def buffer_updated(self, nbytes: int) -> None:
-        self.out.feed(bytes(self.buffer[:nbytes]))
+    def data_received(self, data: bytes) -> None:
+        self.out.feed(data)
 
     def eof_received(self) -> bool:
         self.out.feed_eof()

@@ -73,8 +73,7 @@ class Toxic:
 class Proxy:
     """A listening proxy with its toxics and connections (lives on one event loop)."""
 
-    def __init__(self, *, name: str, listen: str, upstream: str, seed: int,
-                 read_buffer: memoryview) -> None:
+    def __init__(self, *, name: str, listen: str, upstream: str, seed: int) -> None:
         split_hostport(listen, "listen")
         split_hostport(upstream, "upstream")
         self.name = name
@@ -86,7 +85,6 @@ class Proxy:
         self.connections: set[Connection] = set()
         self.counters = {s: Counter() for s in STREAMS}
         self.accepted = 0
-        self.read_buffer = read_buffer
         self._seed_key = f"{seed}/{name}"
         self._server: asyncio.base_events.Server | None = None
 

@@ -13,7 +13,6 @@ import asyncio
 from typing import Any
 
 from bench.link.proxy.errors import ApiError, not_found
-from bench.link.proxy.link import FAST_READ_SIZE
 from bench.link.proxy.proxy import Proxy, Toxic, split_hostport
 from bench.link.proxy.toxics import Settings
 
@@ -29,8 +28,6 @@ class Registry:
         self.seed = seed
         self.proxies: dict[str, Proxy] = {}
         self.lock = asyncio.Lock()
-        # One read buffer for every socket of this server (see link._Side.get_buffer).
-        self.read_buffer = memoryview(bytearray(FAST_READ_SIZE))
 
     def get(self, name: str) -> Proxy:
         proxy = self.proxies.get(name)
@@ -40,7 +37,7 @@ class Registry:
 
     def _new(self, name: str, listen: str | None, upstream: str) -> Proxy:
         return Proxy(name=name, listen=listen or DEFAULT_LISTEN, upstream=upstream,
-                     seed=self.seed, read_buffer=self.read_buffer)
+                     seed=self.seed)
 
     async def create(self, *, name: str, upstream: str, listen: str | None = None,
                      enabled: bool = True) -> Proxy:
