@@ -9,7 +9,11 @@ Theory of operation: an instance is *waiting* while the sync in progress at E
 has not ended (s unknown), then *open* with deadline s + X. Any later
 ``sync_start`` on the device satisfies both. Leaving "online and running" cuts
 every instance of the device (not judged). If several syncs are in progress at
-E, s is the end of the last of them: only then is the device free to answer.
+E, s is the end of the last of them: only then is the device free to answer
+(the spec says "that sync's sync_end", one sync; this is the reading for several).
+A window ending at or before the trace's last known event has been seen whole
+and is judged at the end; one ending later, or still waiting, is "cut short ...
+by the end of the trace" and is not.
 """
 
 from __future__ import annotations
