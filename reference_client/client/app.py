@@ -141,24 +141,29 @@ class DeviceClient(TransfersMixin):
         self._started = True
 
     async def close(self) -> None:
-        """Graceful stop: end syncs and transfers in the trace, flush, close the store."""
+        """Graceful stop: cancel every task, then close the app in the trace (the
+        process ends, as when the OS kills it: trace.md ``closed (killed)``), which
+        ends the sync and transfers in flight; flush the trace, close the store."""
         if not self._started or self._closed:
             return
         self._closed = True
         if self._timer is not None:
             self._timer.cancel()
-        syncs, transfers = list(self._syncs), list(self._transfers.items())
+        transfers = list(self._transfers.items())
         tasks = list(self._tasks)
         for task in tasks:
             task.cancel()
         push = self.push.stop()
         await asyncio.gather(*tasks, *([push] if push else []), return_exceptions=True)
         self._tasks.clear()
-        for sid in syncs:
-            self._feed(E.SyncFailed(now=self.now, sync=sid, error="stopped"), act=False)
         for (file, direction), run in transfers:
-            self._feed(E.FileDone(now=self.now, file=file, dir=direction, ok=False,
-                                  bytes=run.last, error="stopped"), act=False)
+            if run.last is not None:  # keep the bytes moved: the restart resumes there
+                self._feed(E.FileProgress(now=self.now, file=file, dir=direction,
+                                          bytes=run.last), act=False)
+        if self.engine.app != "closed":
+            # Like Engine.from_dict after a restart: "the app closed". The engine
+            # ends the sync and transfers in flight and starts nothing more.
+            self._feed(E.AppChanged(now=self.now, state="closed"), act=False)
         await self.api.aclose()
         if self.trace is not None:
             self.trace.close()
@@ -188,7 +193,10 @@ class DeviceClient(TransfersMixin):
             return self._edit(E.UserEdit(now=self.now, record=record, kind=kind, fields=fields,
                                          status=status))
         E.UserEdit(now=self.now, record=record, kind=kind, bytes=nbytes)  # validate first
-        tmp, sha = await asyncio.to_thread(files.take_photo, self.config.store, self.rng, nbytes)
+        # The bytes come from a child generator seeded on this thread, so the
+        # device's own stream stays deterministic while the file is written.
+        child = random.Random(self.rng.getrandbits(64))
+        tmp, sha = await asyncio.to_thread(files.take_photo, self.config.store, child, nbytes)
         return self._edit(E.UserEdit(now=self.now, record=record, kind=kind, bytes=nbytes,
                                      sha256=sha), photo=(tmp, sha, nbytes))
 

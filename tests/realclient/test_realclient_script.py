@@ -93,14 +93,15 @@ def test_run_device_plays_a_script_until_stop(tmp_path):
         assert not [e for e in events if e["ev"] == "manual"]
         edit = [e for e in events if e["ev"] == "edit"][0]
         assert edit["t"] >= 30.0
-        assert events[-1]["ev"] == "snapshot"
-        assert events[-1]["records"] == server_view(srv, "w1") == {"job-1": 2}
+        assert [e["ev"] for e in events[-2:]] == ["snapshot", "app"]
+        assert events[-1]["state"] == "closed"  # the process ended: the app is closed
+        assert events[-2]["records"] == server_view(srv, "w1") == {"job-1": 2}
         assert dev.errors == []
 
 
 def test_stdin_script_and_sigterm_shut_down_cleanly(tmp_path):
     with running_server() as srv:
-        args = _args(srv, tmp_path, "--script", "-", "--time-scale", "60")
+        args = _args(srv, tmp_path, "--script", "-", "--time-scale", "300")
         proc = subprocess.Popen([sys.executable, "-m", "bench", *args], stdin=subprocess.PIPE,
                                 stderr=subprocess.PIPE)
         try:
@@ -125,4 +126,5 @@ def test_stdin_script_and_sigterm_shut_down_cleanly(tmp_path):
         started = {e["sync"] for e in events if e["ev"] == "sync_start"}
         ended = {e["sync"] for e in events if e["ev"] == "sync_end"}
         assert started == ended  # a sync cut by the shutdown is ended in the trace
+        assert events[-1]["ev"] == "app" and events[-1]["state"] == "closed"
         assert [e["change"] for e in events if e["ev"] == "ack"] == ["w1-c1"]

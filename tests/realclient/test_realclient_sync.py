@@ -16,7 +16,8 @@ def idle(dev: DeviceClient) -> bool:
 
 def test_round_trip_edit_reaches_server_and_server_record_reaches_device(tmp_path):
     with running_server() as srv:
-        cfg = config(srv, tmp_path, time_scale=60)
+        # K = 300: Planado sends text edits with its 2-minute timer, 0.4 s of wall time.
+        cfg = config(srv, tmp_path, time_scale=300)
         web(srv, "POST", "/v1/web/jobs", id="job-1", assignee="w1", fields={"title": "Boiler"})
 
         async def main():
