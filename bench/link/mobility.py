@@ -121,6 +121,18 @@ def presets() -> dict[str, MobilityModel]:
     return parse_models(yaml.safe_load(text), "bench/link/mobility.yaml")
 
 
+def markdown_presets() -> str:
+    """The presets as a Markdown table (docs/links.md), with the largest K each allows."""
+    from bench.link.timescale import max_time_scale
+
+    lines = ["| preset | starts on | profiles (mean dwell, s) | largest K |", "|---|---|---|---|"]
+    for name, model in presets().items():
+        dwell = ", ".join(f"{p} ({d:g})" for p, d in model.dwell_s.items())
+        k = min(max_time_scale(p) for p in model.profiles)
+        lines.append(f"| {name} | {model.start} | {dwell} | {k:g} |")
+    return "\n".join(lines) + "\n"
+
+
 def get_model(name: str) -> MobilityModel:
     found = presets().get(name)
     if found is None:

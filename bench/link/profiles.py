@@ -224,5 +224,5 @@ def text_table() -> str:
     return "\n".join(fmt.format(*r).rstrip() for r in [list(cols), *rows]) + "\n"
 
 
-if __name__ == "__main__":  # pragma: no cover - `python -m bench.link.profiles --markdown`
+if __name__ == "__main__":  # pragma: no cover - `python -m bench.link.profiles`
     print(markdown_table(), end="")

@@ -219,3 +219,18 @@ def test_offline_refuses_and_blackhole_hangs(client, echo):
             echo_time(sock, b"back")
     finally:
         client.delete_proxy("offline_probe")
+
+
+def test_docs_mobility_table_is_current():
+    from bench.link.mobility import markdown_presets
+
+    found = re.search(r"<!-- mobility:begin -->\n(.*?)<!-- mobility:end -->", DOCS.read_text(), re.S)
+    assert found and found.group(1) == markdown_presets(), "docs/links.md mobility table is stale"
+
+
+def test_docs_python_examples_run():
+    """Docs are tests: every Python block of docs/links.md runs as written."""
+    blocks = re.findall(r"```python\n(.*?)```", DOCS.read_text(), re.S)
+    assert blocks
+    for block in blocks:
+        exec(compile(block, str(DOCS), "exec"), {})
