@@ -6,7 +6,6 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from report_stories import failing_story, make_report
 
 CHROMIUM = Path("/usr/bin/chromium")
 # Chromium's first start on a loaded 2-core machine takes a few seconds.
@@ -22,10 +21,9 @@ def _chromium(tmp: Path, url: str, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(cmd, capture_output=True, timeout=BROWSER_TIMEOUT_S, check=False)
 
 
-@pytest.fixture(scope="module")
-def report(tmp_path_factory):
-    out = tmp_path_factory.mktemp("browser") / "report"
-    return make_report(out, failing_story())
+@pytest.fixture
+def report(story_report):
+    return story_report[1]
 
 
 def test_dom_has_the_verdict_table_and_plots(report, tmp_path):

@@ -6,20 +6,16 @@ import re
 
 import orjson
 import pytest
-from report_stories import EVIL, failing_story, make_report
+from report_stories import EVIL, failing_story
 
 from bench.rules.render import as_json
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
-@pytest.fixture(scope="module")
-def report(tmp_path_factory):
-    out = tmp_path_factory.mktemp("run") / "report"
-    tb = failing_story()
-    index = make_report(out, tb, series={"server_rps": [(0, 1.0), (60, 3.5), (120, 2.0)],
-                                         "queue_wait_s": [(0, 0.01), (60, 0.2)]})
-    return out, index, tb
+@pytest.fixture
+def report(story_report):
+    return story_report
 
 
 def test_every_file_is_written(report):
