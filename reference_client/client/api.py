@@ -17,9 +17,14 @@ from typing import Any
 
 import httpx
 
-# Pool limits: the engine runs one sync and up to Policy.max_transfers (5,
-# OkHttp's maxRequestsPerHost) file transfers at once, each on its own connection.
-MAX_CONNECTIONS = 6
+# File requests in flight at once: OkHttp's default Dispatcher.maxRequestsPerHost
+# (5), the HTTP client most Android apps use. The engine may start more
+# transfers than that; the driver queues them (tasks.py), as OkHttp does.
+FILE_CONNECTIONS = 5
+# Sync requests use their own pool, so a sync never waits behind file bodies:
+# the engine runs one sync at a time; a second connection covers a late answer
+# still draining while the next sync starts.
+SYNC_CONNECTIONS = 2
 # Keep idle connections this many wall seconds (httpx's default is 5 s; a
 # Planado timer fires every 2 minutes of spec time, which is 2 s at K = 60).
 KEEPALIVE_EXPIRY_S = 30.0
@@ -54,15 +59,21 @@ class ServerApi:
 
     def __init__(self, *, base_url: str, token: str, timeout_s: float,
                  transport: httpx.AsyncBaseTransport | None = None) -> None:
-        self._client = httpx.AsyncClient(
-            base_url=base_url.rstrip("/"), headers={"Authorization": f"Bearer {token}"},
-            timeout=timeout_s, transport=transport, trust_env=False,
-            limits=httpx.Limits(max_connections=MAX_CONNECTIONS,
-                                keepalive_expiry=KEEPALIVE_EXPIRY_S))
+        def pool(n: int) -> httpx.AsyncClient:
+            # trust_env=False: the device talks to the URL it was given (a link
+            # emulator on the bench), never to a proxy from the environment.
+            return httpx.AsyncClient(
+                base_url=base_url.rstrip("/"), headers={"Authorization": f"Bearer {token}"},
+                timeout=timeout_s, transport=transport, trust_env=False,
+                limits=httpx.Limits(max_connections=n, keepalive_expiry=KEEPALIVE_EXPIRY_S))
+
+        self._client = pool(SYNC_CONNECTIONS)
+        self._files = pool(FILE_CONNECTIONS)
 
     async def _call(self, method: str, url: str, ok: tuple[int, ...], **kw: Any) -> Any:
+        client = self._client if url == "/v1/sync" else self._files
         try:
-            r = await self._client.request(method, url, **kw)
+            r = await client.request(method, url, **kw)
         except httpx.HTTPError as exc:
             raise NetworkError(f"{method} {url}: {type(exc).__name__}: {exc}") from None
         body = _body(r)
@@ -102,7 +113,7 @@ class ServerApi:
         """``GET /v1/files/{file}`` from byte ``offset`` (a ``Range`` request)."""
         headers = {"Range": f"bytes={offset}-"} if offset > 0 else {}
         try:
-            async with self._client.stream("GET", f"/v1/files/{file}", headers=headers) as r:
+            async with self._files.stream("GET", f"/v1/files/{file}", headers=headers) as r:
                 if r.status_code not in (200, 206):
                     await r.aread()
                     raise ApiError(r.status_code, _body(r))
@@ -115,3 +126,4 @@ class ServerApi:
 
     async def aclose(self) -> None:
         await self._client.aclose()
+        await self._files.aclose()

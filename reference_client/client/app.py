@@ -40,7 +40,7 @@ from typing import Any
 
 from reference_client import engine as E  # noqa: N812
 from reference_client.client import files
-from reference_client.client.api import ServerApi
+from reference_client.client.api import FILE_CONNECTIONS, ServerApi
 from reference_client.client.clock import SpecClock, WallClock
 from reference_client.client.config import ClientConfig
 from reference_client.client.push import PushListener
@@ -131,6 +131,7 @@ class DeviceClient(TransfersMixin):
         self.shown_last_sync = store.get_meta("ui_last_sync")
         store.save(self.engine.to_dict(), meta={"epoch": epoch, "boots": boots})
         self._changed = asyncio.Event()
+        self._file_slots = asyncio.Semaphore(FILE_CONNECTIONS)
         self.api = ServerApi(base_url=cfg.server, token=cfg.token,
                              timeout_s=cfg.wall_timeout(cfg.sync_timeout_s),
                              transport=self._transport)

@@ -7,6 +7,10 @@ answer (``SyncResponse``/``SyncFailed``, ``FileDone``) through the driver's
 engine already wrote its ``sync_end``/``file_end``). Network failures become
 failed answers with a short ``error`` for the trace (``network``, ``http 409``).
 
+The engine may start every waiting file at once; the driver lets at most
+``FILE_CONNECTIONS`` (OkHttp's 5 per host) move at a time and queues the
+rest, so a day with fifty attachments does not open fifty connections.
+
 Refused changes (protocol: an ack with ``"version": null, "error": ...`` is
 "refused, not saved") are taken out of the answer before the engine sees it,
 since the engine's ``Ack`` wants a version; the driver drops them from the
@@ -96,18 +100,19 @@ class TransfersMixin(_Base):
                 run.reported = n
                 self._feed(E.FileProgress(now=self.now, file=a.file, dir=a.dir, bytes=n))
 
-        started = asyncio.get_running_loop().time()
         try:
-            if a.dir == "up":
-                photo = self.store.photo(a.file)
-                if photo is None:
-                    raise OSError(f"photo for change {a.file} is not in the store")
-                path, sha, nbytes = photo
-                n = await files.upload(self.api, file=a.file, path=path, sha256=sha,
-                                       total=nbytes, chunk=step, progress=progress)
-            else:
-                n = await files.download(self.api, file=a.file, store_dir=cfg.store,
-                                         total=a.bytes, sha256=a.sha256, progress=progress)
+            async with self._file_slots:  # at most FILE_CONNECTIONS move at once
+                started = asyncio.get_running_loop().time()
+                if a.dir == "up":
+                    photo = self.store.photo(a.file)
+                    if photo is None:
+                        raise OSError(f"photo for change {a.file} is not in the store")
+                    path, sha, nbytes = photo
+                    n = await files.upload(self.api, file=a.file, path=path, sha256=sha,
+                                           total=nbytes, chunk=step, progress=progress)
+                else:
+                    n = await files.download(self.api, file=a.file, store_dir=cfg.store,
+                                             total=a.bytes, sha256=a.sha256, progress=progress)
         except (NetworkError, ApiError, OSError) as exc:
             if self._transfers.pop(key, None) is not None:
                 self._feed(E.FileDone(now=self.now, file=a.file, dir=a.dir, ok=False,

@@ -51,6 +51,27 @@ def test_attachment_is_downloaded_on_a_fast_link_and_not_on_a_slow_one(tmp_path)
         assert (end["dir"], end["file"], end["bytes"]) == ("down", "plan.pdf", len(data))
 
 
+def test_many_attachments_queue_for_the_five_file_connections(tmp_path):
+    blobs = {f"doc-{i}": random.Random(i).randbytes(20_000 + i) for i in range(8)}
+    with running_server() as srv:
+        cfg = config(srv, tmp_path, time_scale=60)
+        web(srv, "POST", "/v1/web/jobs", id="job-1", assignee="w1")
+        for name, data in blobs.items():
+            _attach(srv, "job-1", name, data)
+
+        async def main():
+            async with DeviceClient(cfg) as dev:
+                await dev.set_link("wifi")
+                await dev.app("opened")
+                await dev.wait_for(lambda d: sum(
+                    1 for e in d.events if e["ev"] == "file_end" and e["ok"]) == 8, WAIT_S)
+                assert dev.errors == []
+
+        run(main())
+        for name, data in blobs.items():
+            assert (cfg.store / "files" / safe_name(name)).read_bytes() == data
+
+
 def test_download_resumes_from_the_part_file_with_a_range_request(tmp_path):
     data = random.Random(6).randbytes(200_000)
     with running_server() as srv:
