@@ -145,9 +145,13 @@ def _unsent(plt, out: Path, metrics: dict) -> Plot | None:
     if not true_s and not shown_s:
         return None
     fig, ax = plt.subplots(figsize=FIGSIZE_IN)
-    for series, label in ((true_s, "true unsent (edits not acked)"), (shown_s, "Unsent shown to users")):
+    for series, label, style in ((true_s, "true unsent (edits not acked)", "-"),
+                                 (shown_s, "Unsent shown to users", "--")):
         if series:
-            ax.step([p[0] for p in series], [p[1] for p in series], where="post", label=label)
+            # Both counts are 0 before their first change (trace.md: "0 before any").
+            xs = [series[0][0]] + [p[0] for p in series]
+            ys = [0] + [p[1] for p in series]
+            ax.step(xs, ys, where="post", label=label, linestyle=style)
     title = "Unsent changes over time, all devices"
     ax.set_title(title)
     ax.set_xlabel(f"run time (s); peak per {u.get('bucket_s', 1):g} s bucket")

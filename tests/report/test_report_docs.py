@@ -1,0 +1,50 @@
+"""docs/reports.md: every command it shows parses, and the page renders edge cases cheaply."""
+
+from __future__ import annotations
+
+import re
+import shlex
+from pathlib import Path
+
+import pytest
+
+from bench.cli import build_parser
+from bench.report.html import render_html
+from bench.rules.base import RuleResult, Violation
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "reports.md"
+
+
+def _commands() -> list[str]:
+    blocks = re.findall(r"```sh\n(.*?)```", DOC.read_text(), flags=re.S)
+    return [line.split("#")[0].strip() for b in blocks for line in b.splitlines() if line.startswith("syncbench ")]
+
+
+@pytest.mark.parametrize("command", _commands())
+def test_doc_commands_parse(command):
+    args = build_parser().parse_args(shlex.split(command)[1:])
+    assert args.command in ("report", "compare")
+
+
+def test_doc_shows_both_commands():
+    assert {c.split()[1] for c in _commands()} == {"report", "compare"}
+
+
+def _page(results, **kw):
+    return render_html(results=results, policy="planado", scenario_name=kw.get("name"), scenario=None, seed=None,
+                       extra=None, metrics={}, plots=[], contexts={})
+
+
+def test_nothing_judged_is_na_not_pass():
+    page = _page([RuleResult(id="core.no_loss", verdict="n/a", judged=0)])
+    assert 'id="overall-verdict">N/A<' in page and '<header class="na">' in page
+    assert "No violations." in page and "No plots" in page
+
+
+def test_violation_without_device_or_context_still_reads():
+    r = RuleResult(id="core.exactly_once", verdict="fail", judged=1,
+                   violations=(Violation(t=1.5, dev=None, message="change <c1> applied twice"),))
+    page = _page([RuleResult(id="a.pass", verdict="pass", judged=3), r], name="<x>")
+    assert page.index("core.exactly_once") < page.index("a.pass")
+    assert "change &lt;c1&gt; applied twice" in page and "<b>-</b>" in page
+    assert "no trace lines for this device" in page and "&lt;x&gt;" in page
