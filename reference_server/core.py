@@ -88,7 +88,7 @@ class SyncCore:
         if cursor is None:
             return 0
         seq_s, _, mac = cursor.partition(".")
-        if not seq_s.isdigit() or len(seq_s) > 18:
+        if not (seq_s.isascii() and seq_s.isdigit()) or len(seq_s) > 18:
             raise bad("cursor was not issued by this server", "cursor")
         seq = int(seq_s)
         if not hmac.compare_digest(mac, self._mac(device, seq)) or seq > self._seq:

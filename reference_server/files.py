@@ -110,7 +110,7 @@ def parse_range(header: str, size: int) -> tuple[int, int] | None:
     if not sep:
         return None
     a, b = a.strip(), b.strip()
-    if not (a.isdigit() or not a) or not (b.isdigit() or not b) or (not a and not b):
+    if not (_digits(a) or not a) or not (_digits(b) or not b) or (not a and not b):
         return None
     if not a:  # suffix: the last n bytes
         n = int(b)
@@ -122,3 +122,8 @@ def parse_range(header: str, size: int) -> tuple[int, int] | None:
     if start >= size or end < start:
         return None
     return start, min(end, size - 1)
+
+
+def _digits(s: str) -> bool:
+    # str.isdigit alone accepts "²" and other Unicode digits int() refuses.
+    return s.isascii() and s.isdigit()

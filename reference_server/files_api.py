@@ -58,7 +58,7 @@ async def upload_append(state: Any, request: Request) -> Response:
     if meta is not None and meta.complete:
         raise conflict("upload already finished", "file_id")
     raw = request.headers.get("upload-offset")
-    if raw is None or not raw.isdigit() or len(raw) > 18:
+    if raw is None or not (raw.isascii() and raw.isdigit()) or len(raw) > 18:
         raise bad("Upload-Offset header must be a non-negative integer", "Upload-Offset")
     offset = int(raw)
     if fid in state.busy_files:
@@ -67,7 +67,7 @@ async def upload_append(state: Any, request: Request) -> Response:
     if offset != current:
         raise conflict("offset mismatch", "Upload-Offset", offset=current)
     length = request.headers.get("content-length")
-    if length is not None and length.isdigit() and offset + int(length) > limits.MAX_FILE_BYTES:
+    if length is not None and length.isascii() and length.isdigit() and offset + int(length) > limits.MAX_FILE_BYTES:
         raise ApiError(413, f"file larger than {limits.MAX_FILE_BYTES} bytes", None)
     state.busy_files.add(fid)
     try:

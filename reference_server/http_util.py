@@ -36,7 +36,7 @@ def error_response(exc: ApiError) -> Response:
 async def read_json(request: Request) -> Any:
     length = request.headers.get("content-length")
     if length is not None:
-        if not length.isdigit():
+        if not (length.isascii() and length.isdigit()):
             raise bad("bad Content-Length", "Content-Length")
         if int(length) > MAX_JSON_BYTES:
             raise ApiError(413, f"body larger than {MAX_JSON_BYTES} bytes", None)
