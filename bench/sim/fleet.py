@@ -15,7 +15,7 @@ Theory of operation::
 
 Events are emitted at the simulation clock, which never goes back, so the
 trace is in non-decreasing ``t`` with no sorting. Randomness: one
-``random.Random`` per device seeded from ``(seed, device id)`` (so adding a
+small generator per device (:mod:`bench.sim.rng`) seeded from ``(seed, device id)`` (so adding a
 device leaves the others' days unchanged) and one each for the server queue,
 the push service and the dispatcher. Same seed, same trace, byte for byte.
 
@@ -40,6 +40,7 @@ from bench.sim.device import Device, _call
 from bench.sim.mutants import get_server_mutant
 from bench.sim.push import PushService
 from bench.sim.queue import ServiceQueue
+from bench.sim.rng import DeviceRandom
 from bench.sim.server import ServerModel
 from bench.trace import SCHEMA
 from reference_client import Engine
@@ -111,7 +112,7 @@ class Fleet:
             for dev_id in fl.ids():
                 specs.append(_fleet_device(fl, dev_id, sc.policy, frng))
         for spec in specs:
-            rng = random.Random(f"{sc.seed}/{spec.id}")
+            rng = DeviceRandom(f"{sc.seed}/{spec.id}")
             eng = Engine(device=spec.id, policy=get_client_policy(spec.client), rng=rng, start=0.0)
             dev = Device(self, spec.id, eng, rng, push_enabled=spec.push)
             self.devices[spec.id] = dev

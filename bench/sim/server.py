@@ -72,6 +72,7 @@ class ServerModel:
         self.applied: dict[str, tuple[str, int]] = {}
         self.files: set[str] = set()
         self.seq = 0
+        self.touched: dict[str, int] = {}  # device -> last seq that changed its scope
         self.n_apply = 0
         self.n_dispatch = 0
 
@@ -84,6 +85,7 @@ class ServerModel:
         if old is not None:
             self.scope.get(old, {}).pop(rid, None)
             self.left.setdefault(old, []).append((self.seq + 1, rid))
+            self.touched[old] = self.seq + 1
         if new is not None:
             self.scope.setdefault(new, {})[rid] = None
         rec.assignee = new
@@ -108,6 +110,8 @@ class ServerModel:
         rec.version += 1
         self.seq += 1
         rec.seq = self.seq
+        if rec.assignee is not None:
+            self.touched[rec.assignee] = self.seq
         self.n_dispatch += 1
         ev: dict[str, Any] = {"ev": "dispatch", "t": now, "op": op, "record": record,
                               "assignee": rec.assignee, "version": rec.version}
@@ -134,6 +138,10 @@ class ServerModel:
             return acks, (), (), (), request["cursor"], nbytes
         cursor = request["cursor"]
         since = int(cursor) if cursor else 0
+        if self.touched.get(dev, 0) <= since and not self.mutant.leak_scope:
+            # Nothing in this device's scope changed since its cursor (the common
+            # 2-minute sync): no records, nothing removed.
+            return acks, (), (), (), str(self.seq), nbytes
         recs, files = [], []
         records = self.records
         mine = self.scope.get(dev, {})
@@ -182,6 +190,7 @@ class ServerModel:
             rec.version = version
             self.seq += 1
             rec.seq = self.seq
+            self.touched[dev] = self.seq
         self.applied[cid] = (rid, version)
         self.n_apply += 1
         self.emit({"ev": "srv_apply", "t": now, "dev": dev, "change": cid, "record": rid,
