@@ -72,16 +72,20 @@ class DeviceStore:
 
     def __init__(self, directory: Path) -> None:
         self.dir = Path(directory)
-        self.dir.mkdir(parents=True, exist_ok=True)
         self.path = self.dir / DB_NAME
-        self._db: sqlite3.Connection | None = sqlite3.connect(
-            self.path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
-        db = self._db
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute(f"PRAGMA synchronous={SYNCHRONOUS}")
-        db.executescript(_SCHEMA)
+        self._db: sqlite3.Connection | None = None
+        try:
+            self.dir.mkdir(parents=True, exist_ok=True)
+            self._db = db = sqlite3.connect(self.path, isolation_level=None,
+                                            timeout=BUSY_TIMEOUT_MS / 1000)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute(f"PRAGMA synchronous={SYNCHRONOUS}")
+            db.executescript(_SCHEMA)
+            self._cache_meta: dict[str, str] = dict(db.execute("SELECT key, value FROM meta"))
+        except (OSError, sqlite3.Error) as exc:
+            self.close()
+            raise ValueError(f"store {self.path}: cannot open as a device store ({exc})") from None
         self._cache: dict[str, dict[Any, tuple]] = {}
-        self._cache_meta: dict[str, str] = dict(db.execute("SELECT key, value FROM meta"))
 
     # ---- reading -------------------------------------------------------------
 

@@ -74,3 +74,12 @@ def test_trace_writer_appends_after_a_restart_and_cuts_a_torn_line(tmp_path):
     lines = path.read_text().splitlines()
     assert len(lines) == 3 and lines[0].startswith('{"ev":"meta"')
     assert lines[2] == '{"ev":"app","t":3.0,"dev":"w1","state":"opened"}'
+
+
+def test_a_file_that_is_not_a_store_is_a_one_line_error(tmp_path):
+    (tmp_path / "device.sqlite3").write_bytes(b"this is not a database" * 100)
+    with pytest.raises(ValueError, match=r"device.sqlite3: cannot open as a device store"):
+        DeviceStore(tmp_path)
+    (tmp_path / "plain-file").write_text("x")
+    with pytest.raises(ValueError, match="cannot open as a device store"):
+        DeviceStore(tmp_path / "plain-file")
