@@ -99,28 +99,43 @@ class DeviceClient(TransfersMixin):
         await self.close()
 
     async def start(self) -> None:
+        """Open the store (restoring the engine it holds), the trace and the HTTP pools."""
         cfg = self.config
         policy = resolve_policy(cfg)
         self.store = store = DeviceStore(cfg.store)
+        try:
+            self._open(policy)
+        except BaseException:
+            store.close()
+            raise
+        self._started = True
+
+    def _open(self, policy: Policy) -> None:
+        cfg, store = self.config, self.store
         files.sweep_temporaries(cfg.store)
         saved = store.load()
         if saved is not None and saved["device"] != cfg.device:
-            store.close()
             raise ValueError(f"store {store.path}: holds device {saved['device']!r}, "
                              f"not {cfg.device!r}")
         epoch = cfg.trace_epoch if cfg.trace_epoch is not None else store.get_meta("epoch")
         if epoch is None:
             epoch = self._wall()
         boots = int(store.get_meta("boots", 0)) + 1
-        # A new stream per start: a restarted device must not redraw the photo
-        # bytes and jitter of its previous life (still reproducible from the seed).
-        self.rng = random.Random(f"{cfg.seed}:{cfg.device}:{boots}")
+        # One stream per use and per start: timer jitter, photo bytes and push
+        # backoff do not shift each other, and a restarted device does not redraw
+        # the photos of its previous life (all still reproducible from the seed).
+        seed = f"{cfg.seed}:{cfg.device}:{boots}"
+        self.rng = random.Random(seed)
+        self._photo_rng = random.Random(seed + ":photos")
         self.clock = SpecClock(epoch=epoch, time_scale=cfg.time_scale, wall=self._wall)
         self.trace = None
         if cfg.trace is not None:
-            self.trace = TraceWriter(cfg.trace, meta=meta_event(
-                policy=policy.base,
-                seed=cfg.seed, time_scale=cfg.time_scale))
+            try:
+                self.trace = TraceWriter(cfg.trace, meta=meta_event(
+                    policy=policy.base, seed=cfg.seed, time_scale=cfg.time_scale))
+            except OSError as exc:
+                raise ValueError(f"trace {cfg.trace}: cannot open ({exc.strerror or exc})"
+                                 ) from None
         floor = max(self.clock.now(), (saved or {}).get("now") or 0.0,
                     (self.trace.last_t if self.trace else None) or 0.0)
         if saved is not None:
@@ -136,10 +151,9 @@ class DeviceClient(TransfersMixin):
                              timeout_s=cfg.wall_timeout(cfg.sync_timeout_s),
                              transport=self._transport)
         self.push = PushListener(url=cfg.push_url, token=cfg.token, on_push=self._on_push,
-                                 clock=self.clock, rng=self.rng,
+                                 clock=self.clock, rng=random.Random(seed + ":push"),
                                  open_timeout_s=cfg.wall_timeout(cfg.sync_timeout_s),
                                  on_connect=self._poke)
-        self._started = True
 
     async def close(self) -> None:
         """Graceful stop: cancel every task, then close the app in the trace (the
@@ -195,8 +209,8 @@ class DeviceClient(TransfersMixin):
                                          status=status))
         E.UserEdit(now=self.now, record=record, kind=kind, bytes=nbytes)  # validate first
         # The bytes come from a child generator seeded on this thread, so the
-        # device's own stream stays deterministic while the file is written.
-        child = random.Random(self.rng.getrandbits(64))
+        # photo stream stays deterministic while another thread writes the file.
+        child = random.Random(self._photo_rng.getrandbits(64))
         tmp, sha = await asyncio.to_thread(files.take_photo, self.config.store, child, nbytes)
         return self._edit(E.UserEdit(now=self.now, record=record, kind=kind, bytes=nbytes,
                                      sha256=sha), photo=(tmp, sha, nbytes))

@@ -73,6 +73,12 @@ def test_cli_bad_input_is_one_line_and_exit_2(tmp_path, capsys):
             err = capsys.readouterr().err
             assert message in err and err.count("\n") == 1, err
         assert not (tmp_path / "w1.jsonl").exists()  # nothing started
+        (tmp_path / "plain").write_text("a file, not a directory")
+        args = _args(srv, tmp_path)
+        args[args.index("--trace") + 1] = str(tmp_path / "plain" / "w1.jsonl")
+        assert syncbench(args) == 2
+        err = capsys.readouterr().err
+        assert "cannot open" in err and err.count("\n") == 1, err
 
 
 def test_run_device_plays_a_script_until_stop(tmp_path):
