@@ -56,6 +56,7 @@ figure{margin:14px 0;background:#fff;padding:8px;border:1px solid #d6dae0}
 figure img{max-width:100%;height:auto;display:block}
 figcaption{color:#5b6470;font-size:13px}
 .muted{color:#5b6470}
+td{overflow-wrap:anywhere}pre.json{white-space:pre-wrap;background:#fff;color:#1d232b;border:1px solid #d6dae0}
 """
 
 
@@ -158,7 +159,7 @@ def _plots(plots: Sequence[Plot]) -> str:
 def _run(extra: dict[str, Any] | None, scenario: Any) -> str:
     parts = []
     if extra:
-        rows = "".join(f"<tr><td>{escape(str(k))}</td><td>{escape(_plain(v))}</td></tr>" for k, v in extra.items())
+        rows = "".join(f"<tr><td>{escape(str(k))}</td><td>{_fact(v)}</td></tr>" for k, v in extra.items())
         parts.append(f'<table id="run-facts"><tbody>{rows}</tbody></table>')
     if scenario is not None:
         text = orjson.dumps(scenario, option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY, default=str).decode()
@@ -166,10 +167,15 @@ def _run(extra: dict[str, Any] | None, scenario: Any) -> str:
     return "".join(parts) or '<p class="muted">No run facts recorded.</p>'
 
 
-def _plain(v: Any) -> str:
+def _fact(v: Any) -> str:
+    """A run fact: scalars inline; a dict or list folded, as indented JSON, so one row never widens the page."""
     if isinstance(v, str):
-        return v
-    return orjson.dumps(v, option=orjson.OPT_SERIALIZE_NUMPY, default=str).decode()
+        return escape(v)
+    if isinstance(v, dict | list | tuple) and v:
+        text = orjson.dumps(v, option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY, default=str).decode()
+        return (f"<details><summary>{len(v)} {'entries' if isinstance(v, dict) else 'items'}</summary>"
+                f'<pre class="json">{escape(text)}</pre></details>')
+    return escape(orjson.dumps(v, option=orjson.OPT_SERIALIZE_NUMPY, default=str).decode())
 
 
 def render_html(*, results: Sequence[RuleResult], policy: str, scenario_name: str | None, scenario: Any,

@@ -187,6 +187,7 @@ def _starts(plt, out: Path, metrics: dict) -> Plot | None:
         ys = [b[1].get(trig, 0) for b in buckets]
         ax.bar(xs, ys, width=width, bottom=bottom, align="edge", label=trig)
         bottom = [a + b for a, b in zip(bottom, ys, strict=True)]
+    ax.set_ylim(0, max(bottom) * 1.3)  # head room for the legend above the tallest bar
     title = "Sync starts over time by trigger"
     ax.set_title(title)
     ax.set_xlabel("run time (s)")
