@@ -200,12 +200,6 @@ def quick_gil_handoff(interval: float = 0.0005) -> Iterator[None]:
         sys.setswitchinterval(old)
 
 
-def timed(fn: Callable[[], object], clock: Callable[[], float] = time.perf_counter) -> tuple[object, float]:
-    start = clock()
-    result = fn()
-    return result, clock() - start
-
-
 def echo_time(sock: socket.socket, payload: bytes) -> float:
     """Seconds from sending ``payload`` to reading it all back through an echo."""
     start = time.perf_counter()

@@ -7,7 +7,8 @@ Layout::
     api.py      routes, JSON checks, upstream's error messages (errors.py)
     registry.py the proxies by name: create, populate, reset
     proxy.py    one proxy: listener, connections, toxics
-    link.py     the data path: two streams per connection, toxic chain, FIFO
+    link.py     a connection: two sockets, two streams, close and reset
+    stream.py   one direction: the toxic chain and the FIFO that paces writes
     toxics/     one module per toxic, registered by name
     metrics.py  GET /metrics (Prometheus text)
 """

@@ -27,7 +27,8 @@ import socket
 from typing import Any
 
 from bench.link.proxy.errors import ApiError, bad_body
-from bench.link.proxy.link import Connection, Counter
+from bench.link.proxy.link import Connection
+from bench.link.proxy.stream import Counter
 from bench.link.proxy.toxics import Settings
 
 STREAMS = ("upstream", "downstream")
