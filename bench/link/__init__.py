@@ -9,6 +9,8 @@ Layout (dependencies point down the list)::
     resolve      which server to use: TOXIPROXY_URL, a toxiproxy-server binary, or ours
     mobility     timelines and Markov mobility presets
     driver       moves one device's proxy through a timeline, emitting ``link`` events
+    testing      loopback servers and timing helpers for tests
+    conformance  the Toxiproxy API conformance suite, runnable against any server
 
 See docs/links.md.
 """
