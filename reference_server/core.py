@@ -22,7 +22,6 @@ with an HMAC over the device id and that number, so "a cursor from nowhere"
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -71,15 +70,35 @@ class SyncCore:
         self.tracer = tracer
         self._secret = secret
         self._seq = store.max_seq()
+        # user -> the last seq that wrote a record in, or moved a record out of,
+        # the user's scope. The server is the database's only writer, so this
+        # in-memory index is exact; it lets a sync with nothing to do for this
+        # device answer without a query even while other devices write.
+        self._scope_seq: dict[str, int] = store.scope_seqs()
+        # user -> last seq that moved a record out of the user's scope, for
+        # departures made by this process; older ones are below _left_floor.
+        self._left_seq: dict[str, int] = {}
+        self._left_floor = self._seq
 
     # ----- sequence and cursors -----
     def _next_seq(self) -> int:
         self._seq += 1
         return self._seq
 
+    def _touch(self, *users: str | None) -> int:
+        """Take the next seq for a write that concerns ``users``' scopes."""
+        seq = self._next_seq()
+        for u in users:
+            if u is not None:
+                self._scope_seq[u] = seq
+        return seq
+
+    def _departures_after(self, user: str, after: int) -> bool:
+        return after < self._left_floor or after < self._left_seq.get(user, 0)
+
     def _mac(self, device: str, seq: int) -> str:
         msg = f"{device}\x00{seq}".encode()
-        return hmac.new(self._secret, msg, hashlib.sha256).hexdigest()[:CURSOR_MAC_HEX]
+        return hmac.digest(self._secret, msg, "sha256").hex()[:CURSOR_MAC_HEX]
 
     def cursor_for(self, device: str, seq: int) -> str:
         return f"{seq}.{self._mac(device, seq)}"
@@ -126,6 +145,11 @@ class SyncCore:
         now = self.tracer.clock()
         if req.mode == "upload":
             return {"acks": acks, "cursor": req.cursor, "server_time": now}
+        if req.cursor is not None and after >= self._scope_seq.get(p.user, 0):
+            # Nothing entered or left this user's scope since the cursor: the
+            # common "nothing to do" sync answers without touching the database.
+            return {"acks": acks, "records": [], "removed": [], "files": [],
+                    "cursor": req.cursor, "more": False, "server_time": now}
         limit = limits.MAX_RECORDS_PER_RESPONSE
         recs = self.store.records_since(p.user, after, limit + 1)
         more = len(recs) > limit
@@ -134,7 +158,8 @@ class SyncCore:
             upto = recs[-1].seq
         else:
             upto = self._seq
-        removed = self.store.departed_since(p.user, after, upto) if after else []
+        removed = (self.store.departed_since(p.user, after, upto)
+                   if after and self._departures_after(p.user, after) else [])
         files = [{"id": f["id"], "record": r.id, "bytes": f["bytes"], "sha256": f["sha256"]}
                  for r in recs for f in r.files]
         return {"acks": acks, "records": [r.public() for r in recs], "removed": removed,
@@ -177,7 +202,7 @@ class SyncCore:
         if c.file is not None and all(f["id"] != c.file.id for f in rec.files):
             rec.files.append({"id": c.file.id, "bytes": c.file.bytes, "sha256": c.file.sha256})
         rec.version = version
-        rec.seq = self._next_seq()
+        rec.seq = self._touch(rec.assignee)
         self.store.put_record(rec)
         return AppliedChange(device=p.device, change=c.change, record=c.record,
                              version=version, conflict=reason, error=None)
@@ -199,11 +224,11 @@ class SyncCore:
             raise not_found("no such record", "record_id")
         return rec
 
-    def _write(self, rec: Record, changed: Iterable[str]) -> None:
+    def _write(self, rec: Record, changed: Iterable[str], left: str | None = None) -> None:
         rec.version += 1
         for k in changed:
             rec.fv[k] = rec.version
-        rec.seq = self._next_seq()
+        rec.seq = self._touch(rec.assignee, left)
         self.store.put_record(rec)
 
     def web_create(self, p: Principal, *, record_id: str | None, rtype: str,
@@ -248,9 +273,11 @@ class SyncCore:
             rec = self._load(record_id)
             before = rec.assignee
             rec.assignee = assignee
-            self._write(rec, [])
-            if before is not None and before != assignee:
-                self.store.add_departure(before, rec.id, rec.seq)
+            left = before if before != assignee else None
+            self._write(rec, [], left)
+            if left is not None:
+                self.store.add_departure(left, rec.id, rec.seq)
+                self._left_seq[left] = rec.seq
         pub, pushes = self._dispatched(rec, "assign" if assignee else "unassign")
         if before is not None and before != assignee:
             pushes.append(Push(user=before, record=rec.id, reason="unassign"))

@@ -103,6 +103,16 @@ class SQLiteStore:
         b = self._db.execute("SELECT COALESCE(MAX(seq), 0) FROM departures").fetchone()[0]
         return max(a, b)
 
+    def scope_seqs(self) -> dict[str, int]:
+        """user -> last seq that wrote into or departed from the user's scope."""
+        out: dict[str, int] = {}
+        for user, seq in self._db.execute(
+                "SELECT assignee, MAX(seq) FROM records WHERE assignee IS NOT NULL"
+                " GROUP BY assignee UNION ALL SELECT user, MAX(seq) FROM departures"
+                " GROUP BY user"):
+            out[user] = max(seq, out.get(user, 0))
+        return out
+
     def user_role(self, user: str) -> str | None:
         row = self._db.execute("SELECT role FROM users WHERE id=?", (user,)).fetchone()
         return row[0] if row else None

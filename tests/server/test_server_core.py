@@ -205,3 +205,20 @@ def test_roles(env):
         core.add_device(W1, user="x", role="worker", device="x", token_hash=b"x")
     assert e.value.status == 403
     assert isinstance(core.store.get_device("w1"), Device)
+
+
+def test_nothing_to_do_shortcut_follows_scope_across_restart(env):
+    core, _, _ = env
+    c1 = sync(core)["cursor"]
+    core.web_edit(ADMIN, "job-2", {"title": "other worker's job"})
+    assert sync(core, cursor=c1)["records"] == []          # not w1's scope
+    # A fresh core over the same store (a restart) rebuilds the scope index.
+    core2 = SyncCore(store=core.store, tracer=core.tracer, secret=b"k" * 32)
+    assert sync(core2, cursor=c1)["records"] == []
+    core2.web_assign(ADMIN, "job-2", "w1")
+    assert [r["id"] for r in sync(core2, cursor=c1)["records"]] == ["job-2"]
+    c2 = sync(core2, W2)["cursor"]
+    core3 = SyncCore(store=core.store, tracer=core.tracer, secret=b"k" * 32)
+    core3.web_edit(ADMIN, "job-1", {"title": "x"})
+    assert sync(core3, W2, cursor=c2)["removed"] == []
+    assert sync(core3, cursor=c1)["records"][0]["id"] == "job-2"
