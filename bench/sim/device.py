@@ -43,6 +43,8 @@ from reference_client.engine.actions import (
     AbortTransfer,
     Emit,
     SetTimer,
+    ShowLastSync,
+    ShowUnsent,
     StartSync,
     StartTransfer,
 )
@@ -67,6 +69,10 @@ if TYPE_CHECKING:
 # A client gives up on a request that hangs this long (OkHttp's default read
 # timeout is 10 s, many sync clients use 30 s; a blackholed link hangs until then).
 SYNC_TIMEOUT_S = 30.0
+
+
+# What the user sees: the engine already wrote it to the trace (`unsent`, `last_sync`).
+_SHOWN = (ShowUnsent, ShowLastSync)
 
 
 def _call(ev: Timeout) -> None:
@@ -145,6 +151,10 @@ class Device:
                 x = self._xfers.pop((a.file, a.dir), None)
                 if x is not None:
                     self._retime(x.dir, self.env.now)
+            elif t not in _SHOWN:
+                # A new kind of action this driver does not carry out: fail loudly
+                # rather than simulate a device that silently ignores it.
+                raise TypeError(f"bench.sim.device: unknown engine action {a!r}")
 
     def _tick(self, gen: int) -> None:
         if gen == self._gen:
