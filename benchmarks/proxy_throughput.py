@@ -7,8 +7,8 @@ Measures, in one run, against a baseline measured the same way:
 2. round trip of a 1-byte ping-pong, direct and proxied: the latency the
    proxy adds per direction (median, target < 0.3 ms);
 3. 500 concurrent connections shaped to GPRS (6.25 KB/s down): each
-   connection's steady rate against its target, the worst printed (target:
-   every one within 10 %).
+   connection's rate (least-squares slope of bytes received over time)
+   against its target, the worst printed (target: every one within 10 %).
 
 The proxy runs as ``syncbench toxiproxy serve`` in its own process, as a real
 toxiproxy-server would; senders and receivers run in this process. The last
@@ -119,14 +119,16 @@ async def gprs_rates(listen: str, conns: int, seconds: float) -> list[float]:
         writer.close()
 
     await asyncio.gather(*(one() for _ in range(conns)))
-    rates = []
-    for mine in marks:
-        if len(mine) < 2:
-            rates.append(0.0)  # nothing measurable arrived: counts as a miss
-            continue
-        (t0, n0), (t1, n1) = mine[0], mine[-1]
-        rates.append((n1 - n0) / (t1 - t0))
-    return rates
+    return [slope(mine) for mine in marks]
+
+
+def slope(marks: list[tuple[float, int]]) -> float:
+    """Least-squares bytes per second over every read: one late read moves it little."""
+    if len(marks) < 3:
+        return 0.0  # nothing measurable arrived: counts as a miss
+    ts = [t for t, _ in marks]
+    ns = [n for _, n in marks]
+    return statistics.linear_regression(ts, ns).slope
 
 
 async def source(server_ready: asyncio.Future, size: int) -> None:
