@@ -139,7 +139,12 @@ class DeviceClient(TransfersMixin):
         floor = max(self.clock.now(), (saved or {}).get("now") or 0.0,
                     (self.trace.last_t if self.trace else None) or 0.0)
         if saved is not None:
-            self.engine = E.Engine.from_dict(saved, policy=policy, rng=self.rng, start=floor)
+            try:
+                self.engine = E.Engine.from_dict(saved, policy=policy, rng=self.rng,
+                                                 start=floor)
+            except (KeyError, TypeError, ValueError) as exc:
+                raise ValueError(f"store {store.path}: engine state unreadable ({exc!r})"
+                                 ) from None
         else:
             self.engine = E.Engine(device=cfg.device, policy=policy, rng=self.rng, start=floor)
         self.shown_unsent = int(store.get_meta("ui_unsent", 0))

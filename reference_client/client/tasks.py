@@ -27,6 +27,7 @@ This module is a mixin of :class:`reference_client.client.app.DeviceClient`.
 from __future__ import annotations
 
 import asyncio
+import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -60,12 +61,19 @@ class _Running:
 
 
 class TransfersMixin(_Base):
+    _warned = False  # the one "server refused the sync" message was printed
+
     async def _run_sync(self, a: E.StartSync) -> None:
         cfg = self.config
         try:
             body = await self.api.sync(a.request, timeout_s=cfg.wall_timeout(cfg.sync_timeout_s))
         except (NetworkError, ApiError) as exc:
             self._syncs.pop(a.sync, None)
+            if isinstance(exc, ApiError) and exc.status in (401, 403) and not self._warned:
+                # A wrong token or device never heals by retrying: say so once.
+                self._warned = True
+                print(f"device {self.config.device}: the server refused the sync ({exc})",
+                      file=sys.stderr)
             self._feed(E.SyncFailed(now=self.now, sync=a.sync, error=_short(exc)))
             return
         self._syncs.pop(a.sync, None)

@@ -185,3 +185,23 @@ def test_server_unreachable_ends_the_sync_as_failed(tmp_path):
     end = [e for e in events if e["ev"] == "sync_end"][0]
     assert end["ok"] is False and end["error"] == "network"
     assert unsent == 1
+
+
+def test_a_wrong_token_fails_syncs_and_says_so_once(tmp_path, capsys):
+    with running_server() as srv:
+        cfg = config(srv, tmp_path, time_scale=60)
+        cfg = type(cfg)(**{**{f: getattr(cfg, f) for f in cfg.__slots__}, "token": "wrong"})
+
+        async def main():
+            async with DeviceClient(cfg) as dev:
+                await dev.set_link("wifi")
+                await dev.app("opened")
+                await dev.manual()
+                await dev.wait_for(lambda d: sum(
+                    1 for e in d.events if e["ev"] == "sync_end") >= 1, WAIT_S)
+                return dev.events
+
+        events = run(main())
+        ends = [e for e in events if e["ev"] == "sync_end"]
+        assert ends[0] == {**ends[0], "ok": False, "error": "http 401"}
+        assert capsys.readouterr().err.count("the server refused the sync") == 1
