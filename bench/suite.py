@@ -103,8 +103,9 @@ def write_item_report(out_dir: Path, trace: Path, policy: str, results: Sequence
                       meta: dict[str, Any], **kw: Any) -> Path:
     from bench.report import write_report
 
-    return write_report(out_dir, trace_path=trace, policy=policy, results=list(results),
-                        seed=meta.get("seed"), **kw)
+    written = Path(write_report(out_dir, trace_path=trace, policy=policy, results=list(results),
+                                seed=meta.get("seed"), **kw))
+    return written.parent if written.suffix == ".html" else written
 
 
 def collect(paths: Sequence[str | Path]) -> list[Path]:

@@ -1,0 +1,55 @@
+"""Scenario items of a suite: run a scenario file in simulation or for real.
+
+The one place where ``syncbench run`` and the pytest plugin turn a scenario
+file into an :class:`~bench.suite.ItemResult`, whatever the mode.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+
+from bench.suite import ItemResult, SuiteError
+
+
+def run_scenario_item(path: Path, out_root: Path | None, *, mode: str = "sim",
+                      time_scale: float | None = None, seed: int | None = None) -> ItemResult:
+    from bench.scenario import ScenarioError, load_scenario
+
+    try:
+        scenario = load_scenario(path)
+    except ScenarioError as exc:
+        raise SuiteError(str(exc)) from None
+    if seed is not None:
+        scenario = scenario.with_overrides(seed=seed)
+    if mode == "sim":
+        return _simulate(path, scenario, out_root)
+    if mode == "real":
+        return _real(path, scenario, out_root, time_scale)
+    raise SuiteError(f"{path}: unknown mode {mode!r} (sim or real)")
+
+
+def _simulate(path: Path, scenario, out_root: Path | None) -> ItemResult:
+    from bench.sim import simulate
+    from bench.sim.outputs import write_outputs
+
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        out_dir = out_root / f"{scenario.name}-sim" if out_root is not None else None
+        trace = (out_dir or Path(tmp)) / "trace.jsonl"
+        trace.parent.mkdir(parents=True, exist_ok=True)
+        result = simulate(scenario, trace=trace)
+        if out_dir is not None:
+            write_outputs(out_dir, result, trace_path=trace)
+    return ItemResult(name=path.name, kind="sim", policy=scenario.policy, results=tuple(result.results),
+                      expect=dict(scenario.expect), unmet=tuple(result.problems), report_dir=out_dir,
+                      seconds=time.perf_counter() - started, extra={"metrics": result.metrics})
+
+
+def _real(path: Path, scenario, out_root: Path | None, time_scale: float | None) -> ItemResult:
+    try:
+        from bench.real import run_real_item
+    except ImportError:
+        raise SuiteError(f"{path}: real mode is not available in this build") from None
+    return run_real_item(path, scenario, out_root, time_scale=time_scale)
