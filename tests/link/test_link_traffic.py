@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from bench.link.proxy import ProxyServerThread
+from bench.link.proxy.stream import QUEUE_MAX_BYTES
 from bench.link.testing import (
     EchoServer,
     SinkServer,
@@ -323,3 +324,34 @@ def test_seeded_toxicity_and_jitter_repeat(echo):
 
     assert median_gap(a[1], b[1]) <= 0.012, (a[1], b[1])
     assert median_gap(a[1], c[1]) > 0.025, (a[1], c[1])
+
+
+def _held_in_proxy(api: httpx.Client, name: str, stream: str) -> int:
+    """Bytes of ``stream`` the proxy has read but not yet written (from /metrics)."""
+    values = {}
+    for line in api.get("/metrics").text.splitlines():
+        if f'proxy="{name}"' in line and f'direction="{stream}"' in line:
+            values[line.split("{", 1)[0]] = int(line.rsplit(" ", 1)[1])
+    return values["toxiproxy_proxy_received_bytes_total"] - values["toxiproxy_proxy_sent_bytes_total"]
+
+
+@pytest.mark.parametrize(("kind", "attrs", "bound"), [
+    ("bandwidth", {"rate": 100}, 256 * 1024),  # a slow link holds about one read
+    ("latency", {"latency": 2000}, QUEUE_MAX_BYTES + 256 * 1024),  # a bounded queue
+])
+def test_slow_toxics_push_back_on_the_sender(make_proxy, api, kind, attrs, bound):
+    with SinkServer() as sink:
+        p = make_proxy(sink.address)
+        p.add(kind, "upstream", **attrs)
+        with p.connect() as sock:
+            sock.setblocking(False)
+            sent, block = 0, b"s" * 65536
+            deadline = time.perf_counter() + 0.5
+            while time.perf_counter() < deadline:  # write as fast as the proxy takes it
+                try:
+                    sent += sock.send(block)
+                except BlockingIOError:
+                    time.sleep(0.005)
+            held = _held_in_proxy(api, p.name, "upstream")
+    assert held <= bound, (held, sent)
+    assert sent > held  # the rest waits in socket buffers, on the sender's side
