@@ -26,7 +26,7 @@ from typing import Any
 
 import orjson
 
-from bench.report.metrics import KEY_METRICS
+from bench.report.keys import KEY_METRICS
 from bench.report.write import METRICS_NAME, VERDICTS_NAME
 
 COMPARE_SCHEMA = "syncbench.compare/1"

@@ -27,7 +27,7 @@ from typing import Any
 import orjson
 
 from bench.report.context import MAX_VIOLATIONS_PER_RULE, Context
-from bench.report.metrics import KEY_METRICS
+from bench.report.keys import KEY_METRICS
 from bench.report.plots import Plot
 from bench.rules.base import FAIL, NA, PASS, RuleResult, fmt_t
 

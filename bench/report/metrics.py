@@ -41,6 +41,7 @@ from collections import deque
 from pathlib import Path
 from typing import Any
 
+from bench.report.keys import KEY_METRICS, key_metrics
 from bench.report.samples import Distribution, count_buckets, level_buckets, level_series
 from bench.trace.schema import LINK_CLASSES
 
@@ -338,6 +339,8 @@ class MetricsBuilder:
         return out
 
 
+__all__ = ["CLASS_ORDER", "DISTRIBUTIONS", "KEY_METRICS", "METRICS_SCHEMA", "MetricsBuilder", "trace_metrics"]
+
 _HANDLERS = {
     "link": MetricsBuilder._link,
     "app": MetricsBuilder._app,
@@ -353,45 +356,6 @@ _HANDLERS = {
     "file_start": MetricsBuilder._file_start,
     "file_end": MetricsBuilder._file_end,
 }
-
-# The headline numbers: shown in the report's table and compared between runs.
-# (key, label, unit, worse): worse is "up" when a larger value is a regression,
-# None when a change is informational only (more syncs per hour is not better
-# or worse by itself).
-KEY_METRICS: tuple[tuple[str, str, str, str | None], ...] = (
-    ("sync_interval_p50_s", "sync interval, median", "s", None),
-    ("sync_interval_p95_s", "sync interval, p95", "s", "up"),
-    ("syncs_per_device_hour", "syncs per device-hour", "/h", None),
-    ("failed_sync_ratio", "failed sync ratio", "", "up"),
-    ("staleness_p50_s", "staleness, median", "s", "up"),
-    ("staleness_p95_s", "staleness, p95", "s", "up"),
-    ("upload_delay_p50_s", "upload delay, median", "s", "up"),
-    ("upload_delay_p95_s", "upload delay, p95", "s", "up"),
-    ("push_delay_p50_s", "push delay, median", "s", "up"),
-    ("push_delay_p95_s", "push delay, p95", "s", "up"),
-    ("unsent_max", "peak unsent changes (all devices)", "", "up"),
-    ("bytes_up", "bytes uploaded (files)", "B", None),
-    ("bytes_down", "bytes downloaded (files)", "B", None),
-)
-
-
-def key_metrics(m: dict[str, Any]) -> dict[str, float | None]:
-    return {
-        "sync_interval_p50_s": m["sync_interval_s"]["p50"],
-        "sync_interval_p95_s": m["sync_interval_s"]["p95"],
-        "syncs_per_device_hour": m["sync"]["per_device_hour"],
-        "failed_sync_ratio": m["sync"]["failed_ratio"],
-        "staleness_p50_s": m["staleness_s"]["p50"],
-        "staleness_p95_s": m["staleness_s"]["p95"],
-        "upload_delay_p50_s": m["upload_delay_s"]["p50"],
-        "upload_delay_p95_s": m["upload_delay_s"]["p95"],
-        "push_delay_p50_s": m["push_delay_s"]["p50"],
-        "push_delay_p95_s": m["push_delay_s"]["p95"],
-        "unsent_max": m["unsent"]["true_max"],
-        "bytes_up": m["bytes"]["total"]["up"],
-        "bytes_down": m["bytes"]["total"]["down"],
-    }
-
 
 def trace_metrics(path: str | Path) -> dict[str, Any]:
     """Metrics of the trace file at ``path``, in one streaming pass (see module docs).
