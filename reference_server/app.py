@@ -201,6 +201,7 @@ async def push_socket(state: ServerState, ws: WebSocket) -> None:
     try:
         await ws.accept()
         accepted.set()
+        await state.hub.flush(p.user, p.device, key, send)
         while True:
             msg = await ws.receive_text()
             try:

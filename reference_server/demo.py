@@ -8,6 +8,8 @@ that already exist (a restart on the same db) are left alone.
 
 from __future__ import annotations
 
+import asyncio
+
 from reference_server.auth import ADMIN
 from reference_server.state import ServerState
 
@@ -35,6 +37,9 @@ def seed(state: ServerState) -> dict[str, str]:
             tokens[w] = state.provision(user=w, role="worker")
     for rid, who, title, address in DEMO_JOBS:
         if state.store.get_record(rid) is None:
-            state.core.web_create(ADMIN, record_id=rid, rtype="job", assignee=who,
-                                  fields={"title": title, "address": address, "status": "new"})
+            _, pushes = state.core.web_create(
+                ADMIN, record_id=rid, rtype="job", assignee=who,
+                fields={"title": title, "address": address, "status": "new"})
+            # Through the hub like any dispatch, so the trace has its srv_push.
+            asyncio.run(state.hub.deliver(pushes))
     return tokens

@@ -47,12 +47,15 @@ class ServerState:
             with self.store.transaction():
                 self.store.set_meta("cursor_secret", secret)
         self.core = SyncCore(store=self.store, tracer=self.tracer, secret=bytes.fromhex(secret))
+        # user -> device ids, for pushes to devices that are not connected.
+        self.user_devices: dict[str, list[str]] = {}
         self.tokens = TokenTable()
         self.admin_token = config.admin_token or new_token()
         self.tokens.add(token_hash(self.admin_token), ADMIN)
         for d in self.store.devices():
             self.tokens.add(d.token_hash, Principal(device=d.id, user=d.user, role=d.role))
-        self.hub = PushHub(self.tracer)
+            self.user_devices.setdefault(d.user, []).append(d.id)
+        self.hub = PushHub(self.tracer, lambda user: self.user_devices.get(user, ()))
         self.metrics = Metrics()
         # File ids with a PATCH or finish running: one at a time per file.
         self.busy_files: set[str] = set()
@@ -64,6 +67,7 @@ class ServerState:
         d = self.core.add_device(ADMIN, user=user, role=role, device=device or user,
                                  token_hash=h)
         self.tokens.add(h, Principal(device=d.id, user=d.user, role=d.role))
+        self.user_devices.setdefault(d.user, []).append(d.id)
         return token
 
     def close(self) -> None:

@@ -33,7 +33,8 @@ def test_serve_demo_prints_tokens_and_ready_line(tmp_path):
                        headers={"Authorization": f"Bearer {tokens['token w1']}"})
         assert [x["id"] for x in r.json()["records"]] == ["job-1", "job-2"]
         ops = [orjson.loads(x) for x in trace.read_text().splitlines()]
-        assert [e["op"] for e in ops] == ["create"] * 7
+        assert [e["op"] for e in ops if e["ev"] == "dispatch"] == ["create"] * 7
+        assert sum(e["ev"] == "srv_push" for e in ops) == 6  # one per assigned job
     finally:
         proc.terminate()
         proc.wait(30)

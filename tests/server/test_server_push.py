@@ -89,3 +89,19 @@ def test_dispatcher_changes_push_to_assignee_only(srv, client, uid):
     verdicts = {r.id: r.verdict for r in check_events(mine, policy)}
     assert verdicts == {"planado.push_sent": "pass", "planado.push_scope": "pass",
                         "core.exactly_once": "pass"}
+
+
+def test_push_waits_briefly_for_a_device_that_is_not_connected(srv, client, uid):
+    a = uid("pq")
+    ta = srv.provision(a)
+    job = uid("job")
+    d = {"Authorization": f"Bearer {srv.dispatcher_token}"}
+    client.post("/v1/web/jobs", json={"id": job, "assignee": a}, headers=d)
+
+    async def go():
+        async with websockets.connect(ws_url(srv, ta)) as wa:
+            assert await recv(wa) == {"type": "push", "record": job, "reason": "create"}
+            await assert_no_push(wa)  # delivered once, not again
+    asyncio.run(go())
+    pushes = [e for e in read_trace(srv.trace) if e["ev"] == "srv_push" and e["dev"] == a]
+    assert len(pushes) == 1
