@@ -1,0 +1,91 @@
+"""What the person holding a load-test device does: edits, photos, pull to refresh.
+
+Theory of operation: a :class:`Person` acts at exponential intervals (mean
+``act_mean_s`` spec seconds, the simulator's field worker: "a dozen acts an
+hour") and each act is drawn by weight from :data:`ACT_WEIGHTS`: move a job
+along its status flow, write a note, take a photo, or pull to refresh. The app
+stays open (a load test measures the server under the cadence, so nobody
+minimizes it away). Edits go to the records the engine holds; with none yet,
+the person waits for the next act. Randomness comes from the injected
+``random.Random``; the time from the caller's ``now``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from typing import Any
+
+from reference_client import ManualSync, UserEdit
+
+# The simulator's field_worker weights without minimize/close/create (the app
+# stays open and jobs come from the dispatcher): status 0.3, text 0.25,
+# photo 0.12, manual 0.08, renormalised by the sum 0.75.
+ACT_WEIGHTS: tuple[tuple[str, float], ...] = (
+    ("status", 0.3 / 0.75), ("text", 0.25 / 0.75), ("photo", 0.12 / 0.75),
+    ("manual", 0.08 / 0.75))
+# Planado job statuses named in the help article ("Started, En route, Paused or
+# Finished"), as the flow a job moves along; a finished job starts over so a
+# long run keeps editing.
+STATUS_FLOW = {None: "en_route", "en_route": "started", "started": "finished",
+               "finished": "en_route"}
+# Edits made during a storm's outage: the ones a worker records on a job
+# without coverage (status and a note; photos go up with the normal acts).
+OUTAGE_ACTS = ("status", "text")
+
+
+def photo_bytes(rng: random.Random, nbytes: int) -> tuple[bytes, str]:
+    """``nbytes`` of photo-like content and its sha256 (a random 4 KiB block repeated:
+    cheap for the generator, and the server still stores and hashes every byte)."""
+    block = rng.randbytes(4096)
+    data = (block * (nbytes // len(block) + 1))[:nbytes]
+    return data, hashlib.sha256(data).hexdigest()
+
+
+class Person:
+    """One device's user; ``act`` returns the engine input for the next act (or None)."""
+
+    __slots__ = ("rng", "act_mean_s", "photo_size", "stages", "n_notes", "photos")
+
+    def __init__(self, *, rng: random.Random, act_mean_s: float, photo_size: int) -> None:
+        self.rng = rng
+        self.act_mean_s = act_mean_s
+        self.photo_size = photo_size
+        self.stages: dict[str, str | None] = {}
+        self.n_notes = 0
+        self.photos: dict[str, bytes] = {}  # sha256 -> content, until uploaded
+
+    def next_gap(self) -> float:
+        """Spec seconds to the next act."""
+        return self.rng.expovariate(1.0 / self.act_mean_s)
+
+    def act(self, now: float, records: dict[str, Any], kinds: tuple[str, ...] | None = None
+            ) -> UserEdit | ManualSync | None:
+        kind = self._pick(kinds)
+        if kind == "manual":
+            return ManualSync(now=now)
+        jobs = sorted(records)
+        if not jobs:
+            return None
+        job = jobs[int(self.rng.random() * len(jobs))]
+        if kind == "status":
+            nxt = STATUS_FLOW[self.stages.get(job)]
+            self.stages[job] = nxt
+            return UserEdit(now=now, record=job, kind="status", status=nxt)
+        if kind == "text":
+            self.n_notes += 1
+            return UserEdit(now=now, record=job, kind="text",
+                            fields={"notes": f"note {self.n_notes} at {now:.0f}"})
+        data, sha = photo_bytes(self.rng, self.photo_size)
+        self.photos[sha] = data
+        return UserEdit(now=now, record=job, kind="photo", bytes=len(data), sha256=sha)
+
+    def _pick(self, kinds: tuple[str, ...] | None) -> str:
+        if kinds:
+            return kinds[int(self.rng.random() * len(kinds))]
+        x = self.rng.random()
+        for name, w in ACT_WEIGHTS:
+            x -= w
+            if x < 0:
+                return name
+        return ACT_WEIGHTS[-1][0]

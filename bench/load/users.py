@@ -1,0 +1,244 @@
+"""Locust users: one per device, and the dispatcher at the web application.
+
+Theory of operation: this module imports ``locust`` (and so gevent's
+monkey-patching); nothing outside ``bench.load`` imports it. A
+:class:`DeviceUser` wraps one :class:`~bench.load.device.LoadDevice` -- the
+same sans-I/O engine as the reference client and the simulator -- with
+Locust's ``FastHttpSession`` as its transport. Its wait between steps is the
+device's :meth:`~LoadDevice.wake_in`, i.e. the engine's ``next_deadline`` (or
+the person's next act, or the profile's next moment) divided by the time
+scale; a push wakes it early through a gevent ``Event``.
+
+The :class:`DispatcherUser` (exactly one per run: ``fixed_count = 1``)
+creates, edits and moves jobs through ``/v1/web/jobs`` at
+``dispatch_per_device_h`` operations per device per spec hour, and at a
+burst profile's moment edits one job of every device at once. After each
+operation it relays the push the server would send over ``/v1/push`` to the
+device, through Locust's message channel::
+
+    DispatcherUser --send_message("push")--> (local runner | master --relay--> every worker)
+                                                  └--> DeviceUser.dev.push() + wake
+
+This stands in for one push WebSocket per device (not opened by the load
+generator; see docs/load.md). The run configuration reaches workers the same
+way (message ``config``); the dispatcher's marks (burst start/end) go to the
+controller as message ``mark``.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from typing import Any
+
+import gevent
+from gevent.event import Event
+from gevent.pool import Pool
+from locust import FastHttpUser, TaskSet, task
+from locust.runners import MasterRunner, WorkerRunner
+
+from bench.load.config import LoadConfig
+from bench.load.device import MAX_WAIT_S, LoadDevice
+from bench.load.profiles import get_profile
+
+# Concurrent web requests of the dispatcher's bulk change: a web application
+# server fanning a bulk edit out over a small worker pool.
+BULK_CONCURRENCY = 16
+# Dispatcher operation mix, by weight: edits dominate a dispatcher's day, then
+# status moves and new jobs.
+DISPATCH_OPS: tuple[tuple[str, float], ...] = (("edit", 0.5), ("status", 0.25), ("create", 0.25))
+DISPATCH_STATUSES = ("en_route", "started", "paused", "finished")
+
+
+class _State:
+    """Process-wide state shared by the users of one Locust process."""
+
+    cfg: LoadConfig | None = None
+    taken = 0  # device slots taken by this process
+    devices: dict[str, DeviceUser] = {}
+    marks: list[dict[str, Any]] = []
+
+
+STATE = _State()
+
+
+def configure(cfg: LoadConfig) -> None:
+    STATE.cfg = cfg
+    STATE.taken = 0
+    STATE.devices = {}
+    STATE.marks = []
+
+
+def install(environment: Any) -> None:
+    """Register the ``config``/``push``/``mark`` message handlers on this process's runner."""
+    runner = environment.runner
+    if isinstance(runner, MasterRunner):
+        def relay(environment: Any, msg: Any, **_: Any) -> None:
+            environment.runner.send_message("push", msg.data)
+
+        runner.register_message("push", relay)
+        runner.register_message("mark", _on_mark)
+        return
+    runner.register_message("push", _on_push)
+    if isinstance(runner, WorkerRunner):
+        runner.register_message("config", lambda environment, msg, **_: configure(
+            LoadConfig.from_dict(msg.data)))
+    else:
+        runner.register_message("mark", _on_mark)
+
+
+def _on_mark(environment: Any, msg: Any, **_: Any) -> None:
+    STATE.marks.append(msg.data)
+
+
+def _on_push(environment: Any, msg: Any, **_: Any) -> None:
+    for device, record, reason in msg.data:
+        user = STATE.devices.get(device)
+        if user is not None:
+            user.dev.push(record, reason)
+            user.wake.set()
+
+
+class _Transport:
+    __slots__ = ("client",)
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+
+    def request(self, method: str, path: str, *, name: str, headers: dict[str, str],
+                data: bytes | None = None) -> Any:
+        return self.client.request(method, path, name=name, headers=headers, data=data)
+
+
+class DeviceLoop(TaskSet):
+    """Step the device, then sleep until it is due (or a push wakes it)."""
+
+    def wait_time(self) -> float:
+        return self.user.dev.wake_in()
+
+    def _sleep(self, seconds: float) -> None:
+        # Locust sleeps with gevent.sleep, which nothing can cut short; a push
+        # must, as it does on a phone, so the wait is on the user's event.
+        self.user.wake.wait(seconds)
+        self.user.wake.clear()
+
+    @task
+    def step(self) -> None:
+        self.user.dev.step()
+
+
+class DeviceUser(FastHttpUser):
+    """One phone of the fleet, with its own connection to the server."""
+
+    tasks = [DeviceLoop]
+    # A phone's sync client gives up after 30 s (the simulator's SYNC_TIMEOUT_S,
+    # between OkHttp's 10 s and many sync clients' 30 s).
+    network_timeout = 30.0
+    connection_timeout = 30.0
+    concurrency = 1  # a device does one request at a time
+
+    def on_start(self) -> None:
+        cfg = STATE.cfg
+        if cfg is None:
+            raise RuntimeError("bench.load.users: no configuration (configure() not called)")
+        runner = self.environment.runner
+        index = STATE.taken
+        if isinstance(runner, WorkerRunner):
+            # Worker w of W takes slots w, w+W, w+2W... so no two workers share a device.
+            index = runner.worker_index + STATE.taken * max(cfg.workers, 1)
+        STATE.taken += 1
+        ids = cfg.device_ids()
+        device = ids[index % len(ids)]
+        self.wake = Event()
+        self.dev = LoadDevice(device=device, token=cfg.tokens[device], cfg=cfg,
+                              rng=random.Random(f"{cfg.seed}:{device}"), clock=time.time,
+                              transport=_Transport(self.client))
+        STATE.devices[device] = self
+
+    def on_stop(self) -> None:
+        dev = getattr(self, "dev", None)
+        if dev is not None and STATE.devices.get(dev.device) is self:
+            del STATE.devices[dev.device]
+
+
+class DispatcherUser(FastHttpUser):
+    """The web application's dispatcher: job changes at a rate, and the burst."""
+
+    fixed_count = 1
+    concurrency = BULK_CONCURRENCY
+
+    def on_start(self) -> None:
+        cfg = STATE.cfg
+        if cfg is None:
+            raise RuntimeError("bench.load.users: no configuration (configure() not called)")
+        self.cfg = cfg
+        self.rng = random.Random(f"{cfg.seed}:dispatcher")
+        self.auth = {"Authorization": f"Bearer {cfg.dispatcher_token}",
+                     "Content-Type": "application/json"}
+        self.ids = cfg.device_ids()
+        moments = get_profile(cfg.profile).moments(cfg.duration_s)
+        self.burst_at = cfg.epoch + moments["burst"] if "burst" in moments else None
+        rate = cfg.dispatch_per_device_h * cfg.devices * cfg.time_scale / 3600.0
+        self.mean_gap = 1.0 / rate if rate > 0 else None
+        self.next_op = time.time() + (self.rng.expovariate(1.0) * self.mean_gap
+                                      if self.mean_gap else float("inf"))
+        self.n_new = 0
+
+    def wait_time(self) -> float:
+        due = min(self.next_op, self.burst_at or float("inf"))
+        return min(max(due - time.time(), 0.0), MAX_WAIT_S)
+
+    @task
+    def work(self) -> None:
+        now = time.time()
+        if self.burst_at is not None and now >= self.burst_at:
+            self.burst_at = None
+            self.bulk()
+        if now >= self.next_op:
+            self.next_op = now + self.rng.expovariate(1.0 / self.mean_gap)
+            self.one_op()
+
+    def one_op(self) -> None:
+        dev = self.ids[int(self.rng.random() * len(self.ids))]
+        job = f"job-{dev}-{1 + int(self.rng.random() * self.cfg.jobs_per_device)}"
+        x, op = self.rng.random(), DISPATCH_OPS[-1][0]
+        for name, w in DISPATCH_OPS:
+            x -= w
+            if x < 0:
+                op = name
+                break
+        if op == "create":
+            self.n_new += 1
+            job = f"job-{dev}-d{self.n_new}"
+            self._call("POST", "/v1/web/jobs", "POST /v1/web/jobs",
+                       {"id": job, "assignee": dev, "fields": {"title": "new job"}}, dev, job,
+                       "create")
+        elif op == "status":
+            st = DISPATCH_STATUSES[int(self.rng.random() * len(DISPATCH_STATUSES))]
+            self._call("POST", f"/v1/web/jobs/{job}/status", "POST /v1/web/jobs/[id]/status",
+                       {"status": st}, dev, job, "status")
+        else:
+            self._call("PATCH", f"/v1/web/jobs/{job}", "PATCH /v1/web/jobs/[id]",
+                       {"fields": {"notes": f"edited at {time.time():.0f}"}}, dev, job, "edit")
+
+    def bulk(self) -> None:
+        """Edit one job of every device, :data:`BULK_CONCURRENCY` at a time."""
+        runner = self.environment.runner
+        runner.send_message("mark", {"name": "burst_start", "t": time.time()})
+        pool = Pool(BULK_CONCURRENCY)
+        for dev in self.ids:
+            job = f"job-{dev}-1"
+            pool.spawn(self._call, "PATCH", f"/v1/web/jobs/{job}", "PATCH /v1/web/jobs/[id]",
+                       {"fields": {"notes": "bulk change"}}, dev, job, "edit")
+        pool.join()
+        runner.send_message("mark", {"name": "burst_end", "t": time.time()})
+
+    def _call(self, method: str, path: str, name: str, body: dict, dev: str, record: str,
+              reason: str) -> None:
+        import orjson
+
+        r = self.client.request(method, path, name=name, headers=self.auth,
+                                data=orjson.dumps(body))
+        if 200 <= r.status_code < 300:
+            self.environment.runner.send_message("push", [[dev, record, reason]])
+        gevent.idle()

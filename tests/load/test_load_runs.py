@@ -1,0 +1,73 @@
+"""Real Locust runs against the reference server, each in its own process.
+
+Locust monkey-patches the standard library with gevent on import, so every run
+goes through ``python -m bench load`` in a subprocess and this pytest process
+stays clean. Runs are short (a few seconds, a few dozen devices) with the
+2-minute cadence compressed (time scale 40: a timer sync every 3 wall
+seconds), so each device syncs several times.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+# Generous: a loaded 2-core CI machine imports Locust, starts the server
+# subprocess and provisions the fleet before the run's own seconds begin.
+RUN_TIMEOUT_S = 120
+FAST = ["--devices", "24", "--spawn-rate", "200", "--time-scale", "40", "--photo-bytes", "20000"]
+
+
+def load(*args: str, out: Path | None = None) -> subprocess.CompletedProcess:
+    cmd = [sys.executable, "-m", "bench", "load", *FAST, *args]
+    cmd += ["--out", str(out)] if out else ["--no-report"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=RUN_TIMEOUT_S)
+
+
+def test_steady_run_syncs_passes_lenient_gates_and_writes_the_report(tmp_path: Path) -> None:
+    out = tmp_path / "steady"
+    r = load("--profile", "steady", "--duration", "7", "--p99-ms", "5000",
+             "--max-fail-ratio", "0", "--min-rps", "0.5", out=out)
+    assert r.returncode == 0, r.stderr
+    data = json.loads((out / "load.json").read_text())
+    s = data["summary"]
+    assert s["syncs"] > 24  # every device opened and synced, most at least twice
+    assert s["failures"] == 0 and s["sync_failures"] == 0
+    assert data["ok"] and all(g["ok"] for g in data["gates"]) and len(data["gates"]) == 3
+    for name in ("index.html", "locust.html", "locust_stats.csv", "locust_stats_history.csv",
+                 "locust_failures.csv", "plots/rps.png", "plots/latency.png"):
+        assert (out / name).stat().st_size > 0, name
+    assert "POST /v1/sync" in (out / "locust_stats.csv").read_text()
+    assert 'href="locust.html"' in (out / "index.html").read_text()
+    assert sum(data["series"]["rps"]) > 0
+
+
+def test_impossible_gate_fails_with_one_line_reason_in_a_storm() -> None:
+    r = load("--profile", "storm", "--duration", "6", "--p99-ms", "0.001")
+    assert r.returncode == 1, r.stderr
+    lines = [ln for ln in r.stderr.splitlines() if "gate failed" in ln]
+    assert len(lines) == 1 and "--p99-ms" in lines[0] and "0.001" in lines[0]
+    assert "syncs)" in r.stdout and " 0 syncs" not in r.stdout
+
+
+@pytest.mark.parametrize("workers", [1])
+def test_distributed_burst_with_one_worker_completes(tmp_path: Path, workers: int) -> None:
+    out = tmp_path / "burst"
+    r = load("--profile", "burst", "--duration", "7", "--workers", str(workers),
+             "--p99-ms", "5000", "--max-fail-ratio", "0", out=out)
+    assert r.returncode == 0, r.stderr
+    data = json.loads((out / "load.json").read_text())
+    assert data["summary"]["syncs"] > 0 and data["summary"]["failures"] == 0
+    assert data["cpu"]["processes"] == 1 + workers
+    # The dispatcher's bulk change ran (its marks reached the master) and edited every job.
+    assert "burst_start" in data["marks"] and "burst_end" in data["marks"]
+    edits = next(e for e in data["requests"] if e["name"] == "PATCH /v1/web/jobs/[id]")
+    assert edits["requests"] >= 24
