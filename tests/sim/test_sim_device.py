@@ -101,3 +101,24 @@ def test_timer_ticks_reach_the_engine_at_its_deadline():
     res, ev = run(day("lte", ""), duration_s=3600.0)
     assert len(of(ev, "sync_start", trigger="timer")) >= 25
     assert verdicts(res)["planado.cadence"] == "pass"
+
+
+def test_an_engine_action_the_driver_does_not_know_is_an_error(monkeypatch):
+    from dataclasses import dataclass
+
+    from reference_client.engine.actions import Action
+
+    from bench.sim import device
+
+    @dataclass(frozen=True, slots=True, kw_only=True)
+    class Teleport(Action):
+        where: str
+
+    class FakeEngine:
+        def handle(self, inp):
+            return [Teleport(where="moon")]
+
+    d = device.Device.__new__(device.Device)
+    d.engine = FakeEngine()
+    with pytest.raises(TypeError, match="unknown engine action"):
+        d.feed(object())
