@@ -106,9 +106,8 @@ def test_timer_ticks_reach_the_engine_at_its_deadline():
 def test_an_engine_action_the_driver_does_not_know_is_an_error(monkeypatch):
     from dataclasses import dataclass
 
-    from reference_client.engine.actions import Action
-
     from bench.sim import device
+    from reference_client.engine.actions import Action
 
     @dataclass(frozen=True, slots=True, kw_only=True)
     class Teleport(Action):
