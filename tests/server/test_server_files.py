@@ -139,3 +139,29 @@ def test_photo_change_attaches_uploaded_file(client, srv, worker, uid):
     finish(client, tok, fid, data)
     r = client.post("/v1/sync", json=body, headers=auth(tok))
     assert r.status_code == 200 and r.json()["acks"][0]["version"] == 2
+
+
+def test_bytes_that_arrived_before_a_drop_are_kept(client, srv, worker, uid):
+    import socket
+    import time
+
+    _, tok = worker
+    fid = uid("f")
+    data = os.urandom(50_000)
+    host, port = srv.url.removeprefix("http://").split(":")
+    head = (f"PATCH /v1/files/{fid}/upload HTTP/1.1\r\nHost: {host}\r\n"
+            f"Authorization: Bearer {tok}\r\nUpload-Offset: 0\r\n"
+            f"Content-Length: {len(data)}\r\n\r\n").encode()
+    with socket.create_connection((host, int(port))) as s:
+        s.sendall(head + data[:20_000])  # the link dies after 20 kB
+    # Poll (bounded) until the server has written what arrived; no fixed sleep.
+    deadline = time.monotonic() + 20
+    while client.get(f"/v1/files/{fid}/upload", headers=auth(tok)).json()["offset"] < 20_000:
+        assert time.monotonic() < deadline, "the 20 kB that arrived were not kept"
+        time.sleep(0.01)
+    while (r := put(client, tok, fid, 20_000, data[20_000:])).status_code == 409:
+        # The dropped request may still be finishing ("another request is writing").
+        assert r.json()["where"] == "file_id" and time.monotonic() < deadline
+        time.sleep(0.01)
+    assert r.json()["offset"] == len(data)
+    assert finish(client, tok, fid, data).status_code == 200
