@@ -76,3 +76,18 @@ def test_report_bad_input_is_one_line_exit_2(tmp_path, capsys, setup, message):
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("syncbench report: error:")
     assert re.search(message, err), err
+
+
+def test_report_with_a_policy_file(tmp_path, monkeypatch):
+    import bench.report.write
+
+    monkeypatch.setattr(bench.report.write, "write_plots", lambda *a, **k: [])  # plots are tested elsewhere
+    d = tmp_path / "d"
+    d.mkdir()
+    failing_story().write(d / "trace.jsonl")
+    pol = tmp_path / "lenient.yaml"
+    pol.write_text("name: lenient\nextends: planado\nexclude: [planado.offline_no_push, planado.cadence, "
+                   "planado.last_sync_time, planado.unsent_count]\n")
+    assert main(["report", str(d), "--policy-file", str(pol)]) == 0
+    v = orjson.loads((d / "verdicts.json").read_bytes())
+    assert v["policy"] == "lenient" and v["verdict"] == "pass"

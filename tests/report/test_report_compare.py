@@ -88,3 +88,32 @@ def test_compare_bad_input_exits_2(original, tmp_path, capsys):
     (broken / "verdicts.json").unlink()
     assert main(["compare", str(original), str(broken)]) == 2
     assert "verdicts.json: missing" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("a, b, change", [
+    ("pass", "fail", "regression"), ("n/a", "fail", "regression"), (None, "fail", "regression"),
+    ("fail", "pass", "fixed"), ("fail", "n/a", "fixed"), ("fail", None, "fixed"),
+    ("pass", "n/a", "changed"), ("fail", "fail", "same"),
+])
+def test_rule_change_kinds(a, b, change):
+    from bench.report.compare import _rule_change
+
+    assert _rule_change(a, b) == change
+
+
+def test_metric_noise_floor_and_new_metric(original, tmp_path):
+    from bench.report.compare import compare_runs
+
+    m = orjson.loads((original / "metrics.json").read_bytes())
+    a = tmp_path / "a"
+    b = tmp_path / "b"
+    for d, p95, unsent in ((a, 0.1, None), (b, 0.3, 4)):
+        d.mkdir()
+        shutil.copy(original / "verdicts.json", d)
+        m["key"]["upload_delay_p95_s"] = p95  # +200 % but 0.2 s: under the 1 s floor
+        m["key"]["unsent_max"] = unsent      # no baseline: shown, never a regression
+        (d / "metrics.json").write_bytes(orjson.dumps(m))
+    cmp = compare_runs(a, b)
+    by_key = {x["key"]: x for x in cmp["metrics"]}
+    assert by_key["upload_delay_p95_s"]["rel"] == pytest.approx(2.0) and not by_key["upload_delay_p95_s"]["regression"]
+    assert by_key["unsent_max"]["delta"] is None and not cmp["regression"]
