@@ -21,6 +21,9 @@ import orjson
 # Microsecond resolution, as the bench's own writer (bench/trace/writer.py).
 T_DIGITS = 6
 SCHEMA = "syncbench.trace/1"
+# Enough of a trace's tail to hold its last event line (srv_snapshot lines of
+# a big scope are the longest).
+TAIL_BYTES = 1 << 20
 
 
 class TraceClock:
@@ -34,6 +37,10 @@ class TraceClock:
         self.epoch = wall() if epoch is None else epoch
         self.scale = scale
         self._last = float("-inf")
+
+    def not_before(self, t: float) -> None:
+        """Never report a time below ``t`` (the last line of a trace being appended to)."""
+        self._last = max(self._last, t)
 
     def __call__(self) -> float:
         t = (self._wall() - self.epoch) * self.scale
@@ -51,7 +58,14 @@ class Tracer:
         self.clock = clock
         self._fh: IO[bytes] | None
         self._owned = isinstance(target, str)
-        self._fh = open(target, "ab") if isinstance(target, str) else target  # noqa: SIM115
+        if isinstance(target, str):
+            # Appending after a restart: keep t non-decreasing across the
+            # restart even without --trace-epoch ("Events appear in
+            # non-decreasing t").
+            clock.not_before(_last_t(target))
+            self._fh = open(target, "ab")  # noqa: SIM115
+        else:
+            self._fh = target
         if self._fh is not None and meta is not None and self._fh.tell() == 0:
             self._write({"ev": "meta", "schema": SCHEMA, **meta})
 
@@ -81,3 +95,23 @@ class Tracer:
         if self._fh is not None and self._owned:
             self._fh.close()
         self._fh = None
+
+
+def _last_t(path: str) -> float:
+    """``t`` of the last event line of an existing trace file, or -inf."""
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(0, 2)
+            size = fh.tell()
+            fh.seek(max(0, size - TAIL_BYTES))
+            lines = fh.read().splitlines()
+    except FileNotFoundError:
+        return float("-inf")
+    for line in reversed(lines):
+        try:
+            t = orjson.loads(line).get("t")
+        except (orjson.JSONDecodeError, AttributeError):
+            continue
+        if isinstance(t, int | float):
+            return float(t)
+    return float("-inf")

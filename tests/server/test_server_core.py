@@ -222,3 +222,16 @@ def test_nothing_to_do_shortcut_follows_scope_across_restart(env):
     core3.web_edit(ADMIN, "job-1", {"title": "x"})
     assert sync(core3, W2, cursor=c2)["removed"] == []
     assert sync(core3, cursor=c1)["records"][0]["id"] == "job-2"
+
+
+def test_trace_appended_after_restart_stays_non_decreasing(tmp_path):
+    path = str(tmp_path / "t.jsonl")
+    wall = FakeWall()
+    first = Tracer(path, TraceClock(epoch=900.0, wall=wall))
+    first.emit("dispatch", op="create", record="r", assignee=None)   # t = 100
+    first.close()
+    second = Tracer(path, TraceClock(wall=wall))                     # new epoch: t would be 0
+    second.emit("dispatch", op="edit", record="r", assignee=None)
+    second.close()
+    ts = [orjson.loads(x)["t"] for x in open(path, "rb").read().splitlines()]
+    assert ts == [100.0, 100.0]

@@ -14,9 +14,9 @@ from hypothesis import HealthCheck, given, settings
 
 from reference_server.openapi import OPENAPI
 
-# "bounded examples, e.g. max 30 per operation, total < 30 s": 20 keeps the
+# "bounded examples, e.g. max 30 per operation, total < 30 s": 15 keeps the
 # whole module near 20 s on a loaded 2-core machine.
-MAX_EXAMPLES = 20
+MAX_EXAMPLES = 15
 SCHEMA = schemathesis.openapi.from_dict(OPENAPI)
 OPERATIONS = [r.ok() for r in SCHEMA.get_all_operations()]
 SKIP = {("GET", "/v1/push")}  # a WebSocket upgrade, not a request/response operation
