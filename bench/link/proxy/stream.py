@@ -40,7 +40,7 @@ QUEUE_MAX_BYTES = 4 * 1024 * 1024
 # Timers are armed this much before a chunk's time and release chunks due
 # within it. epoll waits whole milliseconds, rounded up, so an exact timer
 # fires 0-1 ms late (0.5 ms on average, per direction); centring the window
-# makes the error ±0.5 ms with no bias, without spinning the loop.
+# keeps chunks within about ±0.5 ms of their time without spinning the loop.
 TIMER_SLACK_S = 0.0005
 
 
