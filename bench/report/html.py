@@ -28,6 +28,7 @@ import orjson
 
 from bench.report.context import MAX_VIOLATIONS_PER_RULE, Context
 from bench.report.keys import KEY_METRICS
+from bench.report.metrics import CLASS_ORDER
 from bench.report.plots import Plot
 from bench.rules.base import FAIL, NA, PASS, RuleResult, fmt_t
 
@@ -63,13 +64,20 @@ td{overflow-wrap:anywhere}pre.json{white-space:pre-wrap;background:#fff;color:#1
 def _fmt(value: Any, unit: str = "") -> str:
     if value is None:
         return "&mdash;"
+    if unit == "B" and isinstance(value, int | float):
+        for scale, name in ((1e9, "GB"), (1e6, "MB"), (1e3, "kB")):
+            if value >= scale:
+                return f"{value / scale:.3g} {name}"
+        return f"{int(value)} B"
+    if unit == "%" and isinstance(value, int | float):
+        return f"{value * 100:.3g} %"
     if isinstance(value, float) and not value.is_integer():
         text = f"{value:.3g}" if abs(value) < 100 else f"{value:,.0f}"
     elif isinstance(value, int | float):
         text = f"{int(value):,}"
     else:
         text = escape(str(value))
-    return f"{text} {escape(unit)}".rstrip() if unit and unit != "B" else text + (" B" if unit == "B" else "")
+    return f"{text} {escape(unit)}".rstrip()
 
 
 def overall(results: Sequence[RuleResult]) -> str:
@@ -138,8 +146,9 @@ def _violations(results: Sequence[RuleResult], contexts: dict) -> str:
 
 def _metrics_table(metrics: dict[str, Any]) -> str:
     key = metrics.get("key") or {}
-    rows = [f"<tr><td>{escape(label)}</td><td class=\"num\">{_fmt(key.get(k), unit)}</td></tr>"
-            for k, label, unit, _worse in KEY_METRICS]
+    # A ratio reads best as a percentage ("0.09 %" rather than "0.000934").
+    rows = [f"<tr><td>{escape(label)}</td><td class=\"num\">{_fmt(key.get(k), unit or ('%' if 'ratio' in k else ''))}"
+            "</td></tr>" for k, label, unit, _worse in KEY_METRICS]
     facts = (("events", metrics.get("events")), ("devices", metrics.get("devices")),
              ("run time (spec s)", metrics.get("duration_s")), ("device-hours running", metrics.get("device_hours")),
              ("sync starts", metrics.get("sync", {}).get("starts")),
@@ -147,6 +156,31 @@ def _metrics_table(metrics: dict[str, Any]) -> str:
              ("pushes never delivered", metrics.get("push_delay_s", {}).get("undelivered")))
     rows += [f"<tr><td>{escape(k)}</td><td class=\"num\">{_fmt(v)}</td></tr>" for k, v in facts]
     return f'<table id="metrics-table"><tbody>{"".join(rows)}</tbody></table>'
+
+
+def _class_table(metrics: dict[str, Any]) -> str:
+    """Per link class: how often devices synced and how long things took there."""
+    dists = [(name, metrics.get(name, {}).get("by_class") or {}) for name in
+             ("sync_interval_s", "upload_delay_s", "staleness_s")]
+    syncs = metrics.get("sync", {}).get("by_class") or {}
+    moved = metrics.get("bytes", {}).get("by_class") or {}
+    seen = set(syncs) | set(moved) | {c for _, d in dists for c in d}
+    classes = [c for c in CLASS_ORDER if c in seen] + sorted(seen - set(CLASS_ORDER))
+    if not classes:
+        return ""
+    head = ("<tr><th>link class</th><th>sync starts</th><th>sync interval p50 / p95</th>"
+            "<th>upload delay p50 / p95</th><th>staleness p50 / p95</th><th>bytes up / down</th></tr>")
+    rows = []
+    for c in classes:
+        cells = [f'<td class="num">{_fmt(syncs.get(c))}</td>']
+        for _, d in dists:
+            s = d.get(c) or {}
+            cells.append(f'<td class="num">{_fmt(s.get("p50"), "s")} / {_fmt(s.get("p95"), "s")}</td>')
+        b = moved.get(c) or {}
+        cells.append(f'<td class="num">{_fmt(b.get("up"), "B")} / {_fmt(b.get("down"), "B")}</td>')
+        rows.append(f"<tr><td>{escape(c)}</td>{''.join(cells)}</tr>")
+    return (f'<h3>By link class</h3><table id="class-table"><thead>{head}</thead>'
+            f'<tbody>{"".join(rows)}</tbody></table>')
 
 
 def _plots(plots: Sequence[Plot]) -> str:
@@ -193,7 +227,7 @@ def render_html(*, results: Sequence[RuleResult], policy: str, scenario_name: st
         + f"<main><nav>{links}</nav>"
         + f'<section id="verdicts"><h2>Verdicts</h2>{_verdict_table(results)}</section>'
         + f'<section id="violations"><h2>Violations</h2>{_violations(results, contexts)}</section>'
-        + f'<section id="metrics"><h2>Key metrics</h2>{_metrics_table(metrics)}</section>'
+        + f'<section id="metrics"><h2>Key metrics</h2>{_metrics_table(metrics)}{_class_table(metrics)}</section>'
         + f'<section id="plots"><h2>Plots</h2>{_plots(plots)}</section>'
         + f'<section id="run"><h2>Run</h2>{_run(extra, scenario)}</section>'
         + "</main></body></html>\n"

@@ -48,3 +48,17 @@ def test_violation_without_device_or_context_still_reads():
     assert page.index("core.exactly_once") < page.index("a.pass")
     assert "change &lt;c1&gt; applied twice" in page and "<b>-</b>" in page
     assert "no trace lines for this device" in page and "&lt;x&gt;" in page
+
+
+def test_per_class_table_and_human_units():
+    metrics = {"key": {"failed_sync_ratio": 0.25, "bytes_up": 2_500_000},
+               "sync": {"by_class": {"edge": 3, "wifi": 5}},
+               "sync_interval_s": {"by_class": {"edge": {"p50": 120.0, "p95": 131.0}}},
+               "bytes": {"by_class": {"wifi": {"up": 1500, "down": 0}}}}
+    page = render_html(results=[], policy="planado", scenario_name=None, scenario=None, seed=0, extra=None,
+                       metrics=metrics, plots=[], contexts={})
+    assert ">25 %<" in page and ">2.5 MB<" in page
+    table = page[page.index('id="class-table"'):]
+    assert table.index(">edge<") < table.index(">wifi<")  # slowest first
+    assert "120 s / 131 s" in table and "1.5 kB / 0 B" in table
+    assert "<dd>0</dd>" in page  # seed 0 is a seed
