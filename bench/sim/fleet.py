@@ -68,7 +68,8 @@ class SimResult:
 
 
 def trace_meta(sc: Scenario) -> dict[str, Any]:
-    return {"ev": "meta", "schema": SCHEMA, "policy": sc.policy, "settled": True,
+    # trace.md: settled is "true when the run ended with a settle window".
+    return {"ev": "meta", "schema": SCHEMA, "policy": sc.policy, "settled": sc.settle_s > 0,
             "seed": sc.seed, "time_scale": 1, "params": dict(sc.params), "scenario": sc.name}
 
 

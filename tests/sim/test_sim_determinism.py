@@ -44,3 +44,11 @@ def test_the_written_trace_checks_the_same_offline():
     offline = check_events(events, get_policy("planado"), meta=meta)
     assert [(r.id, r.verdict, r.judged) for r in offline] == \
         [(r.id, r.verdict, r.judged) for r in online.results]
+
+
+def test_no_settle_window_means_not_settled():
+    from bench.sim import trace_meta
+
+    sc = load_scenario("scenarios/planado-day.yaml")
+    assert trace_meta(sc)["settled"] is True
+    assert trace_meta(sc.but(settle_s=0.0))["settled"] is False
