@@ -22,6 +22,14 @@ def register(sub: argparse._SubParsersAction) -> None:
                      help="also check that every profile can run at time scale K")
     mob.add_argument("--json", action="store_true", help="print JSON instead of lines")
     mob.set_defaults(func=run_mobility)
+    apply = actions.add_parser("apply", help="put a proxy of a Toxiproxy server on a link profile")
+    apply.add_argument("proxy", help="proxy name")
+    apply.add_argument("profile", help="link profile name (see `syncbench link profiles`)")
+    apply.add_argument("--url", default=None,
+                       help="Toxiproxy API (default: $TOXIPROXY_URL, else http://127.0.0.1:8474)")
+    apply.add_argument("--time-scale", type=float, default=1.0, metavar="K",
+                       help="divide latency and multiply bandwidth by K (default 1)")
+    apply.set_defaults(func=run_apply)
 
 
 def run_profiles(args: argparse.Namespace) -> int:
@@ -68,4 +76,26 @@ def run_mobility(args: argparse.Namespace) -> int:
     else:
         for s in steps:
             print(f"{s.t:10.1f}  {s.profile}")
+    return 0
+
+
+def run_apply(args: argparse.Namespace) -> int:
+    import os
+
+    from toxiproxy.exceptions import InvalidToxic, NotFound, ProxyExists
+
+    from bench.link.client import DEFAULT_URL, LinkClient, ToxiproxyServerError
+    from bench.link.profiles import ProfileError
+    from bench.link.resolve import ENV_URL
+    from bench.link.timescale import TimeScaleError
+
+    url = args.url or os.environ.get(ENV_URL) or DEFAULT_URL
+    try:
+        with LinkClient(url) as client:
+            profile = client.apply_profile(args.proxy, args.profile, args.time_scale)
+    except (ProfileError, TimeScaleError, ToxiproxyServerError) as exc:
+        raise UsageError(str(exc)) from None
+    except (NotFound, InvalidToxic, ProxyExists) as exc:
+        raise UsageError(f"{url}: proxy {args.proxy!r}: {exc}") from None
+    print(f"{args.proxy}: {profile.name} ({profile.link_class}) at K={args.time_scale:g}")
     return 0

@@ -62,3 +62,19 @@ def test_toxiproxy_serve_port_taken():
         _, err = proc.communicate(timeout=20)
     assert proc.returncode == 2
     assert err.startswith("syncbench toxiproxy: error: cannot listen on 127.0.0.1:") and err.count("\n") == 1
+
+
+def test_link_apply(capsys):
+    from bench.link.client import LinkClient
+    from bench.link.proxy import ProxyServerThread
+
+    with ProxyServerThread(seed=1) as srv, LinkClient(srv.url) as client:
+        client.create_proxy("phone", "127.0.0.1:9")
+        assert main(["link", "apply", "phone", "edge", "--url", srv.url, "--time-scale", "10"]) == 0
+        assert capsys.readouterr().out == "phone: edge (edge) at K=10\n"
+        assert [t["attributes"] for t in client.toxics("phone")][0] == {"latency": 42.0, "jitter": 0.0}
+        assert main(["link", "apply", "nobody", "edge", "--url", srv.url]) == 2
+        assert "proxy 'nobody': proxy not found" in capsys.readouterr().err
+        assert main(["link", "apply", "phone", "wifi", "--url", srv.url, "--time-scale", "60"]) == 2
+        assert main(["link", "apply", "phone", "6g", "--url", srv.url]) == 2
+        assert "unknown link profile '6g'" in capsys.readouterr().err
