@@ -3,7 +3,7 @@
 Locust monkey-patches the standard library with gevent on import, so every run
 goes through ``python -m bench load`` in a subprocess and this pytest process
 stays clean. Runs are short (a few seconds, a few dozen devices) with the
-2-minute cadence compressed (time scale 40: a timer sync every 3 wall
+2-minute cadence compressed (time scale 60: a timer sync every 2 wall
 seconds), so each device syncs several times.
 """
 
@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[2]
 # Generous: a loaded 2-core CI machine imports Locust, starts the server
 # subprocess and provisions the fleet before the run's own seconds begin.
 RUN_TIMEOUT_S = 120
-FAST = ["--devices", "24", "--spawn-rate", "200", "--time-scale", "40", "--photo-bytes", "20000"]
+FAST = ["--devices", "24", "--spawn-rate", "200", "--time-scale", "60", "--photo-bytes", "20000"]
 
 
 def load(*args: str, out: Path | None = None) -> subprocess.CompletedProcess:
@@ -34,7 +34,7 @@ def load(*args: str, out: Path | None = None) -> subprocess.CompletedProcess:
 
 def test_steady_run_syncs_passes_lenient_gates_and_writes_the_report(tmp_path: Path) -> None:
     out = tmp_path / "steady"
-    r = load("--profile", "steady", "--duration", "7", "--p99-ms", "5000",
+    r = load("--profile", "steady", "--duration", "5", "--p99-ms", "5000",
              "--max-fail-ratio", "0", "--min-rps", "0.5", out=out)
     assert r.returncode == 0, r.stderr
     data = json.loads((out / "load.json").read_text())
@@ -51,7 +51,7 @@ def test_steady_run_syncs_passes_lenient_gates_and_writes_the_report(tmp_path: P
 
 
 def test_impossible_gate_fails_with_one_line_reason_in_a_storm() -> None:
-    r = load("--profile", "storm", "--duration", "6", "--p99-ms", "0.001")
+    r = load("--profile", "storm", "--duration", "4", "--p99-ms", "0.001")
     assert r.returncode == 1, r.stderr
     lines = [ln for ln in r.stderr.splitlines() if "gate failed" in ln]
     assert len(lines) == 1 and "--p99-ms" in lines[0] and "0.001" in lines[0]
@@ -61,7 +61,7 @@ def test_impossible_gate_fails_with_one_line_reason_in_a_storm() -> None:
 @pytest.mark.parametrize("workers", [1])
 def test_distributed_burst_with_one_worker_completes(tmp_path: Path, workers: int) -> None:
     out = tmp_path / "burst"
-    r = load("--profile", "burst", "--duration", "7", "--workers", str(workers),
+    r = load("--profile", "burst", "--duration", "5", "--workers", str(workers),
              "--p99-ms", "5000", "--max-fail-ratio", "0", out=out)
     assert r.returncode == 0, r.stderr
     data = json.loads((out / "load.json").read_text())

@@ -1,0 +1,123 @@
+"""The load package's plain parts, in process (no Locust): gates, series, profiles,
+capacity search, configuration and CLI errors, and the device driver over real HTTP."""
+
+from __future__ import annotations
+
+import random
+
+import httpx
+import pytest
+
+from bench.cli import main
+from bench.load.capacity import Step, search
+from bench.load.config import ConfigError, LoadConfig
+from bench.load.device import LoadDevice
+from bench.load.gates import Gates, check, reason
+from bench.load.profiles import PROFILES
+from bench.load.series import Snapshot, build, percentile
+from reference_server.testing import running_server
+
+
+def test_gates_hold_and_fail_with_one_line_naming_each_broken_gate() -> None:
+    g = Gates(p99_ms=100, max_fail_ratio=0.01, min_rps=10)
+    assert reason(check(g, p99_ms=100, fail_ratio=0.01, rps=10)) is None
+    line = reason(check(g, p99_ms=150, fail_ratio=0.0, rps=5))
+    assert line is not None and "\n" not in line
+    assert "--p99-ms" in line and "--min-rps" in line and "--max-fail-ratio" not in line
+    assert check(Gates(), p99_ms=1e9, fail_ratio=1, rps=0) == []
+    with pytest.raises(ValueError, match="--p99-ms"):
+        Gates(p99_ms=-1)
+
+
+def test_series_quantiles_come_from_each_interval_not_the_whole_run() -> None:
+    assert percentile({}, 0.99) is None
+    assert percentile({10: 98, 500: 2}, 0.5) == 10 and percentile({10: 98, 500: 2}, 0.99) == 500
+    snaps = [Snapshot(t=0, requests=0, failures=0, hist={}),
+             Snapshot(t=1, requests=100, failures=0, hist={10: 100}),
+             Snapshot(t=2, requests=110, failures=5, hist={10: 100, 900: 10})]
+    s = build(snaps)
+    assert s["t"] == [1, 2] and s["rps"] == [100, 10] and s["fail_s"] == [0, 5]
+    assert s["p99"] == [10, 900]  # the second second's spike is not diluted by the first
+
+
+def test_profiles_place_their_moments_in_the_run() -> None:
+    assert PROFILES["steady"].moments(100) == {}
+    storm = PROFILES["storm"].moments(100)
+    assert 0 < storm["offline"] < storm["reconnect"] < 100
+    assert 0 < PROFILES["burst"].moments(100)["burst"] < 100
+
+
+def _fake(limit: int):
+    calls = []
+
+    def trial(n: int) -> Step:
+        calls.append(n)
+        return Step(devices=n, held=n <= limit, p99_ms=1, fail_ratio=0, rps=n / 10)
+    return trial, calls
+
+
+def test_capacity_search_doubles_then_bisects_to_the_largest_fleet_that_held() -> None:
+    trial, calls = _fake(330)
+    best, steps, limited = search(trial, start=50, max_devices=10_000)
+    assert calls[:4] == [50, 100, 200, 400]
+    assert best is not None and 300 <= best.devices <= 330 and limited == "server"
+    assert all(s.held for s in steps if s.devices <= 330)
+    trial, _ = _fake(10**9)
+    best, _, limited = search(trial, start=50, max_devices=300)
+    assert best.devices == 300 and limited == "ceiling"
+    trial, _ = _fake(0)
+    best, _, _ = search(trial, start=8, max_devices=100)
+    assert best is None
+
+
+def test_config_and_cli_refuse_bad_values_with_one_line(capsys: pytest.CaptureFixture) -> None:
+    with pytest.raises(ConfigError, match="--devices"):
+        LoadConfig(devices=0)
+    with pytest.raises(ConfigError, match="--policy"):
+        LoadConfig(policy="nope")
+    cfg = LoadConfig(devices=3, tokens={"w1": "t"})
+    assert LoadConfig.from_dict(cfg.to_dict()) == cfg
+    for argv, word in ((["--devices", "0"], "--devices"), (["--time-scale", "-1"], "--time-scale"),
+                       (["--find-capacity"], "--p99-ms"), (["--host", "ftp://x"], "--host"),
+                       (["--p99-ms", "-3"], "--p99-ms")):
+        assert main(["load", *argv]) == 2
+        err = capsys.readouterr().err.strip()
+        assert word in err and "\n" not in err
+
+
+class _Httpx:
+    def __init__(self, url: str) -> None:
+        self.c = httpx.Client(base_url=url, timeout=30)
+
+    def request(self, method: str, path: str, *, name: str, headers: dict, data=None):
+        return self.c.request(method, path, headers=headers, content=data)
+
+
+def test_load_device_syncs_uploads_photos_and_reconnects_after_a_storm() -> None:
+    with running_server() as srv:
+        tokens = srv.provision_workers(2)
+        for dev in tokens:
+            r = httpx.post(srv.url + "/v1/web/jobs", headers=srv.auth(srv.dispatcher_token),
+                           json={"id": f"job-{dev}-1", "assignee": dev})
+            assert r.status_code == 201
+        clock = [1000.0]  # a fake wall clock the test moves
+        # Storm over 10 wall s at time scale 60: offline at 2.5 s, reconnect at 6 s.
+        cfg = LoadConfig(devices=2, tokens=tokens, time_scale=60, duration_s=10,
+                         profile="storm", epoch=1000.0, act_mean_s=30, photo_bytes=3000)
+        devs = [LoadDevice(device=d, token=t, cfg=cfg, rng=random.Random(i), clock=lambda: clock[0],
+                           transport=_Httpx(srv.url)) for i, (d, t) in enumerate(tokens.items())]
+        syncs_before_reconnect = None
+        while clock[0] < 1012.0:
+            for d in devs:
+                if d.wake_in() == 0:
+                    d.step()
+            nxt = min(d.wake_in() for d in devs)
+            clock[0] += max(nxt, 0.01)
+            if syncs_before_reconnect is None and clock[0] >= 1006.0:
+                syncs_before_reconnect = sum(d.syncs_ok for d in devs)
+        for d in devs:
+            assert d.syncs_ok >= 3 and d.syncs_failed == 0
+            assert d.engine.unsent == 0  # everything edited offline went up after the reconnect
+            assert "job-" + d.device + "-1" in d.engine.records()
+        assert sum(d.syncs_ok for d in devs) > syncs_before_reconnect
+        assert sum(d.events.get("edit", 0) for d in devs) >= 4  # 2 outage edits each at least
