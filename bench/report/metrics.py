@@ -14,8 +14,9 @@ What each metric measures (the derived state is trace.md's, "Derived state
 the rules use"):
 
 ==================  =========================================================
-sync interval       time between successive ``sync_start`` s of one device,
-                    by the link class at the later one
+sync interval       time between successive ``sync_start`` s of one device
+                    while its app runs (a close resets it), by the link
+                    class at the later one
 syncs/device-hour   ``sync_start`` count over running time (foreground or
                     background); a device with no ``app`` event at all counts
                     its span from its first to its last event
@@ -170,6 +171,10 @@ class MetricsBuilder:
         elif not running and ds.running_since is not None:
             ds.running_s += t - ds.running_since
             ds.running_since = None
+        if not running:
+            # A closed app is not expected to sync: the next interval starts
+            # at the next sync_start, not across the night the app was closed.
+            ds.last_sync_start = None
 
     def _sync_start(self, ev, t, ds) -> None:
         self.sync_starts += 1

@@ -24,15 +24,18 @@ def test_sync_intervals_by_link_class_and_syncs_per_running_hour():
     tb.sync(250, "d1", "timer")
     tb.app(1800, "d1", "closed")
     tb.link(3000, "d1", "wifi")  # closed: not running time
+    tb.app(3600, "d1", "opened")
+    tb.sync(3601, "d1", "open")  # no interval across the closed stretch
+    tb.app(5400, "d1", "closed")
     m = metrics(tb)
     si = m["sync_interval_s"]
     assert si["count"] == 2 and si["p50"] == 125.0
     assert si["by_class"]["wifi"]["max"] == 100 and si["by_class"]["edge"]["max"] == 150
-    assert m["device_hours"] == 0.5
-    assert m["sync"]["per_device_hour"] == 6.0
-    assert m["sync"]["by_trigger"] == {"open": 1, "timer": 2}
-    assert m["sync"]["by_class"] == {"edge": 1, "wifi": 2}
-    assert m["key"]["syncs_per_device_hour"] == 6.0
+    assert m["device_hours"] == 1.0
+    assert m["sync"]["per_device_hour"] == 4.0
+    assert m["sync"]["by_trigger"] == {"open": 2, "timer": 2}
+    assert m["sync"]["by_class"] == {"edge": 1, "wifi": 3}
+    assert m["key"]["syncs_per_device_hour"] == 4.0
     assert [c[0] for c in m["cdf"]["sync_interval_s"]["edge"]] == [150]
 
 
