@@ -141,8 +141,8 @@ class RuleFailed(Exception):
 def _violations(result) -> str:
     from bench.rules.base import fmt_t
 
-    lines = [f"{result.id}: {len(result.violations)} violation(s)"]
+    lines = [f"{result.id}: {result.count} violation(s)"]
     lines += [f"  t={fmt_t(v.t)} dev={v.dev or '-'}: {v.message}" for v in result.violations[:20]]
-    if len(result.violations) > 20:
-        lines.append(f"  ... and {len(result.violations) - 20} more")
+    if result.count > 20:
+        lines.append(f"  ... and {result.count - 20} more")
     return "\n".join(lines)

@@ -30,6 +30,13 @@ if TYPE_CHECKING:
 
 PASS, FAIL, NA = "pass", "fail", "n/a"
 
+# Violations kept per rule. "listing every violation" holds for any trace a
+# person reads; past this many (a trace of a million events checked against
+# the wrong policy) the list is cut, the count stays exact and --json says
+# ``violations_total``, so memory stays bounded by the trace's devices, not
+# by how badly it fails.
+MAX_VIOLATIONS_KEPT = 10_000
+
 # Default parameters, fixed by rules.md ("Default parameters").
 DEFAULT_PARAMS: dict[str, float] = {
     "interval_s": 120,
@@ -64,13 +71,28 @@ class RuleResult:
     verdict: str
     judged: int
     violations: tuple[Violation, ...] = field(default_factory=tuple)
+    # How many violations there were; more than len(violations) only when the
+    # list was cut at MAX_VIOLATIONS_KEPT.
+    failures: int = 0
+
+    @property
+    def count(self) -> int:
+        """Violations in all, listed or not."""
+        return max(self.failures, len(self.violations))
+
+    @property
+    def truncated(self) -> bool:
+        return self.failures > len(self.violations)
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "id": self.id,
             "verdict": self.verdict,
             "violations": [v.as_dict() for v in self.violations],
         }
+        if self.truncated:  # an extension of the check --json shape, present only when cut
+            out["violations_total"] = self.failures
+        return out
 
 
 class Window:
@@ -109,6 +131,7 @@ class Rule:
         self.ctx = ctx
         self.p = {name: values[name] for name in self.params}
         self.judged = 0
+        self.failures = 0
         self.violations: list[Violation] = []
 
     # -- instance bookkeeping ---------------------------------------------
@@ -117,7 +140,9 @@ class Rule:
 
     def fail(self, t: float, dev: str | None, message: str) -> None:
         self.judged += 1
-        self.violations.append(Violation(t=t, dev=dev, message=message))
+        self.failures += 1
+        if len(self.violations) < MAX_VIOLATIONS_KEPT:
+            self.violations.append(Violation(t=t, dev=dev, message=message))
 
     def window(self, dev: str | None, deadline: float, on_expire: Callable[[Window], None], data: Any = None) -> Window:
         w = Window(dev, deadline, on_expire, data)
@@ -135,7 +160,10 @@ class Rule:
             verdict = PASS
         else:
             verdict = NA
-        return RuleResult(id=self.id, verdict=verdict, judged=self.judged, violations=tuple(self.violations))
+        # Rules find some violations late (at a deadline, at the end): list them in time order.
+        ordered = tuple(sorted(self.violations, key=lambda v: (v.t, v.dev or "")))
+        return RuleResult(id=self.id, verdict=verdict, judged=self.judged, violations=ordered,
+                          failures=self.failures)
 
 
 def expire_due(windows: Iterable[Window], end_t: float | None) -> None:

@@ -23,7 +23,7 @@ def junit_xml(results: Sequence[RuleResult], *, suite: str, classname: str | Non
         tc = ET.SubElement(ts, "testcase", classname=cls, name=r.id, time="0")
         if r.verdict == FAIL:
             lines = [f"t={fmt_t(v.t)} dev={v.dev or '-'}: {v.message}" for v in r.violations]
-            node = ET.SubElement(tc, "failure", message=f"{len(r.violations)} violation(s); first: {lines[0]}",
+            node = ET.SubElement(tc, "failure", message=f"{r.count} violation(s); first: {lines[0]}",
                                  type="RuleViolation")
             node.text = "\n".join(lines)
         elif r.verdict == NA:

@@ -167,3 +167,21 @@ def test_fed_one_by_one_or_all_at_once_gives_the_same_verdicts():
 
 def test_fmt_t():
     assert (fmt_t(10), fmt_t(10.0), fmt_t(1.5), fmt_t(1.23456)) == ("10", "10", "1.5", "1.235")
+
+
+def test_violations_are_listed_in_time_order_and_capped(monkeypatch):
+    import bench.rules.base as base
+    from bench.testing import TraceBuilder
+
+    monkeypatch.setattr(base, "MAX_VIOLATIONS_KEPT", 3)
+    tb = TraceBuilder("planado")
+    tb.link(0, "d1", "wifi").app(0, "d1", "opened")
+    for i in range(5):  # five pushes nobody answers with a sync
+        tb.push(10 + 20 * i, "d1", "job-1")
+    tb.link(200, "d1", "wifi")
+    r = tb.results()["planado.push_sync"]
+    assert r.verdict == "fail"
+    assert r.count == 5 and len(r.violations) == 3 and r.truncated
+    assert [v.t for v in r.violations] == [10, 30, 50]
+    assert r.as_dict()["violations_total"] == 5
+    assert "violations_total" not in tb.results()["planado.cadence"].as_dict()
