@@ -14,7 +14,8 @@ from bench.suite import ItemResult, SuiteError
 
 
 def run_scenario_item(path: Path, out_root: Path | None, *, mode: str = "sim",
-                      time_scale: float | None = None, seed: int | None = None) -> ItemResult:
+                      time_scale: float | None = None, seed: int | None = None,
+                      target_server: str | None = None, target_token: str | None = None) -> ItemResult:
     from bench.scenario import ScenarioError, load_scenario
 
     try:
@@ -26,7 +27,7 @@ def run_scenario_item(path: Path, out_root: Path | None, *, mode: str = "sim",
     if mode == "sim":
         return _simulate(path, scenario, out_root)
     if mode == "real":
-        return _real(path, scenario, out_root, time_scale)
+        return _real(path, scenario, out_root, time_scale, target_server, target_token)
     raise SuiteError(f"{path}: unknown mode {mode!r} (sim or real)")
 
 
@@ -47,9 +48,11 @@ def _simulate(path: Path, scenario, out_root: Path | None) -> ItemResult:
                       seconds=time.perf_counter() - started, extra={"metrics": result.metrics})
 
 
-def _real(path: Path, scenario, out_root: Path | None, time_scale: float | None) -> ItemResult:
+def _real(path: Path, scenario, out_root: Path | None, time_scale: float | None,
+          target_server: str | None, target_token: str | None) -> ItemResult:
     try:
         from bench.real import run_real_item
     except ImportError:
         raise SuiteError(f"{path}: real mode is not available in this build") from None
-    return run_real_item(path, scenario, out_root, time_scale=time_scale)
+    target = {"target_server": target_server, "target_token": target_token} if target_server else {}
+    return run_real_item(path, scenario, out_root, time_scale=time_scale, **target)

@@ -7,7 +7,9 @@ import sys
 
 from bench.cli import EXIT_FAIL, EXIT_OK, UsageError
 
-DEFAULT_SUITE = "scenarios"
+# The default suites: simulated runs and recorded traces; real runs are kept
+# short enough for the whole real suite to finish in a few minutes.
+DEFAULT_SUITE = {"sim": "scenarios", "real": "scenarios/real"}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -15,7 +17,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="Run scenarios (*.yaml) and check recorded traces (*.jsonl); each item "
                                    "must meet its expectations. Writes one report per item under --out.")
     p.add_argument("paths", nargs="*", metavar="SCENARIO|TRACE|DIR",
-                   help=f"scenario files, trace files or folders (default: {DEFAULT_SUITE}/)")
+                   help="scenario files, trace files or folders (default: scenarios/, or "
+                        "scenarios/real/ with --mode real)")
     p.add_argument("--mode", choices=("sim", "real"), default="sim",
                    help="how scenarios run: simulated fleet or real clients through shaped links")
     p.add_argument("--time-scale", type=float, default=None, metavar="K",
@@ -23,6 +26,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=None, help="override every scenario's seed")
     p.add_argument("--out", default="reports", metavar="DIR", help="where reports go (default: reports/)")
     p.add_argument("--no-report", action="store_true", help="check only; write no report")
+    p.add_argument("--target-server", metavar="URL",
+                   help="real mode: run the devices against this server (your own backend speaking "
+                        "the protocol) instead of the reference one")
+    p.add_argument("--target-token", metavar="TOKEN",
+                   help="real mode: the admin token that provisions devices on --target-server")
     p.set_defaults(func=run)
 
 
@@ -34,7 +42,9 @@ def run(args: argparse.Namespace) -> int:
     from bench.suite import SuiteError, collect, run_trace_item, summary_table
     from bench.trace import TraceError
 
-    paths = args.paths or [DEFAULT_SUITE]
+    if args.target_server and args.mode != "real":
+        raise UsageError("--target-server needs --mode real")
+    paths = args.paths or [DEFAULT_SUITE[args.mode]]
     try:
         items = collect(paths)
     except SuiteError as exc:
@@ -64,4 +74,6 @@ def _run_scenario(path, out_root, args):
         from bench.suite_scenarios import run_scenario_item
     except ImportError:
         raise SuiteError(f"{path}: scenario runs are not available in this build") from None
-    return run_scenario_item(path, out_root, mode=args.mode, time_scale=args.time_scale, seed=args.seed)
+    target = {"target_server": args.target_server, "target_token": args.target_token} if args.target_server else {}
+    return run_scenario_item(path, out_root, mode=args.mode, time_scale=args.time_scale, seed=args.seed,
+                             **target)
