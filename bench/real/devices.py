@@ -1,0 +1,287 @@
+"""Play a group of real devices through their shaped links, in one event loop.
+
+Theory of operation: a *group* is the devices one process carries (the whole
+fleet for a small run, a share of it per worker process for a large one).
+For each device the group starts a reference client (``DeviceClient``) whose
+server is the device's own proxy, so HTTP and the push WebSocket both cross
+the shaped link. From the run's epoch ``t0`` (wall seconds of spec t = 0) the
+device has up to three coroutines, all waiting in wall time ``t0 + t / K``::
+
+    links      LinkDriver: apply the profile to the proxy, then tell the app
+               its link class (as the OS would)
+    steps      the scenario's explicit steps (app, edit, manual, snapshot)
+    behaviour  a person acting by a preset (bench.real.people)
+
+At ``duration`` they are cancelled and the settle window begins (trace.md:
+"every device online on a fast link, running"): every proxy goes to the
+settle profile -- or, when that profile cannot run at K (Wi-Fi's 1 ms one-way
+latency allows K = 1 only), to no shaping at all, loopback being faster than
+any link -- each app is told the settle link's class and is opened or
+restored; halfway through every device pulls by hand (so a PlayMaker device
+receives what the web changed); at the end each writes a ``snapshot`` and is
+closed. Nothing here knows about the server trace or the rules.
+
+A device with notifications off (``push: false``) never opens the push
+socket: the client's push reconciliation is switched off in a subclass.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bench.real.plan import DevicePlan
+
+# When the settle window's pull to refresh comes, as a fraction of the window:
+# the simulator's choice (bench.sim.fleet.SETTLE_PULL_AT), so both modes settle alike.
+SETTLE_PULL_AT = 0.5
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GroupPlan:
+    """What one process needs to play its devices (picklable)."""
+
+    devices: tuple[DevicePlan, ...]
+    urls: dict[str, str]  # device -> base URL of its proxy
+    tokens: dict[str, str]  # device -> bearer token
+    proxies: dict[str, str]  # device -> the name of its proxy on the Toxiproxy server
+    proxy_api: str | None  # the Toxiproxy API URL (None: links are not shaped)
+    store_root: str
+    time_scale: float
+    duration_s: float
+    settle_s: float
+    settle_link: str
+
+
+@dataclass(slots=True, kw_only=True)
+class GroupResult:
+    traces: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    late_s: float = 0.0  # the latest a link step was applied (wall seconds)
+
+
+def _client_class(push: bool) -> Any:
+    from reference_client.client import DeviceClient
+
+    if push:
+        return DeviceClient
+
+    class PushOffClient(DeviceClient):
+        """Notifications off: the push socket is never opened."""
+
+        def _reconcile_push(self) -> None:
+            return None
+
+    return PushOffClient
+
+
+# The clients are opened before the run's epoch is chosen (opening a store
+# takes a few hundred milliseconds of SQLite set-up per device), under a
+# placeholder epoch this far in the future, so nothing they could stamp before
+# the real epoch is set would be at or after t = 0.
+PLACEHOLDER_EPOCH_AHEAD_S = 86400.0
+
+
+class _Group:
+    def __init__(self, plan: GroupPlan) -> None:
+        self.plan = plan
+        self.t0 = time.time() + PLACEHOLDER_EPOCH_AHEAD_S
+        self.k = plan.time_scale
+        self.clients: dict[str, Any] = {}
+        self.result = GroupResult()
+        self.link_api: Any = None
+        self.drivers: list[Any] = []
+
+    async def until(self, t: float) -> None:
+        wait = self.t0 + t / self.k - time.time()
+        if wait > 0:
+            await asyncio.sleep(wait)
+
+    def now(self) -> float:
+        return (time.time() - self.t0) * self.k
+
+    async def start(self) -> None:
+        from reference_client.client import ClientConfig
+
+        p = self.plan
+        for d in p.devices:
+            store = Path(p.store_root) / d.id
+            trace = Path(p.store_root) / f"{d.id}.trace.jsonl"
+            cfg = ClientConfig(server=p.urls[d.id], token=p.tokens[d.id], device=d.id,
+                               policy=d.policy, mutant=d.mutant, store=store, trace=trace,
+                               time_scale=self.k, trace_epoch=self.t0, seed=d.seed)
+            client = _client_class(d.push)(cfg)
+            await client.start()
+            self.clients[d.id] = client
+            self.result.traces.append(str(trace))
+        if p.proxy_api is not None:
+            from bench.link.client import LinkClient
+
+            self.link_api = LinkClient(p.proxy_api)
+            # The t = 0 profiles go on before the epoch is chosen, so the first
+            # step at t = 0 finds its toxics in place and only checks them.
+            await asyncio.gather(*(asyncio.to_thread(self._first_profile, d) for d in p.devices))
+
+    def _first_profile(self, d: DevicePlan) -> None:
+        self.link_api.apply_profile(self.plan.proxies[d.id], d.links[0][1], self.k)
+
+    def begin(self, t0: float) -> None:
+        """Set the run's epoch on every client (spec t = (wall - t0) * K)."""
+        self.t0 = t0
+        for dev in self.clients.values():
+            # The client takes its epoch from its config when it starts; the
+            # run's epoch is known only once every client is open, so it is set
+            # on the client's spec clock here (reference_client.client.clock).
+            dev.clock.epoch = t0
+
+    async def _links(self, d: DevicePlan) -> None:
+        from bench.link.driver import LinkDriver, client_applier
+
+        dev = self.clients[d.id]
+
+        def on_link(cls: str) -> None:
+            asyncio.get_running_loop().create_task(dev.set_link(cls))
+
+        if self.link_api is None:  # no proxy: only tell the app
+            for t, profile in d.links:
+                await self.until(t)
+                from bench.link.profiles import get_profile
+
+                await dev.set_link(get_profile(profile).link_class)
+            return
+        driver = LinkDriver(dev=d.id, apply=client_applier(self.link_api, self.plan.proxies[d.id]),
+                            time_scale=self.k, on_link=on_link, clock=time.time)
+        self.drivers.append(driver)
+        await driver.run(d.links, start=self.t0)
+
+    async def _steps(self, d: DevicePlan) -> None:
+        dev = self.clients[d.id]
+        await self.until(0.0)
+        await asyncio.sleep(0)  # the t=0 link step goes first
+        for s in d.steps:
+            await self.until(s.t)
+            if s.kind == "app":
+                await dev.app(s.value)
+            elif s.kind == "edit":
+                record = s.record or f"{d.id}-r0"
+                if s.value == "photo":
+                    await dev.edit(record, "photo", nbytes=s.bytes or 1)
+                elif s.value == "status":
+                    await dev.edit(record, "status", status=s.status)
+                else:
+                    await dev.edit(record, "text",
+                                   fields={"report": s.text or f"note at {self.now():.0f}"})
+            elif s.kind == "manual":
+                await dev.manual(s.value or None)
+            elif s.kind == "snapshot":
+                await dev.snapshot()
+
+    async def _person(self, d: DevicePlan) -> None:
+        from bench.real.people import worker
+        from bench.sim.people import PRESETS
+
+        await self.until(0.0)
+        await asyncio.sleep(0)
+        rng = random.Random(f"{d.seed}/{d.id}/behaviour")
+        await worker(self.clients[d.id], PRESETS[d.behaviour], rng, self.until, self.now,
+                     self.plan.duration_s)
+
+    async def _guard(self, coro: Any, what: str) -> None:
+        try:
+            await coro
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # a device's failure is reported, the run goes on
+            self.result.errors.append(f"{what}: {exc!r}")
+
+    async def play(self) -> None:
+        p = self.plan
+        tasks = []
+        for d in p.devices:
+            tasks.append(asyncio.create_task(self._guard(self._links(d), f"{d.id} links")))
+            if d.steps:
+                tasks.append(asyncio.create_task(self._guard(self._steps(d), f"{d.id} steps")))
+            if d.behaviour is not None:
+                tasks.append(asyncio.create_task(self._guard(self._person(d), f"{d.id} person")))
+        await self.until(p.duration_s)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await self.settle()
+
+    async def settle(self) -> None:
+        from bench.link.profiles import get_profile
+        from bench.link.timescale import TimeScaleError, check_time_scale
+
+        p = self.plan
+        profile = get_profile(p.settle_link)
+        try:
+            check_time_scale(profile, self.k)
+            shaped = True
+        except TimeScaleError:
+            shaped = False
+        if self.link_api is not None:
+            await asyncio.gather(*(asyncio.to_thread(self._settle_proxy, p.proxies[d.id], profile,
+                                                     shaped)
+                                   for d in p.devices))
+        for dev in self.clients.values():
+            await dev.set_link(profile.link_class)
+            if dev.engine.app == "closed":
+                await dev.app("opened")
+            elif dev.engine.app == "background":
+                await dev.app("restored")
+        await self.until(p.duration_s + SETTLE_PULL_AT * p.settle_s)
+        for dev in self.clients.values():
+            await dev.manual("settle")
+        await self.until(p.duration_s + p.settle_s)
+        for dev in self.clients.values():
+            await dev.snapshot()
+
+    def _settle_proxy(self, proxy: str, profile: Any, shaped: bool) -> None:
+        api = self.link_api
+        if shaped:
+            api.apply_profile(proxy, profile, self.k)
+            return
+        for toxic in api.toxics(proxy):
+            api.remove_toxic(proxy, toxic["name"])
+        if not api.get_proxy(proxy)["enabled"]:
+            api.enable(proxy)
+
+    async def close(self) -> None:
+        for d_id, dev in self.clients.items():
+            self.result.errors += [f"{d_id}: client task failed: {e!r}" for e in dev.errors]
+            with contextlib.suppress(Exception):
+                await dev.close()
+        if self.link_api is not None:
+            self.link_api.close()
+        late = [x for drv in self.drivers for x in drv.lateness]
+        self.result.late_s = max(late, default=0.0)
+
+
+def warm_up() -> None:
+    """Import what a group needs, so starting it after ``t0`` is chosen takes
+    milliseconds (a cold import of the client and its HTTP stack takes about a second)."""
+    import bench.link.client  # noqa: F401
+    import bench.link.driver  # noqa: F401
+    import bench.real.people  # noqa: F401
+    import reference_client.client.app  # noqa: F401
+    import reference_client.mutants  # noqa: F401
+
+
+async def play_group(plan: GroupPlan, epoch: Callable[[], float]) -> GroupResult:
+    """Open the group's clients, ask ``epoch()`` for the run's t0 (it may block:
+    a worker process waits for its parent there), play to the end of the settle window."""
+    group = _Group(plan)
+    try:
+        await group.start()
+        group.begin(epoch())
+        await group.play()
+    finally:
+        await group.close()
+    return group.result

@@ -1,0 +1,133 @@
+"""The plan of a real run: who the devices are and what happens to their links.
+
+Theory of operation: a scenario (``bench.scenario.Scenario``) is turned into
+plain, picklable data before anything starts, so the same plan can be handed
+to worker processes and so a K the proxy cannot honour is refused before a
+single process is started::
+
+    Scenario ──> devices()        explicit devices + the generated fleet
+                                  (same draws as the simulator: rng "<seed>/fleet")
+             ──> link_timeline()  explicit link steps, else draws of the
+                                  device's mobility preset (rng "<seed>/<dev>/mobility")
+             ──> check_scale()    every profile used before the settle window
+                                  must run at K (bench.link.timescale)
+
+The mobility chains are the simulator's presets (``bench.sim.mobility.PRESETS``:
+plain data, no SimPy), drawn here with the same exponential dwell and weighted
+moves, so a scenario file means the same day in both modes; the individual
+draws differ from the simulator's (it interleaves one generator per device
+between mobility and behaviour), so the two modes agree in distribution, not
+event by event.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+from bench.link.timescale import TimeScaleError, check_time_scale, max_time_scale
+from bench.scenario.model import DeviceSpec, Scenario, Step
+from bench.suite import SuiteError
+
+# The time scale of a real run when neither the caller nor the command line
+# gives one: spec/links.md "a 2-hour field day runs in 2 minutes" is K = 60.
+DEFAULT_TIME_SCALE = 60.0
+
+
+class RealRunError(SuiteError):
+    """A real run that cannot start or could not finish (one line, names what)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DevicePlan:
+    """One device of a real run, as plain data (picklable for worker processes)."""
+
+    id: str
+    policy: str  # the rule policy the client follows (planado or playmaker)
+    mutant: str | None  # a reference_client.mutants name, or None
+    push: bool  # push notifications enabled
+    behaviour: str | None  # a bench.sim.people preset name
+    links: tuple[tuple[float, str], ...]  # (spec t, profile) before the settle window
+    steps: tuple[Step, ...]  # explicit non-link steps
+    seed: int
+
+
+def _pick(mix: tuple[tuple[str, float], ...], rng: random.Random) -> str | None:
+    # The simulator's weighted pick (bench.sim.fleet._pick), so the same seed
+    # gives the generated fleet the same mobility, behaviour and push choices.
+    x = rng.random() * sum(w for _, w in mix)
+    for name, w in mix:
+        x -= w
+        if x < 0:
+            return None if name == "none" else name
+    return mix[-1][0] if mix and mix[-1][0] != "none" else None
+
+
+def device_specs(sc: Scenario) -> list[DeviceSpec]:
+    """Explicit devices, then the generated fleet drawn as the simulator draws it."""
+    specs = list(sc.devices)
+    fl = sc.fleet
+    if fl.size:
+        frng = random.Random(f"{sc.seed}/fleet")
+        for dev_id in fl.ids():
+            specs.append(DeviceSpec(
+                id=dev_id, client=fl.client or sc.policy, link=fl.link,
+                mobility=_pick(fl.mobility, frng), behaviour=_pick(fl.behaviour, frng),
+                push=not (fl.push_off and frng.random() < fl.push_off), steps=fl.steps))
+    return specs
+
+
+def mobility_steps(preset: str, start: str, rng: random.Random,
+                   duration_s: float) -> list[tuple[float, str]]:
+    """Draws of the simulator's Markov chain ``preset`` over ``[0, duration_s)``."""
+    from bench.sim.mobility import PRESETS
+
+    chain = PRESETS[preset]
+    if not chain.moves:
+        return []
+    state = start if start in chain.dwell_s else chain.start
+    out: list[tuple[float, str]] = []
+    t = 0.0
+    while True:
+        t += rng.expovariate(1.0 / chain.dwell_s[state])
+        if t >= duration_s:
+            return out
+        state = chain.next(state, rng)
+        out.append((t, state))
+
+
+def link_timeline(spec: DeviceSpec, sc: Scenario) -> tuple[tuple[float, str], ...]:
+    """The device's link steps before the settle window, starting at t = 0."""
+    first = next((s for s in spec.steps if s.kind == "link" and s.t == 0), None)
+    start = first.value if first is not None else spec.link
+    steps: list[tuple[float, str]] = [(0.0, start)]
+    steps += [(s.t, s.value) for s in spec.steps if s.kind == "link" and s.t > 0]
+    if spec.mobility is not None:
+        rng = random.Random(f"{sc.seed}/{spec.id}/mobility")
+        steps += mobility_steps(spec.mobility, start, rng, sc.duration_s)
+    steps.sort(key=lambda s: s[0])
+    return tuple(steps)
+
+
+def plan_devices(sc: Scenario) -> list[DevicePlan]:
+    out = []
+    for i, spec in enumerate(device_specs(sc)):
+        mutant = None if spec.client in ("planado", "playmaker") else spec.client
+        out.append(DevicePlan(
+            id=spec.id, policy=sc.policy, mutant=mutant, push=spec.push,
+            behaviour=spec.behaviour, links=link_timeline(spec, sc),
+            steps=tuple(s for s in spec.steps if s.kind != "link"), seed=sc.seed * 1000 + i))
+    return out
+
+
+def check_scale(devices: list[DevicePlan], time_scale: float, where: str) -> None:
+    """Refuse a K the proxy cannot honour for a profile used before the settle
+    window (spec/links.md: "refuse a K it cannot honour")."""
+    used = sorted({p for d in devices for _, p in d.links})
+    for name in used:
+        try:
+            check_time_scale(name, time_scale)
+        except TimeScaleError as exc:
+            allowed = min(max_time_scale(p) for p in used)
+            raise RealRunError(f"{where}: {exc}; this scenario's profiles ({', '.join(used)}) "
+                               f"allow at most --time-scale {allowed:g}") from None

@@ -1,0 +1,306 @@
+"""``run_real_item``: play one scenario file with real processes on loopback.
+
+Theory of operation::
+
+    plan (devices, link timelines; refuse K)          bench.real.plan
+      │
+    reference server  ── subprocess, port 0, temporary database, trace on
+      │   (or a team's own server: --target-server URL --target-token ADMIN)
+    link proxy server ── ours in a thread, or TOXIPROXY_URL
+      │   one proxy per device in front of the server (HTTP and push WebSocket)
+    provision         ── one user + device per scenario device, a dispatcher
+      │
+    t0 = now ──> device groups (in this process, or worker processes)   bench.real.devices
+             ──> dispatcher: explicit steps + random work via web API   bench.real.web
+      │  [0, duration): play;  [duration, +settle): fast links, running, pull, snapshot
+    srv_snapshot (POST /v1/web/snapshot) ──> merge client + server traces, one meta line
+      │
+    check rules ──> drift ──> report (write_item_report) ──> ItemResult
+
+The server is started before ``t0`` is known, so its trace epoch is the wall
+time it started at; its events are shifted by ``(server_epoch - t0) * K`` in
+the merge (nothing on the server is traced before ``t0``: provisioning writes no
+trace events). Everything started is stopped in ``finally`` blocks, in reverse
+order -- also on Ctrl-C and on failure -- so no process and no port outlives the run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+import os
+import secrets
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from bench.real import drift as drift_mod
+from bench.real.devices import GroupPlan, GroupResult, play_group, warm_up
+from bench.real.plan import DEFAULT_TIME_SCALE, DevicePlan, RealRunError, check_scale, plan_devices
+from bench.real.web import Dispatcher
+from bench.scenario.model import Scenario
+from bench.suite import ItemResult, unmet_expectations
+
+# The largest K a reference client accepts (reference_client.client.config.MAX_TIME_SCALE).
+MAX_TIME_SCALE = 600.0
+# Devices one event loop carries before the run spreads them over worker
+# processes: a handful of clients plus the proxy thread fit one core.
+IN_PROCESS_MAX_DEVICES = 8
+# Wall seconds between choosing the run's epoch t0 (once every client is open)
+# and t0 itself, for the groups to schedule their first steps.
+START_LEAD_S = 0.2
+# Memory-backed scratch folders, in order of preference (Linux's tmpfs).
+SCRATCH_DIRS = ("/dev/shm",)
+# How long provisioning and start-up requests may take on a loaded machine.
+SETUP_TIMEOUT_S = 30.0
+
+
+def _role(policy: str) -> str:
+    # docs/protocol.md: "worker (Planado field worker), sales (PlayMaker sales rep)".
+    return "sales" if policy == "playmaker" else "worker"
+
+
+def _not_emulated(sc: Scenario) -> list[str]:
+    """Scenario keys real mode plays differently (docs/real.md "What real mode does not emulate")."""
+    notes = []
+    srv = sc.server
+    if srv.mutant or sc.push.mutant:
+        notes.append("server and push mutants (the reference server has none)")
+    if srv.outages or srv.lost_responses:
+        notes.append("server outages and lost responses")
+    notes.append("server service times and push delays are the real server's")
+    if not sc.push.enabled:
+        notes.append("push.enabled: false (the reference server always pushes)")
+    return notes
+
+
+def _scratch_dir() -> str | None:
+    """Where the run keeps its databases and device stores: memory when we can.
+
+    Every client input commits SQLite with ``synchronous=FULL`` (an fsync, some
+    6 ms on a virtual disk): at K = 60 that is a third of a spec second in which
+    the device's event loop stands still. The bench measures sync behaviour,
+    not the phone's flash, so the stores live on tmpfs where there is one."""
+    for d in SCRATCH_DIRS:
+        if os.path.isdir(d) and os.access(d, os.W_OK):
+            return d
+    return None
+
+
+def _split(devices: list[DevicePlan], n: int) -> list[list[DevicePlan]]:
+    return [devices[i::n] for i in range(n) if devices[i::n]]
+
+
+def run_real_item(path: Path | str, scenario: Scenario, out_root: Path | None, *,
+                  time_scale: float | None = None, target_server: str | None = None,
+                  target_token: str | None = None, workers: int | None = None,
+                  echo: Any = print) -> ItemResult:
+    """Play ``scenario`` for real and check it; see the module docs and docs/real.md.
+
+    ``time_scale``: K (default 60); a K some profile of the scenario cannot run
+    at raises :class:`RealRunError`. ``target_server``/``target_token``: run the
+    devices against a team's own server (its admin token provisions devices and
+    a dispatcher); the server side of the trace is then absent. ``workers``:
+    device processes (default: 1 in this process for small fleets, else the cores).
+    """
+    started = time.perf_counter()
+    path = Path(path)
+    k = float(time_scale if time_scale is not None else DEFAULT_TIME_SCALE)
+    if not (math.isfinite(k) and 0 < k <= MAX_TIME_SCALE):
+        raise RealRunError(f"{path}: --time-scale must be in (0, {MAX_TIME_SCALE:g}], got {k:g}")
+    if (target_server is None) != (target_token is None):
+        raise RealRunError(f"{path}: --target-server and --target-token go together")
+    devices = plan_devices(scenario)
+    if not devices:
+        raise RealRunError(f"{path}: the scenario has no devices")
+    check_scale(devices, k, str(path))
+    n_proc = workers if workers is not None else (
+        0 if len(devices) <= IN_PROCESS_MAX_DEVICES else max(1, os.cpu_count() or 1))
+    with tempfile.TemporaryDirectory(prefix="syncbench-real-", dir=_scratch_dir()) as tmp:
+        out_dir = out_root / f"{scenario.name}-real" if out_root is not None else None
+        trace = (out_dir or Path(tmp)) / "trace.jsonl"
+        trace.parent.mkdir(parents=True, exist_ok=True)
+        facts, links = _run(scenario, devices, k, Path(tmp), trace, n_proc, target_server, target_token)
+        results, meta = _check(trace, scenario)
+        found = drift_mod.samples(_read(trace), links, k,
+                                  scenario.duration_s)
+        drift = drift_mod.summarize(found)
+        wall = time.perf_counter() - started
+        extra = {"mode": "real", "time_scale": k, "wall_s": round(wall, 2), "drift": drift,
+                 "devices": len(devices), "processes": max(1, n_proc),
+                 "server": "target" if target_server else "reference",
+                 "not_emulated": _not_emulated(scenario), **facts}
+        if drift["n"] and not drift["kept_up"]:
+            echo(f"warning: {scenario.name}: the machine did not keep up at K={k:g}: worst transfer "
+                 f"drift {drift['worst']:+.0%} (tolerance {drift['tolerance']:.0%}); "
+                 f"try a smaller --time-scale")
+        report_dir = None
+        if out_dir is not None:
+            from bench.suite import write_item_report
+
+            report_dir = write_item_report(out_dir, trace, scenario.policy, results, meta,
+                                           scenario={"name": scenario.name, "source": str(path)},
+                                           extra=extra)
+        metrics = _metrics(trace)
+        if metrics is not None:
+            extra["metrics"] = metrics
+        unmet = unmet_expectations(results, dict(scenario.expect))
+        unmet += tuple(f"run: {e}" for e in facts.get("errors", ())[:5])
+    return ItemResult(name=path.name, kind="real", policy=scenario.policy, results=tuple(results),
+                      expect=dict(scenario.expect), unmet=unmet, report_dir=report_dir,
+                      seconds=time.perf_counter() - started, extra=extra)
+
+
+def _metrics(trace: Path) -> dict[str, Any] | None:
+    try:
+        from bench.report.metrics import trace_metrics
+
+        return trace_metrics(trace)
+    except Exception:  # metrics are a courtesy here; the report has its own
+        return None
+
+
+def _read(trace: Path) -> list[dict[str, Any]]:
+    from bench.trace import read_trace
+
+    return [ev for ev in read_trace(trace) if ev.get("ev") != "meta"]
+
+
+def _check(trace: Path, sc: Scenario) -> tuple[list, dict]:
+    from bench.rules import PolicyError
+    from bench.suite import check_trace_file
+    from bench.trace import TraceError
+
+    try:
+        _policy, results, meta = check_trace_file(trace, sc.policy)
+    except (TraceError, PolicyError) as exc:
+        raise RealRunError(f"{sc.source}: the real run's merged trace is invalid: {exc}") from None
+    return results, meta
+
+
+def _run(sc: Scenario, devices: list[DevicePlan], k: float, tmp: Path, trace: Path, n_proc: int,
+         target_server: str | None, target_token: str | None
+         ) -> tuple[dict[str, Any], dict[str, tuple]]:
+    from bench.link.client import LinkClient
+    from bench.link.resolve import resolve_toxiproxy
+    from bench.real.merge import write_merged
+    from reference_server.testing import running_server
+
+    tag = secrets.token_hex(3)
+    with contextlib.ExitStack() as stack:
+        if target_server is None:
+            server_trace = tmp / "server.jsonl"
+            server_epoch = time.time()
+            srv = stack.enter_context(running_server(
+                db=str(tmp / "server.sqlite3"), subprocess=True, trace=str(server_trace),
+                trace_epoch=server_epoch, time_scale=k, files_dir=str(tmp / "server-files")))
+            url, admin = srv.url, srv.admin_token
+            ids = {d.id: d.id for d in devices}
+        else:
+            server_trace, server_epoch = None, 0.0
+            url, admin = target_server.rstrip("/"), target_token
+            # A team's server keeps its users: a run tag keeps device ids fresh.
+            ids = {d.id: f"{d.id}.{tag}" for d in devices}
+        tokens, dispatcher_token = _provision(url, admin, devices, ids, sc.policy, tag)
+        endpoint = stack.enter_context(resolve_toxiproxy(seed=sc.seed))
+        link_api = stack.enter_context(LinkClient(endpoint.url))
+        upstream = urlsplit(url).netloc
+        urls: dict[str, str] = {}
+        names = {d.id: f"sb-{tag}-{d.id}" for d in devices}
+        for d in devices:
+            listen = link_api.create_proxy(names[d.id], upstream)["listen"]
+            stack.callback(_quietly, link_api.delete_proxy, names[d.id])
+            urls[d.id] = f"http://{listen}"
+        group_devs = [_rename(d, ids[d.id]) for d in devices]
+        base = dict(urls={ids[i]: u for i, u in urls.items()},
+                    tokens={ids[i]: t for i, t in tokens.items()}, proxy_api=endpoint.url,
+                    store_root=str(tmp / "devices"), time_scale=k, duration_s=sc.duration_s,
+                    settle_s=sc.settle_s, settle_link=sc.settle_link)
+        base["proxies"] = {ids[i]: n for i, n in names.items()}
+        plans = [GroupPlan(devices=tuple(g), **base)
+                 for g in (_split(group_devs, n_proc) if n_proc else [group_devs])]
+        disp = Dispatcher(url=url, token=dispatcher_token, users=ids, k=k, t0=0.0,
+                          record=target_server is not None)
+        groups, t0 = asyncio.run(_play(sc, plans, disp, n_proc, devices))
+        client_traces = [p for g in groups for p in g.traces]
+        shift = (server_epoch - t0) * k
+        write_merged(trace, sc, k, client_traces, server_trace, shift, disp.events)
+        errors = [e for g in groups for e in g.errors] + disp.errors
+        links = {d.id: d.links for d in group_devs}
+        return {"errors": errors, "link_step_late_max_s": round(max(g.late_s for g in groups), 4),
+                "proxy": endpoint.kind}, links
+
+
+def _rename(d: DevicePlan, new_id: str) -> DevicePlan:
+    from dataclasses import replace
+
+    return d if d.id == new_id else replace(d, id=new_id)
+
+
+def _quietly(fn: Any, *args: Any) -> None:
+    with contextlib.suppress(Exception):
+        fn(*args)
+
+
+def _provision(url: str, admin: str, devices: list[DevicePlan], ids: dict[str, str], policy: str,
+               tag: str) -> tuple[dict[str, str], str]:
+    tokens = {}
+    with httpx.Client(base_url=url, timeout=SETUP_TIMEOUT_S,
+                      headers={"Authorization": f"Bearer {admin}"}) as http:
+        def make(user: str, role: str) -> str:
+            r = http.post("/v1/admin/devices", json={"user": user, "role": role, "device": user})
+            if r.status_code != 201:
+                raise RealRunError(f"{url}: provisioning {user!r} ({role}) failed: "
+                                   f"{r.status_code} {r.text[:200]}")
+            return r.json()["token"]
+
+        for d in devices:
+            tokens[d.id] = make(ids[d.id], _role(policy))
+        dispatcher = make(f"dispatcher-{tag}", "dispatcher")
+    return tokens, dispatcher
+
+
+async def _play(sc: Scenario, plans: list[GroupPlan], disp: Dispatcher, n_proc: int,
+                devices: list[DevicePlan]) -> tuple[list[GroupResult], float]:
+    from bench.real.procs import ProcessGroups
+
+    behaving = [d.id for d in devices if d.behaviour is not None]
+    procs = ProcessGroups(plans) if n_proc else None
+    chosen = asyncio.Event()
+
+    def epoch() -> float:
+        # Every client is open: t = 0 is a moment from now (the lead only
+        # covers the groups' first steps being scheduled).
+        if not chosen.is_set():
+            disp.t0 = time.time() + START_LEAD_S
+            chosen.set()
+        return disp.t0
+
+    async def dispatcher() -> None:
+        await chosen.wait()
+        await asyncio.gather(disp.steps(sc.dispatch), disp.random_work(sc, behaving))
+
+    work = asyncio.create_task(dispatcher())
+    try:
+        if procs is not None:
+            await asyncio.to_thread(procs.start)
+            procs.go(epoch())
+            groups = await asyncio.to_thread(procs.wait)
+        else:
+            warm_up()
+            groups = list(await asyncio.gather(*(play_group(p, epoch) for p in plans)))
+        work.cancel()
+        await asyncio.gather(work, return_exceptions=True)
+        await disp.snapshot([d.id for d in devices])
+    finally:
+        work.cancel()
+        await asyncio.gather(work, return_exceptions=True)
+        await disp.close()
+        if procs is not None:
+            procs.stop()
+    return groups, disp.t0

@@ -1,0 +1,195 @@
+"""The dispatcher in a real run: the scenario's web operations through the web API.
+
+Theory of operation: the dispatcher sits at the web application, not on a
+phone, so its requests go straight to the server (no shaped link). Explicit
+``dispatch:`` steps are replayed at ``t0 + t / K``; the scenario's random
+``dispatcher:`` work is drawn with the simulator's rates and choices
+(``bench.sim.people.dispatcher``: jobs at start for every device that has a
+behaviour, then Poisson operations per device per hour) from
+``random.Random("<seed>/dispatcher")``. The scope the random dispatcher picks
+from is what it assigned itself (records the devices created are theirs, and
+the web application does not touch them).
+
+Each operation maps to docs/protocol.md "Web application (dispatcher) API";
+``attach`` first uploads the file through the files endpoints. With
+``record=True`` (a team's own server, whose trace we do not have) every
+operation is also kept as a trace ``dispatch`` event built from the answer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import time
+from typing import Any
+
+import httpx
+
+from bench.scenario.model import DispatchStep, Scenario
+from bench.sim.people import DISPATCH_STATUSES
+
+# The web application's requests are local; 30 s only bounds a hung server.
+WEB_TIMEOUT_S = 30.0
+# Bytes of one attachment when the scenario gives none (the scenario format's
+# own default, bench.scenario.model.DispatcherSpec.attach_bytes).
+DEFAULT_ATTACH_BYTES = 200_000
+
+
+class Dispatcher:
+    def __init__(self, *, url: str, token: str, users: dict[str, str], k: float, t0: float,
+                 record: bool = False) -> None:
+        self.http = httpx.AsyncClient(base_url=url, timeout=WEB_TIMEOUT_S,
+                                      headers={"Authorization": f"Bearer {token}"})
+        self.users = users  # scenario device id -> server user id
+        self.devs = {v: k_ for k_, v in users.items()}
+        self.k = k
+        self.t0 = t0
+        self.record = record
+        self.events: list[dict[str, Any]] = []
+        self.scope: dict[str, list[str]] = {}  # device -> records the dispatcher gave it
+        self.errors: list[str] = []
+        self.n_file = 0
+
+    def now(self) -> float:
+        return (time.time() - self.t0) * self.k
+
+    async def until(self, t: float) -> None:
+        import asyncio
+
+        wait = self.t0 + t / self.k - time.time()
+        if wait > 0:
+            await asyncio.sleep(wait)
+
+    async def close(self) -> None:
+        await self.http.aclose()
+
+    async def _call(self, method: str, path: str, body: Any) -> dict[str, Any] | None:
+        r = await self.http.request(method, path, json=body)
+        if r.status_code >= 400:
+            self.errors.append(f"dispatcher {method} {path}: {r.status_code} {r.text[:200]}")
+            return None
+        return r.json()
+
+    async def _upload(self, file: str, nbytes: int, rng: random.Random) -> bool:
+        data = rng.randbytes(nbytes)
+        r = await self.http.patch(f"/v1/files/{file}/upload", content=data,
+                                  headers={"Upload-Offset": "0",
+                                           "Content-Type": "application/octet-stream"})
+        if r.status_code >= 400:
+            self.errors.append(f"dispatcher upload {file}: {r.status_code} {r.text[:200]}")
+            return False
+        done = await self._call("POST", f"/v1/files/{file}/finish",
+                                {"sha256": hashlib.sha256(data).hexdigest(), "bytes": nbytes})
+        return done is not None
+
+    async def op(self, op: str, record: str, assignee: str | None, *, status: str | None = None,
+                 file: str | None = None, nbytes: int | None = None,
+                 fields: dict[str, Any] | None = None, rng: random.Random | None = None) -> None:
+        user = self.users.get(assignee, assignee) if assignee is not None else None
+        if op == "create":
+            body: dict[str, Any] = {"id": record, "assignee": user,
+                                    "fields": {"status": status or "new", **(fields or {})}}
+            out = await self._call("POST", "/v1/web/jobs", body)
+        elif op == "assign":
+            out = await self._call("POST", f"/v1/web/jobs/{record}/assign", {"assignee": user})
+        elif op == "unassign":
+            out = await self._call("POST", f"/v1/web/jobs/{record}/unassign", {})
+        elif op == "status":
+            out = await self._call("POST", f"/v1/web/jobs/{record}/status",
+                                   {"status": status or "started"})
+        elif op == "edit":
+            out = await self._call("PATCH", f"/v1/web/jobs/{record}",
+                                   {"fields": fields or {"notes": f"edited at {self.now():.0f}"}})
+        elif op == "attach":
+            nbytes = nbytes or DEFAULT_ATTACH_BYTES
+            if not await self._upload(file or record + "-file", nbytes, rng or random.Random(file)):
+                return
+            out = await self._call("POST", f"/v1/web/jobs/{record}/attach", {"file": file})
+        else:
+            self.errors.append(f"dispatcher: unknown op {op!r}")
+            return
+        if out is None:
+            return
+        after_user = out.get("assignee")
+        after = self.devs.get(after_user, after_user)
+        for dev, recs in self.scope.items():
+            if dev != after and record in recs:
+                recs.remove(record)
+        if after is not None and record not in self.scope.setdefault(after, []):
+            self.scope[after].append(record)
+        if self.record:
+            ev: dict[str, Any] = {"ev": "dispatch", "t": round(self.now(), 6), "op": op,
+                                  "record": record, "assignee": after_user,
+                                  "version": out.get("version")}
+            if op in ("create", "status"):
+                ev["status"] = (out.get("fields") or {}).get("status")
+            if op == "attach":
+                ev["file"], ev["bytes"] = file, nbytes
+            self.events.append(ev)
+
+    async def steps(self, timeline: tuple[DispatchStep, ...]) -> None:
+        for d in timeline:
+            await self.until(d.t)
+            await self.op(d.op, d.record, d.assignee, status=d.status, file=d.file, nbytes=d.bytes,
+                          rng=random.Random(f"{d.record}/{d.file}"))
+
+    async def random_work(self, sc: Scenario, behaving: list[str]) -> None:
+        """The scenario's ``dispatcher:`` rates (bench.sim.people.dispatcher, in wall time)."""
+        spec = sc.dispatcher
+        if not behaving:
+            return
+        rng = random.Random(f"{sc.seed}/dispatcher")
+        n_job = 0
+        await self.until(0.0)
+        for dev in behaving:
+            for _ in range(spec.jobs_at_start):
+                n_job += 1
+                await self.op("create", f"job-{n_job}", dev, status="new")
+        ops = (("create", spec.create_per_h), ("edit", spec.edit_per_h),
+               ("status", spec.status_per_h), ("attach", spec.attach_per_h))
+        total_per_h = sum(r for _, r in ops)
+        if total_per_h <= 0:
+            return
+        rate = total_per_h * len(behaving) / 3600.0
+        t = 0.0
+        while True:
+            t += rng.expovariate(rate)
+            if t >= sc.duration_s:
+                return
+            await self.until(t)
+            dev = behaving[int(rng.random() * len(behaving))]
+            x = rng.random() * total_per_h
+            op = ops[-1][0]
+            for name, r in ops:
+                x -= r
+                if x < 0:
+                    op = name
+                    break
+            jobs = self.scope.get(dev, [])
+            if op == "create" or not jobs:
+                n_job += 1
+                await self.op("create", f"job-{n_job}", dev, status="new")
+                continue
+            job = jobs[int(rng.random() * len(jobs))]
+            if op == "edit":
+                await self.op("edit", job, dev)
+            elif op == "status":
+                await self.op("status", job, dev,
+                              status=DISPATCH_STATUSES[int(rng.random() * len(DISPATCH_STATUSES))])
+            else:
+                self.n_file += 1
+                await self.op("attach", job, dev, file=f"att-{self.n_file}",
+                              nbytes=max(1, int(spec.attach_bytes.sample(rng))), rng=rng)
+
+    async def snapshot(self, devices: list[str]) -> dict[str, dict[str, int]]:
+        users = [self.users[d] for d in devices]
+        out = await self._call("POST", "/v1/web/snapshot", {"devices": users})
+        snaps = (out or {}).get("snapshots", {})
+        result = {self.devs.get(u, u): recs for u, recs in snaps.items()}
+        if self.record:
+            t = round(self.now(), 6)
+            for dev in devices:
+                self.events.append({"ev": "srv_snapshot", "t": t, "dev": self.users[dev],
+                                    "records": result.get(dev, {})})
+        return result
+
