@@ -91,10 +91,13 @@ def _cls(verdict: str) -> str:
     return "na" if verdict == NA else verdict
 
 
-def _header(*, scenario: str | None, policy: str, seed: Any, mode: Any, results: Sequence[RuleResult]) -> str:
+def _header(*, scenario: str | None, source: str | None, policy: str, seed: Any, mode: Any,
+            results: Sequence[RuleResult]) -> str:
     v = overall(results)
     n = {k: sum(r.verdict == k for r in results) for k in (FAIL, PASS, NA)}
-    facts = [("scenario", scenario or "(none)"), ("policy", policy),
+    # A checked recorded trace has no scenario: its file name says what it is.
+    first = ("scenario", scenario) if scenario or not source else ("trace", source)
+    facts = [(first[0], first[1] or "(none)"), ("policy", policy),
              ("seed", "(none)" if seed is None else seed), ("mode", mode or "(unknown)"),
              ("rules", f"{n[FAIL]} fail, {n[PASS]} pass, {n[NA]} n/a")]
     dl = "".join(f"<dt>{escape(k)}</dt><dd>{escape(str(val))}</dd>" for k, val in facts)
@@ -213,17 +216,18 @@ def _fact(v: Any) -> str:
 
 
 def render_html(*, results: Sequence[RuleResult], policy: str, scenario_name: str | None, scenario: Any,
+                source: str | None = None,
                 seed: Any, extra: dict[str, Any] | None, metrics: dict[str, Any], plots: Sequence[Plot],
                 contexts: dict) -> str:
     mode = (extra or {}).get("mode")
     v = overall(results).upper()
-    title = f"{v} · {scenario_name or 'run'} · {policy}"
+    title = f"{v} · {scenario_name or source or 'run'} · {policy}"
     links = " ".join(f'<a href="{f}">{f}</a>' for f in ("trace.jsonl", "verdicts.json", "junit.xml", "metrics.json"))
     return (
         '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width,initial-scale=1">'
         f"<title>{escape(title)}</title><style>{_CSS}</style></head><body>"
-        + _header(scenario=scenario_name, policy=policy, seed=seed, mode=mode, results=results)
+        + _header(scenario=scenario_name, source=source, policy=policy, seed=seed, mode=mode, results=results)
         + f"<main><nav>{links}</nav>"
         + f'<section id="verdicts"><h2>Verdicts</h2>{_verdict_table(results)}</section>'
         + f'<section id="violations"><h2>Violations</h2>{_violations(results, contexts)}</section>'

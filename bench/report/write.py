@@ -87,6 +87,20 @@ def check_series(series: Any) -> dict[str, list[list[float]]]:
     return out
 
 
+def _trace_source(src: Path, out: Path) -> str | None:
+    """The file name the trace came from; on a rebuild (the trace is already in
+    ``out``), the one the first report recorded in run.json."""
+    dst = out / TRACE_NAME
+    if not (dst.exists() and src.exists() and src.resolve() == dst.resolve()):
+        return src.name
+    try:
+        run = orjson.loads((out / RUN_NAME).read_bytes())
+    except (OSError, orjson.JSONDecodeError):
+        return None
+    found = run.get("trace_source") if type(run) is dict else None
+    return found if isinstance(found, str) else None
+
+
 def scenario_name(scenario: Any) -> str | None:
     if isinstance(scenario, dict):
         name = scenario.get("name")
@@ -125,6 +139,7 @@ def write_report(out_dir, *, trace_path, policy, results, scenario=None, seed=No
     series = check_series(series)  # before anything is written: a bad call leaves no half report
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    source = _trace_source(Path(trace_path), out)
     trace = _place_trace(Path(trace_path), out / TRACE_NAME)
     meta = read_meta(trace) or {}
     if seed is None:
@@ -138,13 +153,13 @@ def write_report(out_dir, *, trace_path, policy, results, scenario=None, seed=No
     dump_json(out / VERDICTS_NAME, verdicts_object(policy_name, results, seed=seed, scenario=sname))
     (out / JUNIT_NAME).write_bytes(junit_xml(results, suite=f"syncbench.{policy_name}"))
     dump_json(out / METRICS_NAME, metrics)
-    dump_json(out / RUN_NAME, {"schema": RUN_SCHEMA, "policy": policy_name, "seed": seed,
+    dump_json(out / RUN_NAME, {"schema": RUN_SCHEMA, "policy": policy_name, "seed": seed, "trace_source": source,
                                "scenario": scenario, "extra": extra, "series": series})
     plots = write_plots(out, metrics, series)
     targets = [(v.t, v.dev) for r in results for v in r.violations[:MAX_VIOLATIONS_PER_RULE]]
     contexts = gather_context(trace, targets)
     page = render_html(results=results, policy=policy_name, scenario_name=sname, scenario=scenario, seed=seed,
-                       extra=extra, metrics=metrics, plots=plots, contexts=contexts)
+                       source=source, extra=extra, metrics=metrics, plots=plots, contexts=contexts)
     index = out / INDEX_NAME
     index.write_text(page, encoding="utf-8")
     return index

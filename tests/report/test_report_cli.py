@@ -91,3 +91,18 @@ def test_report_with_a_policy_file(tmp_path, monkeypatch):
     assert main(["report", str(d), "--policy-file", str(pol)]) == 0
     v = orjson.loads((d / "verdicts.json").read_bytes())
     assert v["policy"] == "lenient" and v["verdict"] == "pass"
+
+
+def test_a_checked_trace_is_named_by_its_file_and_keeps_it_on_rebuild(tmp_path, monkeypatch):
+    import bench.report.write
+    from bench.report import write_report
+
+    monkeypatch.setattr(bench.report.write, "write_plots", lambda *a, **k: [])  # plots are tested elsewhere
+    tb = failing_story()
+    src = tb.write(tmp_path / "broken_day.jsonl")
+    out = tmp_path / "r"
+    write_report(out, trace_path=src, policy="planado", results=tb.check())
+    assert "<dt>trace</dt><dd>broken_day.jsonl</dd>" in (out / "index.html").read_text()
+    first = (out / "index.html").read_bytes()
+    main(["report", str(out)])
+    assert (out / "index.html").read_bytes() == first
