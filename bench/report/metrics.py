@@ -53,6 +53,11 @@ DEFAULT_CLASS = "offline"
 # Link classes in the order plots and tables list them, slowest first.
 CLASS_ORDER = ("offline", "2g", "gprs", "edge", "3g", "hspa", "lte", "5g", "wifi")
 assert set(CLASS_ORDER) == LINK_CLASSES
+# "trigger is one of timer, open, ... (others allowed)": an open vocabulary,
+# so a trace could name a new trigger on every sync. Past this many distinct
+# names the rest are counted together, keeping memory bounded.
+MAX_TRIGGERS = 32
+OTHER_TRIGGER = "(other)"
 _RUNNING = {"opened": True, "restored": True, "minimized": True, "closed": False}
 # The distributions reported with a per-link-class breakdown and a CDF.
 DISTRIBUTIONS = ("sync_interval_s", "staleness_s", "upload_delay_s", "push_delay_s")
@@ -179,6 +184,8 @@ class MetricsBuilder:
     def _sync_start(self, ev, t, ds) -> None:
         self.sync_starts += 1
         trig = ev["trigger"]
+        if trig not in self.syncs_by_trigger and len(self.syncs_by_trigger) >= MAX_TRIGGERS:
+            trig = OTHER_TRIGGER
         self.syncs_by_trigger[trig] = self.syncs_by_trigger.get(trig, 0) + 1
         self.syncs_by_class[ds.link] = self.syncs_by_class.get(ds.link, 0) + 1
         self.starts_series.add(t, trig)

@@ -146,6 +146,16 @@ def test_raw_samples_stay_bounded_on_a_long_trace():
     assert len(m["sync_starts_series"]["buckets"]) <= 512
 
 
+def test_open_trigger_vocabulary_is_capped():
+    from bench.report.metrics import MAX_TRIGGERS, OTHER_TRIGGER
+
+    mb = MetricsBuilder()
+    for i in range(MAX_TRIGGERS + 10):
+        mb.feed({"ev": "sync_start", "t": float(i), "dev": "d1", "sync": f"s{i}", "trigger": f"x{i}"})
+    by = mb.result()["sync"]["by_trigger"]
+    assert len(by) == MAX_TRIGGERS + 1 and by[OTHER_TRIGGER] == 10
+
+
 def test_trace_metrics_reads_a_file_and_rejects_a_malformed_one(tmp_path):
     path = failing_story().write(tmp_path / "t.jsonl")
     m = trace_metrics(path)
