@@ -130,7 +130,11 @@ def run_locust(cfg: LoadConfig, *, out: Path | None = None) -> RunOutput:
     per_proc: list[list[float]] = [[] for _ in gen]
 
     def sample() -> None:
+        # psutil's cpu_percent over a few milliseconds is clock-tick noise (it can
+        # read 300 %), so the first CPU figure comes one full period after the epoch.
+        snaps.append(Snapshot(t=0.0, requests=0, failures=0))
         while True:
+            gevent.sleep(SAMPLE_S)
             t = runner.stats.total
             cpus = [_cpu_pct(p) for p in gen]
             for i, c in enumerate(cpus):
@@ -138,7 +142,6 @@ def run_locust(cfg: LoadConfig, *, out: Path | None = None) -> RunOutput:
             snaps.append(Snapshot(t=time.time() - cfg.epoch, requests=t.num_requests,
                                   failures=t.num_failures, hist=dict(t.response_times),
                                   users=runner.user_count, cpu=max(cpus)))
-            gevent.sleep(SAMPLE_S)
 
     sampler = gevent.spawn(sample)
     runner.start(cfg.devices + 1, spawn_rate=cfg.spawn_rate)

@@ -121,3 +121,17 @@ def test_load_device_syncs_uploads_photos_and_reconnects_after_a_storm() -> None
             assert "job-" + d.device + "-1" in d.engine.records()
         assert sum(d.syncs_ok for d in devs) > syncs_before_reconnect
         assert sum(d.events.get("edit", 0) for d in devs) >= 4  # 2 outage edits each at least
+
+
+def test_every_flag_in_docs_load_md_exists_and_every_flag_is_documented() -> None:
+    import re
+    from pathlib import Path
+
+    from bench.cli import build_parser
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "load.md").read_text()
+    sub = build_parser()._subparsers._group_actions[0].choices["load"]
+    flags = {s for a in sub._actions for s in a.option_strings if s.startswith("--")} - {"--help"}
+    table = set(re.findall(r"`(--[a-z0-9-]+)", doc))
+    assert table - flags == set()
+    assert flags - table - {"--quiet"} == set()
