@@ -151,7 +151,12 @@ def write_report(out_dir, *, trace_path, policy, results, scenario=None, seed=No
 
     metrics = trace_metrics(trace)
     dump_json(out / VERDICTS_NAME, verdicts_object(policy_name, results, seed=seed, scenario=sname))
-    (out / JUNIT_NAME).write_bytes(junit_xml(results, suite=f"syncbench.{policy_name}"))
+    # One suite per run, named after what ran, so a CI page listing many runs
+    # tells them apart; the rules' class is the policy.
+    label = sname or (Path(source).stem if source else policy_name)
+    wall = extra.get("wall_s")
+    (out / JUNIT_NAME).write_bytes(junit_xml(results, suite=f"syncbench.{label}", classname=f"syncbench.{policy_name}",
+                                             time_s=float(wall) if _is_num(wall) else 0.0))
     dump_json(out / METRICS_NAME, metrics)
     dump_json(out / RUN_NAME, {"schema": RUN_SCHEMA, "policy": policy_name, "seed": seed, "trace_source": source,
                                "scenario": scenario, "extra": extra, "series": series})

@@ -48,6 +48,7 @@ def test_verdicts_json_is_the_check_object_plus_run_facts(report):
     assert v["counts"]["fail"] == sum(r.verdict == "fail" for r in results) > 0
     junit = (out / "junit.xml").read_text()
     assert 'name="planado.offline_no_push"' in junit and "<failure" in junit
+    assert '<testsuite name="syncbench.two devices &lt;b&gt;"' in junit and 'classname="syncbench.planado"' in junit
 
 
 def test_index_lists_failures_first(report):
