@@ -22,10 +22,11 @@ from realclient_helpers import WAIT_S, web
 
 from bench.link.proxy import ProxyServerThread
 from bench.trace import TraceReader
+from reference_client.client.config import UPLOAD_CHUNK_BYTES
 from reference_server.testing import running_server
 
 PHOTO_BYTES = 1_000_000
-CHUNK = 64 * 1024
+CHUNK = UPLOAD_CHUNK_BYTES
 # Upstream KB/s while the client is to be killed: the photo takes ~5 s.
 SLOW_KBPS = 200
 
@@ -53,7 +54,9 @@ def _poll(what: str, fn, proc: subprocess.Popen | None = None, timeout: float = 
         if value:
             return value
         if proc is not None and proc.poll() is not None:
-            raise AssertionError(f"client exited ({proc.returncode}) while waiting for {what}")
+            log = Path(proc.args[proc.args.index("--store") + 1]).parent / "client.log"
+            raise AssertionError(f"client exited ({proc.returncode}) while waiting for {what}: "
+                                 f"{log.read_text()[-2000:] if log.exists() else ''}")
         time.sleep(0.02)
     raise AssertionError(f"timed out waiting for {what}")
 
@@ -82,7 +85,7 @@ def test_photo_upload_resumes_after_kill_9(tmp_path):
 
         proc = _client(link_url, token, store, trace, script, log)
         try:
-            cut = _poll("part of the photo on the server", lambda: offset() >= 2 * CHUNK, proc)
+            cut = _poll("part of the photo on the server", lambda: offset() >= CHUNK, proc)
             proc.send_signal(signal.SIGKILL)
             proc.wait(WAIT_S)
         finally:

@@ -132,5 +132,9 @@ def test_stdin_script_and_sigterm_shut_down_cleanly(tmp_path):
         started = {e["sync"] for e in events if e["ev"] == "sync_start"}
         ended = {e["sync"] for e in events if e["ev"] == "sync_end"}
         assert started == ended  # a sync cut by the shutdown is ended in the trace
-        assert events[-1]["ev"] == "app" and events[-1]["state"] == "closed"
+        last_app = max(i for i, e in enumerate(events) if e["ev"] == "app")
+        assert events[last_app]["state"] == "closed"  # the process ended: the app closed
+        # after it only what the close ended (a sync in flight, transfers)
+        assert {e["ev"] for e in events[last_app + 1:]} <= {"sync_end", "file_end", "unsent",
+                                                            "last_sync"}
         assert [e["change"] for e in events if e["ev"] == "ack"] == ["w1-c1"]
