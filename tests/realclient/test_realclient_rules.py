@@ -14,9 +14,10 @@ from bench.trace import TraceReader, merge
 from reference_client.client import DeviceClient
 from reference_server.testing import running_server
 
-# 20 spec seconds per wall second: planado.push_delivered allows 5 spec seconds
-# from srv_push to push, a quarter of a wall second for the loopback hop.
-K = 20.0
+# 10 spec seconds per wall second: planado.push_delivered allows 5 spec seconds
+# from srv_push to push, half a wall second for the loopback hop on a loaded
+# machine. Every other window the day touches is met within one engine input.
+K = 10.0
 
 
 def test_planado_day_through_the_real_client_passes_the_rules(tmp_path):
