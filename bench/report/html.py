@@ -30,7 +30,7 @@ from bench.report.context import MAX_VIOLATIONS_PER_RULE, Context
 from bench.report.keys import KEY_METRICS
 from bench.report.metrics import CLASS_ORDER
 from bench.report.plots import Plot
-from bench.rules.base import FAIL, NA, PASS, RuleResult, fmt_t
+from bench.rules.base import FAIL, NA, PASS, REGISTRY, RuleResult, fmt_t
 
 _ORDER = {FAIL: 0, PASS: 1, NA: 2}
 _CSS = """
@@ -56,7 +56,7 @@ pre .at{color:#ffb4ab;font-weight:700}pre .ln{color:#8a929c}
 figure{margin:14px 0;background:#fff;padding:8px;border:1px solid #d6dae0}
 figure img{max-width:100%;height:auto;display:block}
 figcaption{color:#5b6470;font-size:13px}
-.muted{color:#5b6470}
+.muted{color:#5b6470}.small{font-size:12.5px}
 td{overflow-wrap:anywhere}pre.json{white-space:pre-wrap;background:#fff;color:#1d232b;border:1px solid #d6dae0}
 """
 
@@ -109,11 +109,18 @@ def _verdict_table(results: Sequence[RuleResult]) -> str:
     rows = []
     for r in sorted(results, key=lambda r: (_ORDER.get(r.verdict, 3), r.id)):
         link = f'<a href="#{escape(_anchor(r.id))}">{len(r.violations)}</a>' if r.violations else "0"
-        rows.append(f'<tr class="{_cls(r.verdict)}"><td>{escape(r.id)}</td>'
+        rows.append(f'<tr class="{_cls(r.verdict)}"><td>{escape(r.id)}{_title(r.id)}</td>'
                     f'<td><span class="v {_cls(r.verdict)}">{escape(r.verdict.upper())}</span></td>'
                     f'<td class="num">{r.judged}</td><td class="num">{link}</td></tr>')
     return ('<table id="verdict-table"><thead><tr><th>rule</th><th>verdict</th><th>instances judged</th>'
             f'<th>violations</th></tr></thead><tbody>{"".join(rows)}</tbody></table>')
+
+
+def _title(rule_id: str) -> str:
+    """The rule's one-line title under its id, so a reader need not look it up."""
+    rule = REGISTRY.get(rule_id)
+    title = getattr(rule, "title", "") if rule is not None else ""
+    return f'<div class="muted small">{escape(title)}</div>' if title else ""
 
 
 def _anchor(rule_id: str) -> str:
