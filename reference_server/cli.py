@@ -21,6 +21,9 @@ from reference_server import config as cfg
 KEEPALIVE_S = 5
 # Queue of not-yet-accepted connections: a fleet of devices connects at once.
 BACKLOG = 2048
+# Open-files target when the hard limit is unlimited: 4 per device (sync,
+# push, file transfer, slack) for a fleet of 16k devices.
+FD_LIMIT_CAP = 65536
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -64,6 +67,23 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+def raise_fd_limit() -> None:
+    """Lift the soft open-files limit to the hard one: every device of a fleet
+    holds a keep-alive connection and a push socket, and the usual soft limit
+    (1024) would refuse connections long before the server is busy."""
+    try:
+        import resource
+    except ImportError:  # not on this platform
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or hard > soft:
+        target = hard if hard != resource.RLIM_INFINITY else max(soft, FD_LIMIT_CAP)
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        except (ValueError, OSError):
+            pass
+
+
 def serve(config: cfg.ServerConfig, host: str, port: int, *, demo: bool = False,
           out=None) -> int:
     import uvicorn
@@ -73,6 +93,7 @@ def serve(config: cfg.ServerConfig, host: str, port: int, *, demo: bool = False,
     from reference_server.state import ServerState
 
     out = out or sys.stdout
+    raise_fd_limit()
     sock = bind(host, port)
     real_port = sock.getsockname()[1]
     state = ServerState(config)
