@@ -1,0 +1,117 @@
+"""End-to-end real runs: clients, shaped links and the reference server on loopback."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import psutil
+import pytest
+
+from bench.real import RealRunError, run_real_item
+from bench.scenario import load_scenario
+
+# Two devices, four spec-minutes at K = 60 (about 4 s of play, 6 with settling).
+SMALL = """
+name: real-small
+policy: planado
+seed: 3
+duration: 4m
+settle: 2m
+settle_link: 3g
+devices:
+  - id: w1
+    link: 3g
+    {client}
+    timeline:
+      - {{t: 0, app: opened}}
+      - {{t: 40, edit: status, record: job-1, status: en_route}}
+      - {{t: 80, edit: text, record: job-1, text: arrived}}
+      - {{t: 150, manual: pull}}
+  - id: w2
+    link: edge
+    timeline:
+      - {{t: 0, app: opened}}
+      - {{t: 60, edit: text, record: w2-r1, text: new}}
+      - {{t: 120, link: offline}}
+      - {{t: 170, link: 3g}}
+dispatch:
+  - {{t: 10, op: create, record: job-1, assignee: w1, status: new}}
+  - {{t: 100, op: status, record: job-1, assignee: w1, status: paused}}
+"""
+
+
+def _scenario(tmp_path: Path, client: str = "", name: str = "small.yaml"):
+    path = tmp_path / name
+    path.write_text(SMALL.format(client=client))
+    return path, load_scenario(path)
+
+
+def _verdicts(item) -> dict[str, str]:
+    return {r.id: r.verdict for r in item.results}
+
+
+def test_real_small_run_passes_the_rules_and_writes_a_report(tmp_path: Path) -> None:
+    path, sc = _scenario(tmp_path)
+    item = run_real_item(path, sc, tmp_path / "out", echo=lambda *a: None)
+    v = _verdicts(item)
+    assert item.kind == "real" and item.holds, item.unmet
+    assert "fail" not in v.values(), v
+    for rule in ("core.converge", "core.no_loss", "planado.cadence", "planado.push_sync",
+                 "planado.sync_on_status"):
+        assert v[rule] == "pass", (rule, v[rule])
+    assert item.extra["mode"] == "real" and item.extra["time_scale"] == 60
+    trace = item.report_dir / "trace.jsonl"
+    meta = trace.read_text().splitlines()[0]
+    assert '"mode":"real"' in meta and '"settled":true' in meta and '"time_scale":60' in meta
+    assert (item.report_dir / "index.html").exists()
+
+
+def test_real_mutant_is_caught(tmp_path: Path) -> None:
+    path, sc = _scenario(tmp_path, client="client: ignores_manual")
+    item = run_real_item(path, sc, None, echo=lambda *a: None)
+    assert _verdicts(item)["core.manual_sync"] == "fail"
+
+
+def test_real_refuses_a_time_scale_the_proxy_cannot_honour(tmp_path: Path) -> None:
+    path, sc = _scenario(tmp_path)
+    with pytest.raises(RealRunError, match=r"3g.*time scale K=500.*at most --time-scale 100"):
+        run_real_item(path, sc, None, time_scale=500)
+    with pytest.raises(RealRunError, match="--time-scale must be in"):
+        run_real_item(path, sc, None, time_scale=0)
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.5)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+@pytest.mark.parametrize("workers", [0, 1])
+def test_real_failure_stops_everything(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                       workers: int) -> None:
+    """A failure mid-run leaves no child process and no listening port behind."""
+    import bench.real.run as run_mod
+
+    seen: dict = {}
+    me = psutil.Process()
+
+    async def boom(self, devices):  # the final server snapshot fails
+        # multiprocessing's resource tracker is shared by the interpreter and
+        # outlives any one run by design; it is not ours to stop.
+        seen["children"] = [p.pid for p in me.children(recursive=True)
+                            if "resource_tracker" not in " ".join(p.cmdline())]
+        seen["ports"] = [c.laddr.port for p in [me, *me.children(recursive=True)]
+                         for c in p.net_connections(kind="tcp") if c.status == psutil.CONN_LISTEN]
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(run_mod.Dispatcher, "snapshot", boom)
+    path, sc = _scenario(tmp_path)
+    sc = sc.but(duration_s=30.0, settle_s=30.0)
+    with pytest.raises(RuntimeError, match="boom"):
+        run_real_item(path, sc, None, workers=workers, echo=lambda *a: None)
+    assert len(seen["children"]) >= 1 + workers  # the server (and the device worker)
+    assert len(seen["ports"]) >= 4  # server, proxy API, two device proxies
+    for pid in seen["children"]:
+        assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    assert not [p for p in seen["ports"] if _listening(p)]
