@@ -158,7 +158,7 @@ class DeviceClient(TransfersMixin):
         self.push = PushListener(url=cfg.push_url, token=cfg.token, on_push=self._on_push,
                                  clock=self.clock, rng=random.Random(seed + ":push"),
                                  open_timeout_s=cfg.wall_timeout(cfg.sync_timeout_s),
-                                 on_connect=self._poke)
+                                 on_change=self._poke)
 
     async def close(self) -> None:
         """Graceful stop: cancel every task, then close the app in the trace (the

@@ -6,8 +6,9 @@ engine's ``app`` and ``link`` change). Each text frame
 ``{"type": "push", "record": ..., "reason": ...}`` is handed to ``on_push``,
 which feeds the engine a ``PushReceived``; other frames are ignored. The
 protocol registers the connection "before the handshake completes, so once the
-client's connect returns, pushes for it are delivered"; ``on_connect`` fires
-then, so a test (or runner) can wait for it instead of sleeping.
+client's connect returns, pushes for it are delivered"; ``on_change`` fires
+then (and when the connection is lost), so a test or runner can wait for it
+instead of sleeping.
 
 A dropped or refused connection is retried with exponential backoff in spec
 seconds (``PUSH_BACKOFF_BASE_S`` doubling to ``PUSH_BACKOFF_MAX_S``, plus up to
@@ -49,11 +50,11 @@ class PushListener:
 
     def __init__(self, *, url: str, token: str, on_push: Callable[[str, str | None], None],
                  clock: SpecClock, rng: random.Random, open_timeout_s: float,
-                 on_connect: Callable[[], None] | None = None) -> None:
+                 on_change: Callable[[], None] | None = None) -> None:
         self.url = url
         self._token = token
         self._on_push = on_push
-        self._on_connect = on_connect
+        self._on_change = on_change
         self._clock = clock
         self._rng = rng
         self._open_timeout_s = open_timeout_s
@@ -90,15 +91,19 @@ class PushListener:
                     failures = 0
                     self.connects += 1
                     self.connected = True
-                    if self._on_connect is not None:
-                        self._on_connect()
+                    self._changed()
                     async for frame in ws:
                         self._frame(frame)
             except (OSError, TimeoutError, websockets.exceptions.WebSocketException):
                 pass  # refused, reset or closed: back off and reconnect
             self.connected = False
+            self._changed()
             failures += 1
             await asyncio.sleep(self._clock.to_wall(backoff_s(failures, self._rng)))
+
+    def _changed(self) -> None:
+        if self._on_change is not None:
+            self._on_change()
 
     def _frame(self, frame: str | bytes) -> None:
         try:
