@@ -143,8 +143,13 @@ class SQLiteStore:
         return _record(row) if row else None
 
     def put_record(self, record: Record) -> None:
+        # An upsert updates the row in place (INSERT OR REPLACE would delete
+        # and re-insert it, touching every index twice).
         self._db.execute(
-            f"INSERT OR REPLACE INTO records ({_REC_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO records ({_REC_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (id) DO UPDATE SET type=excluded.type, version=excluded.version,"
+            " assignee=excluded.assignee, fields=excluded.fields, fv=excluded.fv,"
+            " files=excluded.files, seq=excluded.seq",
             (record.id, record.type, record.version, record.assignee,
              orjson.dumps(record.fields).decode(), orjson.dumps(record.fv).decode(),
              orjson.dumps(record.files).decode(), record.seq))

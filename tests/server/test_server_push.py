@@ -105,3 +105,24 @@ def test_push_waits_briefly_for_a_device_that_is_not_connected(srv, client, uid)
     asyncio.run(go())
     pushes = [e for e in read_trace(srv.trace) if e["ev"] == "srv_push" and e["dev"] == a]
     assert len(pushes) == 1
+
+
+def test_user_with_two_devices_gets_pushes_on_both(srv, client, uid):
+    u = uid("two")
+    t1, t2 = srv.provision(u, device=u + "-phone"), srv.provision(u, device=u + "-tablet")
+    job = uid("job")
+    d = {"Authorization": f"Bearer {srv.dispatcher_token}"}
+
+    async def go():
+        async with websockets.connect(ws_url(srv, t1)) as w1, \
+                websockets.connect(ws_url(srv, t2)) as w2:
+            await asyncio.to_thread(client.post, "/v1/web/jobs", headers=d,
+                                    json={"id": job, "assignee": u})
+            for ws in (w1, w2):
+                assert await recv(ws) == {"type": "push", "record": job, "reason": "create"}
+    asyncio.run(go())
+    # Both devices see the user's scope.
+    for dev, tok in ((u + "-phone", t1), (u + "-tablet", t2)):
+        r = client.post("/v1/sync", headers={"Authorization": f"Bearer {tok}"},
+                        json={"device": dev, "cursor": None, "mode": "download"})
+        assert [x["id"] for x in r.json()["records"]] == [job]
