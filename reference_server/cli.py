@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import socket
+import sqlite3
 import sys
 
 import orjson
@@ -24,6 +25,10 @@ BACKLOG = 2048
 # Open-files target when the hard limit is unlimited: 4 per device (sync,
 # push, file transfer, slack) for a fleet of 16k devices.
 FD_LIMIT_CAP = 65536
+
+
+class ServeError(Exception):
+    """The server cannot start (port taken, database or trace not writable): one line."""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -94,9 +99,16 @@ def serve(config: cfg.ServerConfig, host: str, port: int, *, demo: bool = False,
 
     out = out or sys.stdout
     raise_fd_limit()
-    sock = bind(host, port)
+    try:
+        sock = bind(host, port)
+    except OSError as exc:
+        raise ServeError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     real_port = sock.getsockname()[1]
-    state = ServerState(config)
+    try:
+        state = ServerState(config)
+    except (OSError, sqlite3.Error) as exc:
+        sock.close()
+        raise ServeError(f"cannot open the database, files or trace: {exc}") from None
     app = create_app(state=state)
     if config.admin_token is None:
         print(f"admin token: {state.admin_token}", file=out)
@@ -128,4 +140,8 @@ def main(argv: list[str] | None = None) -> int:
         config = config_from_args(args)
     except ValueError as exc:
         parser.error(str(exc))
-    return serve(config, args.host, args.port, demo=args.demo)
+    try:
+        return serve(config, args.host, args.port, demo=args.demo)
+    except ServeError as exc:
+        print(f"python -m reference_server: error: {exc}", file=sys.stderr)
+        return 2

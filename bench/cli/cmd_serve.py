@@ -23,7 +23,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from bench.cli import UsageError
-    from reference_server.cli import config_from_args, serve
+    from reference_server.cli import ServeError, config_from_args, serve
 
     try:
         config = config_from_args(args)
@@ -33,5 +33,5 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--port must be 0..65535, got {args.port}")
     try:
         return serve(config, args.host, args.port, demo=args.demo)
-    except OSError as exc:
-        raise UsageError(f"cannot serve on {args.host}:{args.port}: {exc.strerror}") from None
+    except ServeError as exc:
+        raise UsageError(str(exc)) from None

@@ -43,6 +43,9 @@ def test_serve_demo_prints_tokens_and_ready_line(tmp_path):
 @pytest.mark.parametrize("argv,needle", [
     (["serve", "--time-scale", "0"], "time-scale"),
     (["serve", "--port", "70000"], "--port"),
+    (["serve", "--db", ":memory:", "--port", "0", "--trace", "/nonexistent/dir/t.jsonl"],
+     "trace"),
+    (["serve", "--db", "/nonexistent/dir/x.db", "--port", "0"], "database"),
 ])
 def test_serve_bad_flags_are_usage_errors(argv, needle, capsys):
     assert main(argv) == 2
