@@ -206,9 +206,16 @@ def _run(extra: dict[str, Any] | None, scenario: Any) -> str:
         rows = "".join(f"<tr><td>{escape(str(k))}</td><td>{_fact(v)}</td></tr>" for k, v in extra.items())
         parts.append(f'<table id="run-facts"><tbody>{rows}</tbody></table>')
     if scenario is not None:
-        text = orjson.dumps(scenario, option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY, default=str).decode()
+        text = _json(scenario, indent=True)
         parts.append(f"<details><summary>Scenario as loaded</summary><pre>{escape(text)}</pre></details>")
     return "".join(parts) or '<p class="muted">No run facts recorded.</p>'
+
+
+def _json(v: Any, *, indent: bool = False) -> str:
+    # Same options as write.dump_json, so the page shows what run.json holds
+    # (and a rebuild from run.json shows the same).
+    opts = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS | (orjson.OPT_INDENT_2 if indent else 0)
+    return orjson.dumps(v, option=opts, default=str).decode()
 
 
 def _fact(v: Any) -> str:
@@ -216,10 +223,10 @@ def _fact(v: Any) -> str:
     if isinstance(v, str):
         return escape(v)
     if isinstance(v, dict | list | tuple) and v:
-        text = orjson.dumps(v, option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY, default=str).decode()
+        text = _json(v, indent=True)
         return (f"<details><summary>{len(v)} {'entries' if isinstance(v, dict) else 'items'}</summary>"
                 f'<pre class="json">{escape(text)}</pre></details>')
-    return escape(orjson.dumps(v, option=orjson.OPT_SERIALIZE_NUMPY, default=str).decode())
+    return escape(_json(v))
 
 
 def render_html(*, results: Sequence[RuleResult], policy: str, scenario_name: str | None, scenario: Any,
