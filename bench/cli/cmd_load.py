@@ -39,6 +39,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "cadence every 12 s)")
     p.add_argument("--seed", type=int, metavar="S", help="random seed (default 1)")
     p.add_argument("--photo-bytes", type=int, metavar="B", help="bytes per photo (400000)")
+    p.add_argument("--dispatch-rate", type=float, metavar="OPS",
+                   help="dispatcher operations per device per spec hour (default 1)")
     p.add_argument("--out", metavar="DIR", help="report directory "
                    "(default reports/load-<profile>-<ts>/)")
     p.add_argument("--no-report", action="store_true", help="print figures only, write nothing")
@@ -64,7 +66,8 @@ def build_config(args: argparse.Namespace):
     given = {"devices": args.devices, "spawn_rate": args.spawn_rate,
              "duration_s": args.duration, "host": (args.host or "").rstrip("/"),
              "policy": args.policy, "profile": args.profile, "workers": args.workers,
-             "time_scale": args.time_scale, "seed": args.seed, "photo_bytes": args.photo_bytes}
+             "time_scale": args.time_scale, "seed": args.seed, "photo_bytes": args.photo_bytes,
+             "dispatch_per_device_h": args.dispatch_rate}
     if args.host and not args.host.startswith(("http://", "https://")):
         raise UsageError(f"--host must be an http:// or https:// URL, got {args.host!r}")
     try:

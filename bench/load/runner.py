@@ -148,12 +148,13 @@ def run_locust(cfg: LoadConfig, *, out: Path | None = None) -> RunOutput:
     gevent.sleep(max(0.0, cfg.epoch + cfg.duration_s - time.time()))
     cpu1 = sum(_cpu_s(p) for p in gen)
     elapsed = time.time() - cfg.epoch
-    runner.quit()
     sampler.kill()
+    runner.quit()  # requests in flight end (stop_timeout) and workers send their last stats
     history.kill()
     t = runner.stats.total
-    snaps.append(Snapshot(t=elapsed, requests=t.num_requests, failures=t.num_failures,
-                          hist=dict(t.response_times), users=0, cpu=snaps[-1].cpu if snaps else 0))
+    snaps.append(Snapshot(t=time.time() - cfg.epoch, requests=t.num_requests,
+                          failures=t.num_failures, hist=dict(t.response_times), users=0,
+                          cpu=snaps[-1].cpu))
     _stop_workers(procs)
     if writer is not None:
         csv_greenlet.kill()

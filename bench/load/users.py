@@ -46,7 +46,11 @@ from bench.load.profiles import get_profile
 BULK_CONCURRENCY = 16
 # Dispatcher operation mix, by weight: edits dominate a dispatcher's day, then
 # status moves and new jobs.
-DISPATCH_OPS: tuple[tuple[str, float], ...] = (("edit", 0.5), ("status", 0.25), ("create", 0.25))
+DISPATCH_OPS: tuple[tuple[str, float], ...] = (("edit", 0.45), ("status", 0.2), ("create", 0.2),
+                                               ("attach", 0.15))
+# A work order or plan the dispatcher attaches to a job (a small PDF): devices
+# on fast links download it after their next sync.
+ATTACH_BYTES = 50_000
 DISPATCH_STATUSES = ("en_route", "started", "paused", "finished")
 
 
@@ -213,6 +217,9 @@ class DispatcherUser(FastHttpUser):
             self._call("POST", "/v1/web/jobs", "POST /v1/web/jobs",
                        {"id": job, "assignee": dev, "fields": {"title": "new job"}}, dev, job,
                        "create")
+        elif op == "attach":
+            self.n_new += 1
+            self.attach(dev, job, f"att-{self.cfg.seed}-{self.n_new}")
         elif op == "status":
             st = DISPATCH_STATUSES[int(self.rng.random() * len(DISPATCH_STATUSES))]
             self._call("POST", f"/v1/web/jobs/{job}/status", "POST /v1/web/jobs/[id]/status",
@@ -220,6 +227,27 @@ class DispatcherUser(FastHttpUser):
         else:
             self._call("PATCH", f"/v1/web/jobs/{job}", "PATCH /v1/web/jobs/[id]",
                        {"fields": {"notes": f"edited at {time.time():.0f}"}}, dev, job, "edit")
+
+    def attach(self, dev: str, job: str, fid: str) -> None:
+        """Upload a file as the dispatcher, then attach it to ``job`` (docs/protocol.md)."""
+        import hashlib
+
+        import orjson
+
+        data = self.rng.randbytes(ATTACH_BYTES)
+        r = self.client.request("PATCH", f"/v1/files/{fid}/upload",
+                                name="PATCH /v1/files/[id]/upload (dispatcher)",
+                                headers={**self.auth, "Upload-Offset": "0",
+                                         "Content-Type": "application/octet-stream"}, data=data)
+        if r.status_code != 200:
+            return
+        r = self.client.request("POST", f"/v1/files/{fid}/finish",
+                                name="POST /v1/files/[id]/finish (dispatcher)", headers=self.auth,
+                                data=orjson.dumps({"sha256": hashlib.sha256(data).hexdigest(),
+                                                   "bytes": len(data)}))
+        if r.status_code == 200:
+            self._call("POST", f"/v1/web/jobs/{job}/attach", "POST /v1/web/jobs/[id]/attach",
+                       {"file": fid}, dev, job, "attach")
 
     def bulk(self) -> None:
         """Edit one job of every device, :data:`BULK_CONCURRENCY` at a time."""
