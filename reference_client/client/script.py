@@ -215,14 +215,14 @@ async def _play(dev: DeviceClient, script: Any, stop: asyncio.Event) -> None:
         action = item if isinstance(item, ScriptAction) else parse_line(item, f"script:{n}")
         if action is None:
             continue
-        if action.at is not None:
-            delay = dev.clock.wall_delay(action.at)
-            if delay > 0:
-                try:
-                    await asyncio.wait_for(stop.wait(), delay)
-                    return
-                except TimeoutError:
-                    pass
+        # Loop: a loop timer may wake a hair early, and the action must not be
+        # stamped before its `at`.
+        while action.at is not None and (delay := dev.clock.wall_delay(action.at)) > 0:
+            try:
+                await asyncio.wait_for(stop.wait(), delay)
+                return
+            except TimeoutError:
+                pass
         if not await perform(dev, action):
             stop.set()
             return
