@@ -126,6 +126,14 @@ def _bytes(plt, out: Path, metrics: dict) -> Plot | None:
     return _save(fig, out, "bytes_by_class.png", title)
 
 
+def _time_unit(t_max: float) -> tuple[float, str]:
+    """Seconds, minutes or hours for a time axis, so a day reads as 0-24 h, not 0-86400 s."""
+    for scale, unit in ((3600.0, "h"), (60.0, "min")):
+        if t_max >= 3 * scale:
+            return scale, unit
+    return 1.0, "s"
+
+
 def _int_locator():
     from matplotlib.ticker import MaxNLocator
 
@@ -144,17 +152,18 @@ def _unsent(plt, out: Path, metrics: dict) -> Plot | None:
     true_s, shown_s = u.get("true_series") or [], u.get("shown_series") or []
     if not true_s and not shown_s:
         return None
+    scale, unit = _time_unit(max(p[0] for p in true_s + shown_s))
     fig, ax = plt.subplots(figsize=FIGSIZE_IN)
     for series, label, style in ((true_s, "true unsent (edits not acked)", "-"),
                                  (shown_s, "Unsent shown to users", "--")):
         if series:
             # Both counts are 0 before their first change (trace.md: "0 before any").
-            xs = [series[0][0]] + [p[0] for p in series]
+            xs = [(series[0][0]) / scale] + [p[0] / scale for p in series]
             ys = [0] + [p[1] for p in series]
             ax.step(xs, ys, where="post", label=label, linestyle=style)
     title = "Unsent changes over time, all devices"
     ax.set_title(title)
-    ax.set_xlabel(f"run time (s); peak per {u.get('bucket_s', 1):g} s bucket")
+    ax.set_xlabel(f"run time ({unit}); peak per {u.get('bucket_s', 1):g} s bucket")
     ax.set_ylabel("unsent changes")
     ax.set_ylim(bottom=0)
     ax.yaxis.set_major_locator(_int_locator())
@@ -182,15 +191,16 @@ def _starts(plt, out: Path, metrics: dict) -> Plot | None:
     triggers = sorted({k for _, c in buckets for k in c})
     fig, ax = plt.subplots(figsize=FIGSIZE_IN)
     xs = [b[0] for b in buckets]
+    scale, unit = _time_unit(xs[-1] + width)
     bottom = [0.0] * len(buckets)
     for trig in triggers:
         ys = [b[1].get(trig, 0) for b in buckets]
-        ax.bar(xs, ys, width=width, bottom=bottom, align="edge", label=trig)
+        ax.bar([x / scale for x in xs], ys, width=width / scale, bottom=bottom, align="edge", label=trig)
         bottom = [a + b for a, b in zip(bottom, ys, strict=True)]
     ax.set_ylim(0, max(bottom) * 1.3)  # head room for the legend above the tallest bar
     title = "Sync starts over time by trigger"
     ax.set_title(title)
-    ax.set_xlabel("run time (s)")
+    ax.set_xlabel(f"run time ({unit})")
     ax.set_ylabel(f"sync starts per {width:g} s")
     ax.yaxis.set_major_locator(_int_locator())
     ax.grid(True, axis="y", alpha=0.3)
@@ -204,9 +214,10 @@ def _series(plt, out: Path, name: str, points: list) -> Plot | None:
         return None
     title, ylabel = SERIES_LABELS.get(name, (name.replace("_", " "), name))
     fig, ax = plt.subplots(figsize=FIGSIZE_IN)
-    ax.plot([p[0] for p in pts], [p[1] for p in pts], linewidth=1.2)
+    scale, unit = _time_unit(max(p[0] for p in pts))
+    ax.plot([p[0] / scale for p in pts], [p[1] for p in pts], linewidth=1.2)
     ax.set_title(title)
-    ax.set_xlabel("run time (s)")
+    ax.set_xlabel(f"run time ({unit})")
     ax.set_ylabel(ylabel)
     ax.grid(True, alpha=0.3)
     return _save(fig, out, f"series_{_safe(name)}.png", title)
