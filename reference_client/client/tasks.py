@@ -59,7 +59,6 @@ class _Running:
     reported: int = -1
 
 
-
 class TransfersMixin(_Base):
     _warned = False  # the one "server refused the sync" message was printed
 
@@ -152,7 +151,6 @@ class TransfersMixin(_Base):
         await asyncio.sleep(self.clock.to_wall(MEASURED_SLOW_HOLD_S))
         self.meter.kbps = None
         self._remeasure()
-
 
 
 def _short(exc: BaseException) -> str:
