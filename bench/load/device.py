@@ -106,7 +106,8 @@ class LoadDevice:
         self.plan.append((now + self.person.next_gap(), "act"))
         self.plan.sort()
         self.pushes: deque[tuple[str, str | None]] = deque()
-        self.events: dict[str, int] = {}
+        self.events: dict[str, int] = {}  # trace events emitted, by `ev`
+        self.triggers: dict[str, int] = {}  # syncs started, by trigger
         self.syncs_ok = 0
         self.syncs_failed = 0
 
@@ -182,6 +183,7 @@ class LoadDevice:
                 ev = a.event["ev"]
                 self.events[ev] = self.events.get(ev, 0) + 1
             elif isinstance(a, StartSync):
+                self.triggers[a.trigger] = self.triggers.get(a.trigger, 0) + 1
                 todo.extend(self.engine.handle(self._sync(a)))
             elif isinstance(a, StartTransfer):
                 todo.extend(self.engine.handle(self._transfer(a)))

@@ -162,7 +162,9 @@ def run_locust(cfg: LoadConfig, *, out: Path | None = None) -> RunOutput:
         _final_csv(env, out)  # the writer's last pass may be a second old
         (out / "locust.html").write_text(get_html_report(env, show_download_link=False),
                                          encoding="utf-8")
-    return RunOutput(summary=_summary(runner.stats, elapsed, cfg), snapshots=snaps,
+    summary = _summary(runner.stats, elapsed, cfg)
+    summary["syncs_by_trigger"] = users.triggers()
+    return RunOutput(summary=summary, snapshots=snaps,
                      marks=list(users.STATE.marks),
                      cpu=_cpu_summary(per_proc, cpu1 - cpu0, len(gen)),
                      epoch=cfg.epoch, entries=_entries(runner.stats))

@@ -61,6 +61,8 @@ class _State:
     taken = 0  # device slots taken by this process
     devices: dict[str, DeviceUser] = {}
     marks: list[dict[str, Any]] = []
+    retired: dict[str, int] = {}  # sync triggers of users that stopped
+    reported: dict[str, dict[str, int]] = {}  # master: each worker's latest trigger counts
 
 
 STATE = _State()
@@ -71,6 +73,23 @@ def configure(cfg: LoadConfig) -> None:
     STATE.taken = 0
     STATE.devices = {}
     STATE.marks = []
+    STATE.retired = {}
+    STATE.reported = {}
+
+
+def triggers() -> dict[str, int]:
+    """Syncs started by trigger in this process (users running and stopped), or on a
+    master the sum of the workers' reports."""
+    if STATE.reported:
+        return _add({}, *STATE.reported.values())
+    return _add(dict(STATE.retired), *(u.dev.triggers for u in STATE.devices.values()))
+
+
+def _add(into: dict[str, int], *counts: dict[str, int]) -> dict[str, int]:
+    for c in counts:
+        for k, v in c.items():
+            into[k] = into.get(k, 0) + v
+    return dict(sorted(into.items()))
 
 
 def install(environment: Any) -> None:
@@ -82,9 +101,18 @@ def install(environment: Any) -> None:
 
         runner.register_message("push", relay)
         runner.register_message("mark", _on_mark)
+
+        def worker_report(client_id: str, data: dict, **_: Any) -> None:
+            if "sync_triggers" in data:
+                STATE.reported[client_id] = data["sync_triggers"]
+
+        environment.events.worker_report.add_listener(worker_report)
         return
     runner.register_message("push", _on_push)
     if isinstance(runner, WorkerRunner):
+        # Locust's own channel for custom figures: every stats report carries them.
+        environment.events.report_to_master.add_listener(
+            lambda client_id, data, **_: data.__setitem__("sync_triggers", triggers()))
         runner.register_message("config", lambda environment, msg, **_: configure(
             LoadConfig.from_dict(msg.data)))
     else:
@@ -163,6 +191,7 @@ class DeviceUser(FastHttpUser):
         dev = getattr(self, "dev", None)
         if dev is not None and STATE.devices.get(dev.device) is self:
             del STATE.devices[dev.device]
+            _add(STATE.retired, dev.triggers)  # adds in place
 
 
 class DispatcherUser(FastHttpUser):
