@@ -50,6 +50,11 @@ from reference_client.client.throughput import ThroughputMeter
 from reference_client.client.trace import TraceWriter, meta_event
 from reference_client.policies import Policy, get_policy
 
+# Store key of the trace events of the last input that emitted any: committed
+# with the state, written to the trace after; a restart writes the ones a kill
+# kept from reaching the trace (TraceWriter.complete).
+PENDING = "trace_pending"
+
 
 def resolve_policy(config: ClientConfig) -> Policy:
     """The policy object: a mutant's (``reference_client.mutants``) or the named one."""
@@ -136,6 +141,9 @@ class DeviceClient(TransfersMixin):
             except OSError as exc:
                 raise ValueError(f"trace {cfg.trace}: cannot open ({exc.strerror or exc})"
                                  ) from None
+        if self.trace is not None and saved is not None:
+            # A kill between a commit and its trace lines: write the lines now.
+            self.trace.complete(store.get_meta(PENDING) or [])
         floor = max(self.clock.now(), (saved or {}).get("now") or 0.0,
                     (self.trace.last_t if self.trace else None) or 0.0)
         if saved is not None:
@@ -279,17 +287,19 @@ class DeviceClient(TransfersMixin):
                 self.shown_unsent = a.n
             elif isinstance(a, E.ShowLastSync):
                 self.shown_last_sync = a.at
+        emitted = [a.event for a in actions if isinstance(a, E.Emit)]
+        meta: dict[str, Any] = {"ui_unsent": self.shown_unsent,
+                                "ui_last_sync": self.shown_last_sync}
+        if emitted and self.trace is not None:
+            meta[PENDING] = emitted  # written with the state they describe (see start)
         # Durable first: the store commits before the trace says "saved".
-        self.store.save(self.engine.to_dict(), photo=photo, refused=refused or (),
-                        meta={"ui_unsent": self.shown_unsent,
-                              "ui_last_sync": self.shown_last_sync})
-        for a in actions:
-            if isinstance(a, E.Emit):
-                if self.trace is not None:
-                    self.trace.write(a.event)
-                self.events.append(a.event)
-                if self._on_event is not None:
-                    self._on_event(a.event)
+        self.store.save(self.engine.to_dict(), photo=photo, refused=refused or (), meta=meta)
+        for event in emitted:
+            if self.trace is not None:
+                self.trace.write(event)
+            self.events.append(event)
+            if self._on_event is not None:
+                self._on_event(event)
         if act:
             for a in actions:
                 self._act(a)

@@ -43,6 +43,18 @@ def _last_t(path: Path) -> float | None:
     return last
 
 
+def _tail_events(path: Path, n: int) -> list[Any]:
+    """The last ``n`` lines of a trace, decoded (undecodable lines as None)."""
+    lines = [raw for raw in path.read_bytes().split(b"\n") if raw.strip()][-n:]
+    out = []
+    for raw in lines:
+        try:
+            out.append(json.loads(raw))
+        except ValueError:
+            out.append(None)
+    return out
+
+
 def _drop_torn_tail(path: Path) -> None:
     """Cut a last line a ``kill -9`` left unfinished (no newline): half a JSON
     object would make the whole trace invalid, and its event was never complete."""
@@ -94,6 +106,23 @@ class TraceWriter:
         if isinstance(t, (int, float)):
             self.last_t = float(t)
         self._line(event)
+
+    def complete(self, pending: list[dict[str, Any]]) -> int:
+        """Append the events of ``pending`` (the last input's events, committed to the
+        store before any was written) that a kill kept out of the file: the file
+        ends with some prefix of them. Returns how many were appended."""
+        if not pending or self._f is None:
+            return 0
+        tail = _tail_events(self.path, len(pending))
+        written = 0
+        for k in range(min(len(tail), len(pending)), 0, -1):
+            if tail[len(tail) - k:] == pending[:k]:
+                written = k
+                break
+        for event in pending[written:]:
+            head = {k: event[k] for k in ("ev", "t", "dev") if k in event}
+            self.write({**head, **event})  # the usual key order, for the eye
+        return len(pending) - written
 
     def close(self) -> None:
         if self._f is not None:

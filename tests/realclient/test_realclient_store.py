@@ -83,3 +83,20 @@ def test_a_file_that_is_not_a_store_is_a_one_line_error(tmp_path):
     (tmp_path / "plain-file").write_text("x")
     with pytest.raises(ValueError, match="cannot open as a device store"):
         DeviceStore(tmp_path / "plain-file")
+
+
+def test_trace_complete_appends_only_the_events_a_kill_kept_out(tmp_path):
+    path = tmp_path / "t.jsonl"
+    pending = [{"ev": "edit", "t": 2.0, "dev": "w1", "change": "w1-c1", "record": "r",
+                "kind": "text"}, {"ev": "unsent", "t": 2.0, "dev": "w1", "n": 1}]
+    w = TraceWriter(path, meta=meta_event(policy="planado", seed=1, time_scale=1))
+    w.write({"ev": "link", "t": 1.0, "dev": "w1", "class": "wifi"})
+    w.write(pending[0])  # the kill came between the two lines
+    w.close()
+    w = TraceWriter(path, meta=meta_event(policy="planado", seed=1, time_scale=1))
+    assert w.complete(pending) == 1
+    assert w.complete(pending) == 0  # idempotent: both are in the file now
+    w.close()
+    lines = path.read_text().splitlines()
+    assert lines[-2:] == ['{"ev":"edit","t":2.0,"dev":"w1","change":"w1-c1","record":"r",'
+                          '"kind":"text"}', '{"ev":"unsent","t":2.0,"dev":"w1","n":1}']

@@ -205,3 +205,29 @@ def test_a_wrong_token_fails_syncs_and_says_so_once(tmp_path, capsys):
         ends = [e for e in events if e["ev"] == "sync_end"]
         assert ends[0] == {**ends[0], "ok": False, "error": "http 401"}
         assert capsys.readouterr().err.count("the server refused the sync") == 1
+
+
+def test_events_committed_but_not_yet_in_the_trace_are_written_on_restart(tmp_path):
+    """A kill between the store commit and the trace lines: the restart writes them."""
+    with running_server() as srv:
+        cfg = config(srv, tmp_path, time_scale=60)
+
+        async def day():
+            async with DeviceClient(cfg) as dev:
+                await dev.set_link("offline")
+                await dev.app("opened")
+                await dev.edit("r1", "text", fields={"a": 1})
+
+        run(day())
+        full = cfg.trace.read_text().splitlines()
+        # The last input (closing the app) emitted `app closed`; cut it as a kill would.
+        cfg.trace.write_text("\n".join(full[:-1]) + "\n")
+
+        async def restart():
+            async with DeviceClient(cfg) as dev:
+                return dev.events
+
+        run(restart())
+        again = cfg.trace.read_text().splitlines()
+        assert again[:len(full)] == full  # the lost line is back, in place
+        assert list(TraceReader(cfg.trace))  # and the trace is valid
