@@ -117,10 +117,15 @@ class ServerApi:
                 if r.status_code not in (200, 206):
                     await r.aread()
                     raise ApiError(r.status_code, _body(r))
-                if offset > 0 and r.status_code == 200:
-                    raise ApiError(r.status_code, {"error": "server ignored Range"})
+                # A server that ignores Range sends the whole file (200): skip what
+                # is already here rather than fail the resume.
+                skip = offset if r.status_code == 200 else 0
                 async for chunk in r.aiter_bytes(READ_CHUNK_BYTES):
-                    yield chunk
+                    if skip:
+                        cut = min(skip, len(chunk))
+                        chunk, skip = chunk[cut:], skip - cut
+                    if chunk:
+                        yield chunk
         except httpx.HTTPError as exc:
             raise NetworkError(f"GET /v1/files/{file}: {type(exc).__name__}: {exc}") from None
 

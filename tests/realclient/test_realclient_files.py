@@ -108,3 +108,26 @@ def test_throughput_meter_draws_the_550_kbps_line_in_spec_time():
     fast = ThroughputMeter(time_scale=1)
     fast.sample(1_000_000, 0.5)  # 16 Mbps
     assert fast.is_slow is False
+
+
+def test_a_server_that_ignores_range_still_resumes_correctly(tmp_path):
+    data = random.Random(7).randbytes(100_000)
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=data)  # no Range support at all
+
+    part = tmp_path / "files" / (safe_name("f1") + ".part")
+    part.parent.mkdir(parents=True)
+    part.write_bytes(data[:40_000])
+
+    async def main():
+        api = ServerApi(base_url="http://server.invalid", token="t", timeout_s=WAIT_S,
+                        transport=httpx.MockTransport(handler))
+        try:
+            return await download(api, file="f1", store_dir=tmp_path, total=len(data),
+                                  sha256=hashlib.sha256(data).hexdigest(), progress=lambda n: None)
+        finally:
+            await api.aclose()
+
+    assert run(main()) == len(data)
+    assert (tmp_path / "files" / safe_name("f1")).read_bytes() == data
