@@ -154,7 +154,7 @@ class LoadDevice:
 
     def _do(self, what: str, now: float) -> None:
         if what == "open":
-            self.feed(LinkChanged(now=now, link_class=self._link_now(now)))
+            self.feed(LinkChanged(now=now, link_class=self._link_now()))
             self.feed(AppChanged(now=self.now(), state="opened"))
         elif what == "offline":
             self.outage = True
@@ -172,7 +172,7 @@ class LoadDevice:
                 self.plan.append((now + self.person.next_gap(), "act"))
                 self.plan.sort()
 
-    def _link_now(self, now: float) -> str:
+    def _link_now(self) -> str:
         return "offline" if self.outage else self.link_class
 
     def feed(self, inp: Any) -> None:

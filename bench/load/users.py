@@ -27,11 +27,12 @@ controller as message ``mark``.
 
 from __future__ import annotations
 
+import hashlib
 import random
 import time
 from typing import Any
 
-import gevent
+import orjson
 from gevent.event import Event
 from gevent.pool import Pool
 from locust import FastHttpUser, TaskSet, task
@@ -259,10 +260,6 @@ class DispatcherUser(FastHttpUser):
 
     def attach(self, dev: str, job: str, fid: str) -> None:
         """Upload a file as the dispatcher, then attach it to ``job`` (docs/protocol.md)."""
-        import hashlib
-
-        import orjson
-
         data = self.rng.randbytes(ATTACH_BYTES)
         r = self.client.request("PATCH", f"/v1/files/{fid}/upload",
                                 name="PATCH /v1/files/[id]/upload (dispatcher)",
@@ -292,10 +289,7 @@ class DispatcherUser(FastHttpUser):
 
     def _call(self, method: str, path: str, name: str, body: dict, dev: str, record: str,
               reason: str) -> None:
-        import orjson
-
         r = self.client.request(method, path, name=name, headers=self.auth,
                                 data=orjson.dumps(body))
         if 200 <= r.status_code < 300:
             self.environment.runner.send_message("push", [[dev, record, reason]])
-        gevent.idle()
