@@ -41,6 +41,7 @@ from locust.log import setup_logging
 
 from bench.load import users
 from bench.load.config import LoadConfig
+from bench.load.cpu import cpu_summary
 from bench.load.series import SAMPLE_S, Snapshot
 
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
@@ -166,7 +167,7 @@ def run_locust(cfg: LoadConfig, *, out: Path | None = None) -> RunOutput:
     summary["syncs_by_trigger"] = users.triggers()
     return RunOutput(summary=summary, snapshots=snaps,
                      marks=list(users.STATE.marks),
-                     cpu=_cpu_summary(per_proc, cpu1 - cpu0, len(gen)),
+                     cpu=cpu_summary(per_proc, cpu1 - cpu0, len(gen)),
                      epoch=cfg.epoch, entries=_entries(runner.stats))
 
 
@@ -224,22 +225,3 @@ def _entries(stats: Any) -> list[dict[str, Any]]:
              "failures": e.num_failures, "p50_ms": e.get_response_time_percentile(0.5),
              "p99_ms": e.get_response_time_percentile(0.99)}
             for e in sorted(stats.entries.values(), key=lambda e: (e.name, e.method))]
-
-
-# Generator CPU percent above which its figures describe the generator rather
-# than the server: Locust's own CPU_WARNING_THRESHOLD (90).
-CPU_SATURATED_PCT = 90.0
-# Samples averaged before comparing with the threshold, so one busy second
-# (the spawn, a burst) does not count as saturation.
-CPU_WINDOW = 5
-
-
-def _cpu_summary(per_proc: list[list[float]], cpu_s: float, n: int) -> dict[str, Any]:
-    worst = 0.0
-    for series in per_proc:
-        for i in range(max(1, len(series) - CPU_WINDOW + 1)):
-            win = series[i:i + CPU_WINDOW]
-            if win:
-                worst = max(worst, sum(win) / len(win))
-    return {"processes": n, "cpu_s": round(cpu_s, 3), "peak_pct": round(worst, 1),
-            "saturated": worst >= CPU_SATURATED_PCT, "threshold_pct": CPU_SATURATED_PCT}

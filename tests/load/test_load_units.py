@@ -135,3 +135,55 @@ def test_every_flag_in_docs_load_md_exists_and_every_flag_is_documented() -> Non
     table = set(re.findall(r"`(--[a-z0-9-]+)", doc))
     assert table - flags == set()
     assert flags - table - {"--quiet"} == set()
+
+
+def test_saturated_generator_is_judged_over_a_window() -> None:
+    from bench.load.cpu import cpu_summary
+
+    assert cpu_summary([[10, 99, 10, 10, 10, 10]], 1.0, 1)["saturated"] is False  # one busy second
+    hot = cpu_summary([[5, 5], [95, 96, 97, 99, 98, 90]], 2.0, 2)
+    assert hot["saturated"] is True and hot["peak_pct"] >= 90 and hot["processes"] == 2
+
+
+def test_run_load_warns_on_a_saturated_generator_and_writes_the_report(
+        tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """run_load's glue without Locust: a fake runner hands back figures of a saturated run."""
+    import contextlib
+    import io
+    import json
+    import sys
+    import types
+
+    from bench.load import main as load_main
+    from bench.load import setup
+
+    @contextlib.contextmanager
+    def fake_target(cfg, **_):
+        yield cfg.replace(host="http://127.0.0.1:1", tokens={"w1": "t"})
+
+    snaps = [Snapshot(t=0, requests=0, failures=0),
+             Snapshot(t=1, requests=50, failures=0, hist={20: 50}, users=5, cpu=97),
+             Snapshot(t=2, requests=90, failures=1, hist={20: 89, 400: 1}, users=5, cpu=98)]
+    summary = {"requests": 90, "failures": 1, "fail_ratio": 1 / 90, "elapsed_s": 2.0,
+               "rps": 45.0, "p50_ms": 20, "p95_ms": 20, "p99_ms": 400, "max_ms": 400,
+               "syncs": 80, "sync_failures": 1, "sync_p99_ms": 400,
+               "syncs_by_trigger": {"link": 5}}
+    fake = types.ModuleType("bench.load.runner")
+    fake.run_locust = lambda cfg, out=None: types.SimpleNamespace(
+        summary=summary, snapshots=snaps, marks=[{"name": "burst_start", "t": 1001.5}],
+        cpu={"processes": 1, "cpu_s": 1.9, "peak_pct": 97.5, "saturated": True,
+             "threshold_pct": 90.0}, epoch=1000.0, entries=[])
+    monkeypatch.setattr(setup, "target", fake_target)
+    monkeypatch.setitem(sys.modules, "bench.load.runner", fake)
+    err = io.StringIO()
+    res = load_main.run_load(LoadConfig(devices=5, profile="storm", duration_s=2),
+                             gates=Gates(p99_ms=100), out=tmp_path, stderr=err)
+    assert res.exit_code == 1 and "--p99-ms" in res.reason
+    assert err.getvalue().count("\n") == 1 and "saturated" in err.getvalue()
+    data = json.loads((tmp_path / "load.json").read_text())
+    assert data["warnings"] and data["cpu"]["saturated"]
+    assert data["marks"]["burst_start"] == 1.5 and "reconnect" in data["marks"]
+    assert data["series"]["p99"] == [20, 400] and "tokens" not in data["config"]
+    for name in ("rps", "latency", "users_cpu"):
+        assert (tmp_path / "plots" / f"{name}.png").stat().st_size > 0
+    assert "saturated" in (tmp_path / "index.html").read_text()
