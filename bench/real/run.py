@@ -6,7 +6,7 @@ Theory of operation::
       │
     reference server  ── subprocess, port 0, temporary database, trace on
       │   (or a team's own server: --target-server URL --target-token ADMIN)
-    link proxy server ── ours in a thread, or TOXIPROXY_URL
+    link proxy server ── ours in a subprocess, or TOXIPROXY_URL (bench.real.proxyproc)
       │   one proxy per device in front of the server (HTTP and push WebSocket)
     provision         ── one user + device per scenario device, a dispatcher
       │
@@ -187,8 +187,8 @@ def _run(sc: Scenario, devices: list[DevicePlan], k: float, tmp: Path, trace: Pa
          target_server: str | None, target_token: str | None
          ) -> tuple[dict[str, Any], dict[str, tuple]]:
     from bench.link.client import LinkClient
-    from bench.link.resolve import resolve_toxiproxy
     from bench.real.merge import write_merged
+    from bench.real.proxyproc import link_proxy
     from reference_server.testing import running_server
 
     tag = secrets.token_hex(3)
@@ -207,7 +207,7 @@ def _run(sc: Scenario, devices: list[DevicePlan], k: float, tmp: Path, trace: Pa
             # A team's server keeps its users: a run tag keeps device ids fresh.
             ids = {d.id: f"{d.id}.{tag}" for d in devices}
         tokens, dispatcher_token = _provision(url, admin, devices, ids, sc.policy, tag)
-        endpoint = stack.enter_context(resolve_toxiproxy(seed=sc.seed))
+        endpoint = stack.enter_context(link_proxy(sc.seed))
         link_api = stack.enter_context(LinkClient(endpoint.url))
         upstream = urlsplit(url).netloc
         urls: dict[str, str] = {}
