@@ -6,7 +6,9 @@ a fleet size ``n``; the step *holds* when every gate holds (``--p99-ms``
 above all) and the generator was not saturated (else its figures describe the
 generator, not the server). :func:`search` doubles ``n`` from the start size
 until a step breaks, then bisects between the last size that held and the
-first that broke until they are within :data:`RESOLUTION` of each other::
+first that broke until they are within :data:`RESOLUTION` of each other (a
+step that breaks is run once more, :data:`CONFIRM_BREAKS`, so one noisy step
+on a shared machine does not end the search)::
 
     n: 50 ─held─> 100 ─held─> 200 ─broke─> 150 ─held─> 175 ─broke─> 162 ... => best held
 
@@ -38,8 +40,12 @@ MAX_DEVICES = 20_000
 DEFAULT_STEP_S = 20.0
 # Spawning may take at most this share of a step, so most of it runs at full size.
 SPAWN_SHARE = 0.25
-# At most this many steps (doubling from 1 to 20,000 is 15, bisecting ~5 more).
-MAX_STEPS = 30
+# At most this many steps (doubling from 1 to 20,000 is 15, bisecting ~5 more,
+# and a confirmation run for each break).
+MAX_STEPS = 40
+# A step that breaks is run again once and counts as broken only if it breaks
+# again: on a shared machine one noisy step must not end the search early.
+CONFIRM_BREAKS = 1
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -79,15 +85,25 @@ class Capacity:
 
 
 def search(trial: Callable[[int], Step], *, start: int, max_devices: int,
-           resolution: float = RESOLUTION, max_steps: int = MAX_STEPS
-           ) -> tuple[Step | None, list[Step], str]:
+           resolution: float = RESOLUTION, max_steps: int = MAX_STEPS,
+           confirm: int = CONFIRM_BREAKS) -> tuple[Step | None, list[Step], str]:
     """Double then bisect; ``(best step that held, all steps, limited_by)``."""
     steps: list[Step] = []
+
+    def confirmed(n: int) -> Step:
+        s = trial(n)
+        for _ in range(confirm):
+            if s.held or len(steps) + 1 >= max_steps:
+                break
+            steps.append(s)
+            s = trial(n)
+        return s
+
     good: Step | None = None
     bad: Step | None = None
     n = max(1, min(start, max_devices))
     while len(steps) < max_steps:
-        s = trial(n)
+        s = confirmed(n)
         steps.append(s)
         if not s.held:
             bad = s
@@ -100,7 +116,7 @@ def search(trial: Callable[[int], Step], *, start: int, max_devices: int,
         lo = good.devices if good else 0
         if bad.devices - lo <= max(1, int(lo * resolution)):
             break
-        s = trial((lo + bad.devices) // 2)
+        s = confirmed((lo + bad.devices) // 2)
         steps.append(s)
         if s.held:
             good = s
