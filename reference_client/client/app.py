@@ -199,6 +199,13 @@ class DeviceClient(TransfersMixin):
 
     # ---- the public API -------------------------------------------------------
 
+    def set_epoch(self, epoch: float) -> None:
+        """Move t = 0 to wall-clock second ``epoch`` (a runner that opens every
+        device first and picks the run's epoch after); kept in the store."""
+        self.clock.epoch = float(epoch)
+        self.store.save(self.engine.to_dict(), meta={"epoch": float(epoch)})
+        self._set_timer(self.engine.next_deadline)  # its wall delay has moved
+
     @property
     def now(self) -> float:
         """Spec time now (never earlier than the engine's)."""
@@ -359,7 +366,8 @@ class DeviceClient(TransfersMixin):
 
     def _reconcile_push(self) -> None:
         """Hold the push socket exactly while the app runs and the link is up."""
-        want = self.engine.app != "closed" and self.engine.link != "offline"
+        want = (self.config.push and self.engine.app != "closed"
+                and self.engine.link != "offline")
         if want and not self.push.running and not self._closed:
             self.push.start()
         elif not want and self.push.running:

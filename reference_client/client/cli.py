@@ -45,6 +45,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=DEFAULT_SEED)
     p.add_argument("--measure-link", action="store_true",
                    help="treat Wi-Fi measured below 550 kbps as a slow link")
+    p.add_argument("--no-push", dest="push", action="store_false",
+                   help="notifications off: never open the push WebSocket")
     p.add_argument("--script", help="JSON-lines actions: a FILE, or - for stdin")
     p.add_argument("--link", choices=sorted(LINK_CLASSES), default=DEFAULT_LINK,
                    help="link class reported at start when no --script is given")
@@ -54,7 +56,8 @@ def config_from_args(args: argparse.Namespace) -> ClientConfig:
     return ClientConfig(server=args.server, token=args.token, device=args.device,
                         policy=args.policy, store=args.store, trace=args.trace,
                         time_scale=args.time_scale, trace_epoch=args.trace_epoch,
-                        mutant=args.mutant, seed=args.seed, measure_link=args.measure_link)
+                        mutant=args.mutant, seed=args.seed, measure_link=args.measure_link,
+                        push=args.push)
 
 
 async def _stdin_lines() -> AsyncIterator[bytes]:

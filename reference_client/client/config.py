@@ -77,6 +77,7 @@ class ClientConfig:
     mutant: str | None = None
     seed: int = DEFAULT_SEED
     measure_link: bool = False  # classify slow/fast by measured throughput too
+    push: bool = True  # False: notifications off, the push socket is never opened
     upload_chunk: int = UPLOAD_CHUNK_BYTES
     sync_timeout_s: float = SYNC_TIMEOUT_S
     min_wall_timeout_s: float = MIN_WALL_TIMEOUT_S
@@ -100,6 +101,9 @@ class ClientConfig:
         if self.trace_epoch is not None and (type(self.trace_epoch) not in (int, float)
                                              or not math.isfinite(self.trace_epoch)):
             _fail("trace_epoch", f"must be a finite number, got {self.trace_epoch!r}")
+        for name in ("measure_link", "push"):
+            if type(getattr(self, name)) is not bool:
+                _fail(name, f"must be a bool, got {getattr(self, name)!r}")
         if type(self.seed) is not int:
             _fail("seed", f"must be an int, got {self.seed!r}")
         if type(self.upload_chunk) is not int or self.upload_chunk <= 0:

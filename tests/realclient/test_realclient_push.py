@@ -70,3 +70,36 @@ def test_a_store_belongs_to_one_device(tmp_path):
 
         with pytest.raises(ValueError, match="holds device 'w1', not 'w2'"):
             run(second())
+
+
+def test_notifications_off_never_opens_the_push_socket(tmp_path):
+    with running_server() as srv:
+        cfg = config(srv, tmp_path, time_scale=60, push=False)
+
+        async def main():
+            async with DeviceClient(cfg) as dev:
+                await dev.set_link("wifi")
+                await dev.app("opened")
+                await dev.wait_for(lambda d: any(e["ev"] == "sync_end" for e in d.events),
+                                   WAIT_S)
+                return dev.push.connects, dev.push.running
+
+        assert run(main()) == (0, False)
+
+
+def test_set_epoch_moves_t_zero_for_a_device_opened_early(tmp_path):
+    import time
+
+    with running_server() as srv:
+        placeholder = time.time() + 86_400  # the run's epoch is not known yet
+        cfg = config(srv, tmp_path, time_scale=60, trace_epoch=placeholder)
+
+        async def main():
+            async with DeviceClient(cfg) as dev:
+                epoch = time.time()
+                dev.set_epoch(epoch)
+                await dev.set_link("offline")
+                return epoch, dev.events[0]["t"], dev.store.get_meta("epoch")
+
+        epoch, t, kept = run(main())
+        assert 0 <= t < 60 * WAIT_S and kept == epoch
