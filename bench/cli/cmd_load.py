@@ -34,6 +34,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--profile", choices=("steady", "storm", "burst"), help="default steady")
     p.add_argument("--workers", type=int, metavar="W",
                    help="Locust distributed mode: a local master and W worker processes")
+    p.add_argument("--remote-workers", type=int, metavar="N",
+                   help="also wait for N workers started on other machines (needs --host, "
+                        "--master-bind and --master-port)")
+    p.add_argument("--master-bind", metavar="ADDR",
+                   help="address the master listens on for workers (default 127.0.0.1)")
+    p.add_argument("--master-port", type=int, metavar="P",
+                   help="port the master listens on (default: a free one)")
     p.add_argument("--time-scale", type=float, metavar="K",
                    help="spec seconds per wall second (default 1; 10 runs the 2-minute "
                         "cadence every 12 s)")
@@ -67,7 +74,9 @@ def build_config(args: argparse.Namespace):
              "duration_s": args.duration, "host": (args.host or "").rstrip("/"),
              "policy": args.policy, "profile": args.profile, "workers": args.workers,
              "time_scale": args.time_scale, "seed": args.seed, "photo_bytes": args.photo_bytes,
-             "dispatch_per_device_h": args.dispatch_rate}
+             "dispatch_per_device_h": args.dispatch_rate,
+             "remote_workers": args.remote_workers, "master_bind": args.master_bind,
+             "master_port": args.master_port}
     if args.host and not args.host.startswith(("http://", "https://")):
         raise UsageError(f"--host must be an http:// or https:// URL, got {args.host!r}")
     try:

@@ -70,7 +70,12 @@ class LoadConfig:
     time_scale: float = DEFAULT_TIME_SCALE
     policy: str = DEFAULT_POLICY
     profile: str = DEFAULT_PROFILE
-    workers: int = 0
+    workers: int = 0  # worker processes started here
+    remote_workers: int = 0  # workers started on other machines, waited for
+    # Address and port the master listens on for workers: loopback unless workers
+    # run on other machines; port 0 picks a free one.
+    master_bind: str = "127.0.0.1"
+    master_port: int = 0
     seed: int = DEFAULT_SEED
     link_mix: tuple[tuple[str, float], ...] = DEFAULT_LINK_MIX
     act_mean_s: float = DEFAULT_ACT_MEAN_S
@@ -100,6 +105,16 @@ class LoadConfig:
             bad("--profile", f"must be one of {', '.join(PROFILES)}, got {self.profile!r}")
         if type(self.workers) is not int or self.workers < 0:
             bad("--workers", f"must be >= 0, got {self.workers!r}")
+        if type(self.remote_workers) is not int or self.remote_workers < 0:
+            bad("--remote-workers", f"must be >= 0, got {self.remote_workers!r}")
+        if type(self.master_port) is not int or not 0 <= self.master_port <= 65535:
+            bad("--master-port", f"must be 0..65535, got {self.master_port!r}")
+        if self.remote_workers and not self.host:
+            bad("--remote-workers", "needs --host: workers on other machines cannot reach a "
+                "server this machine starts on 127.0.0.1")
+        if self.remote_workers and not self.master_port:
+            bad("--remote-workers", "needs --master-port: remote workers must know where to "
+                "connect")
         if self.photo_bytes < 1:
             bad("--photo-bytes", f"must be positive, got {self.photo_bytes!r}")
         if self.dispatch_per_device_h < 0:
@@ -110,6 +125,11 @@ class LoadConfig:
             get_policy(self.policy)
         except (KeyError, ValueError):
             bad("--policy", f"unknown policy {self.policy!r}")
+
+    @property
+    def all_workers(self) -> int:
+        """Worker processes of the run, here and elsewhere (0: one local process)."""
+        return self.workers + self.remote_workers
 
     def replace(self, **changes: Any) -> LoadConfig:
         return dataclasses.replace(self, **changes)

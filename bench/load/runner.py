@@ -80,8 +80,9 @@ def _free_port() -> int:
 
 
 def _start_workers(cfg: LoadConfig, port: int) -> list[sp.Popen]:
+    local = "127.0.0.1" if cfg.master_bind in ("*", "0.0.0.0", "") else cfg.master_bind
     cmd = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--worker",
-           "--master-host", "127.0.0.1", "--master-port", str(port), "--loglevel", "WARNING"]
+           "--master-host", local, "--master-port", str(port), "--loglevel", "WARNING"]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(
         [str(Path(__file__).resolve().parents[2]), os.environ.get("PYTHONPATH", "")])}
     return [sp.Popen(cmd, env=env, stdin=sp.DEVNULL) for _ in range(cfg.workers)]
@@ -94,18 +95,23 @@ def run_locust(cfg: LoadConfig, *, out: Path | None = None) -> RunOutput:
     env = Environment(user_classes=[users.DeviceUser, users.DispatcherUser], host=cfg.host,
                       stop_timeout=STOP_TIMEOUT_S)
     procs: list[sp.Popen] = []
-    if cfg.workers:
-        port = _free_port()
-        runner = env.create_master_runner(master_bind_host="127.0.0.1", master_bind_port=port)
+    if cfg.all_workers:
+        port = cfg.master_port or _free_port()
+        runner = env.create_master_runner(master_bind_host=cfg.master_bind,
+                                          master_bind_port=port)
         users.install(env)
         procs = _start_workers(cfg, port)
-        deadline = time.monotonic() + WORKER_READY_TIMEOUT_S
-        while len(runner.clients.ready) < cfg.workers:
+        if cfg.remote_workers:
+            print(f"syncbench load: waiting for {cfg.remote_workers} remote workers: "
+                  f"locust -f bench/load/locustfile.py --worker --master-host <this host> "
+                  f"--master-port {port}", file=sys.stderr, flush=True)
+        deadline = time.monotonic() + WORKER_READY_TIMEOUT_S * (10 if cfg.remote_workers else 1)
+        while len(runner.clients.ready) < cfg.all_workers:
             dead = [p.returncode for p in procs if p.poll() is not None]
             if dead or time.monotonic() > deadline:
                 _stop_workers(procs)
                 raise RuntimeError(f"locust workers did not become ready "
-                                   f"({len(runner.clients.ready)} of {cfg.workers}"
+                                   f"({len(runner.clients.ready)} of {cfg.all_workers}"
                                    f"{', exit ' + str(dead) if dead else ''})")
             gevent.sleep(WORKER_POLL_S)
     else:
@@ -124,7 +130,7 @@ def run_locust(cfg: LoadConfig, *, out: Path | None = None) -> RunOutput:
         p.cpu_percent(None)
     cpu0 = sum(_cpu_s(p) for p in gen)
     cfg = cfg.replace(epoch=time.time())
-    if cfg.workers:
+    if cfg.all_workers:
         runner.send_message("config", cfg.to_dict())
     users.configure(cfg)
     snaps: list[Snapshot] = []

@@ -39,9 +39,10 @@ class SetupError(RuntimeError):
 def slots(cfg: LoadConfig) -> int:
     """Devices to provision: in distributed mode worker w takes slots w, w+W, ...; Locust
     spreads users evenly, so rounding up to a multiple of W gives every user its own."""
-    if cfg.workers <= 1:
+    w = cfg.all_workers
+    if w <= 1:
         return cfg.devices
-    return -(-cfg.devices // cfg.workers) * cfg.workers
+    return -(-cfg.devices // w) * w
 
 
 @contextmanager

@@ -178,7 +178,7 @@ class DeviceUser(FastHttpUser):
         index = STATE.taken
         if isinstance(runner, WorkerRunner):
             # Worker w of W takes slots w, w+W, w+2W... so no two workers share a device.
-            index = runner.worker_index + STATE.taken * max(cfg.workers, 1)
+            index = runner.worker_index + STATE.taken * max(cfg.all_workers, 1)
         STATE.taken += 1
         ids = cfg.device_ids()
         device = ids[index % len(ids)]

@@ -90,7 +90,9 @@ def test_config_and_cli_refuse_bad_values_with_one_line(capsys: pytest.CaptureFi
     assert LoadConfig.from_dict(cfg.to_dict()) == cfg
     for argv, word in ((["--devices", "0"], "--devices"), (["--time-scale", "-1"], "--time-scale"),
                        (["--find-capacity"], "--p99-ms"), (["--host", "ftp://x"], "--host"),
-                       (["--p99-ms", "-3"], "--p99-ms")):
+                       (["--p99-ms", "-3"], "--p99-ms"),
+                       (["--remote-workers", "1"], "--remote-workers"),
+                       (["--master-port", "70000"], "--master-port")):
         assert main(["load", *argv]) == 2
         err = capsys.readouterr().err.strip()
         assert word in err and "\n" not in err
