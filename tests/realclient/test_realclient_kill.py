@@ -85,13 +85,15 @@ def test_photo_upload_resumes_after_kill_9(tmp_path):
 
         proc = _client(link_url, token, store, trace, script, log)
         try:
-            cut = _poll("part of the photo on the server", lambda: offset() >= CHUNK, proc)
+            cut = _poll("part of the photo on the server",
+                        lambda: (n := offset()) >= CHUNK and n, proc)
             proc.send_signal(signal.SIGKILL)
             proc.wait(WAIT_S)
         finally:
             if proc.poll() is None:
                 proc.kill()
-        assert cut < PHOTO_BYTES, "the upload finished before the kill"
+        assert CHUNK <= cut < PHOTO_BYTES, "the upload finished before the kill"
+        assert offset() < PHOTO_BYTES  # and nothing more arrived after it
         assert not [e for e in _so_far(trace) if e["ev"] == "ack"]  # may end torn
         photo = store / "photos" / "f_w1-c1"
         sha = hashlib.sha256(photo.read_bytes()).hexdigest()
