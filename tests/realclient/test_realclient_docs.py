@@ -34,3 +34,25 @@ def test_flag_table_lists_every_flag_and_action_table_every_action():
     actions = set(re.findall(r"^\| `([a-z]+)` \|", text, re.M))
     assert {d for d in ACTION_KEYS if d not in ("opened", "minimized", "restored",
                                                   "closed")} <= actions
+
+
+def test_the_python_api_example_runs_against_a_server(tmp_path, monkeypatch):
+    import asyncio
+    import textwrap
+
+    from realclient_helpers import web
+
+    from reference_server.testing import running_server
+
+    code = re.search(r"```python\n(.*?)```", DOC.read_text(), re.S).group(1)
+    body = textwrap.indent(code, "    ")
+    namespace: dict = {}
+    exec(f"async def example(url, token):\n{body}\n    return dev", namespace)  # noqa: S102
+    monkeypatch.chdir(tmp_path)  # the example's store and trace are relative paths
+    with running_server() as srv:
+        web(srv, "POST", "/v1/web/jobs", id="job-1", assignee=None)
+        token = srv.provision("w1")
+        web(srv, "POST", "/v1/web/jobs/job-1/assign", assignee="w1")
+        dev = asyncio.run(asyncio.wait_for(namespace["example"](srv.url, token), 60))
+    assert dev.errors == []
+    assert (tmp_path / "w1.jsonl").exists() and (tmp_path / "w1-store").is_dir()
