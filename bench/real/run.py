@@ -285,6 +285,7 @@ async def _play(sc: Scenario, plans: list[GroupPlan], disp: Dispatcher, n_proc: 
         await chosen.wait()
         await asyncio.gather(disp.steps(sc.dispatch), disp.random_work(sc, behaving))
 
+    await disp.prepare(sc.dispatch)
     work = asyncio.create_task(dispatcher())
     try:
         if procs is not None:
