@@ -34,7 +34,7 @@ def load(*args: str, out: Path | None = None) -> subprocess.CompletedProcess:
 
 def test_steady_run_syncs_passes_lenient_gates_and_writes_the_report(tmp_path: Path) -> None:
     out = tmp_path / "steady"
-    r = load("--profile", "steady", "--duration", "5", "--p99-ms", "5000",
+    r = load("--profile", "steady", "--duration", "4", "--p99-ms", "5000",
              "--max-fail-ratio", "0", "--min-rps", "0.5", out=out)
     assert r.returncode == 0, r.stderr
     data = json.loads((out / "load.json").read_text())
@@ -66,7 +66,7 @@ def test_impossible_gate_fails_with_one_line_reason_in_a_storm(tmp_path: Path) -
 @pytest.mark.parametrize("workers", [1])
 def test_distributed_burst_with_one_worker_completes(tmp_path: Path, workers: int) -> None:
     out = tmp_path / "burst"
-    r = load("--profile", "burst", "--duration", "5", "--workers", str(workers),
+    r = load("--profile", "burst", "--duration", "4", "--workers", str(workers),
              "--p99-ms", "5000", "--max-fail-ratio", "0", out=out)
     assert r.returncode == 0, r.stderr
     data = json.loads((out / "load.json").read_text())
