@@ -247,3 +247,22 @@ def test_overpoll_is_per_device():
     tb = timers(0, 120, dev="d1")
     timers(60, 180, dev="d2", tb=up(tb, dev="d2"))
     assert result(tb, OVERPOLL).verdict == "pass"
+
+
+def test_cadence_sync_end_while_offline_starts_no_clock():
+    tb = up(TraceBuilder())
+    sid = tb.sync_start(10, "d1", "timer")
+    tb.link(20, "d1", "offline")
+    tb.sync_end(30, "d1", sid, ok=False)  # the attempt fails offline
+    tb.link(500, "d1", "offline")  # the trace goes on; the device is never back
+    r = result(tb)
+    assert r.verdict == "pass" and r.judged == 1  # only the first stretch, 0..10
+
+
+def test_cadence_a_long_sync_is_not_idle_even_when_another_ends():
+    tb = up(TraceBuilder())
+    a = tb.sync_start(1, "d1", "timer")
+    b = tb.sync_start(2, "d1", "manual")
+    tb.sync_end(3, "d1", a).sync_end(200, "d1", b)  # b runs for 198 s: never idle
+    tb.sync(330, "d1", "timer")
+    assert result(tb).verdict == "pass"

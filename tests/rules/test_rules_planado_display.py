@@ -341,3 +341,14 @@ def test_display_rules_are_judged_offline_too():
     r = tail(tb).results()
     assert [v.t for v in r[UNSENT].violations] == [11]
     assert [v.t for v in r[LAST].violations] == [7]
+
+
+def test_unsent_message_lists_the_unsent_changes():
+    tb = up(TraceBuilder())
+    cs = [tb.edit(10, "d1", f"r{k}") for k in range(4)]
+    (v,) = result(tail(tb), UNSENT).violations
+    assert v.message == f"unsent shows 0 but 4 changes are unsent ({', '.join(cs[:3])}, ...) (mismatch since 10)"
+    tb2 = up(TraceBuilder())
+    cs = [tb2.edit(10, "d1", f"r{k}") for k in range(3)]
+    (v,) = result(tail(tb2), UNSENT).violations
+    assert v.message == f"unsent shows 0 but 3 changes are unsent ({', '.join(cs)}) (mismatch since 10)"

@@ -337,3 +337,23 @@ def test_fast_download_kept_while_the_record_stays_assigned():
     tb.dispatch(100, "status", "r1", "d1", status="started")
     (v,) = result(tail(tb), FAST).violations
     assert v.t == 5 and "f1" in v.message
+
+
+def test_fast_only_attach_dispatches_owe_a_download():
+    tb = up(TraceBuilder())
+    tb.dispatch(5, "status", "r1", "d1", status="started", file="f1")  # a file field, not an attach
+    assert result(tail(tb), FAST).verdict == "n/a"
+
+
+def test_fast_failed_transfer_on_a_slow_link_is_not_r():
+    tb = up(TraceBuilder(), cls="edge")
+    p = tb.edit(10, "d1", "r1", "photo")
+    tb.file_start(11, "d1", p).file_end(20, "d1", p, ok=False)  # still slow: not fast
+    assert result(tail(tb), FAST).verdict == "n/a"
+
+
+def test_fast_message_says_what_did_not_happen():
+    tb = up(TraceBuilder())
+    p = tb.edit(10, "d1", "r1", "photo")
+    (v,) = result(tail(tb), FAST).violations
+    assert v.message == f"photo upload {p} not started between 10 and 170 on a fast link"

@@ -292,3 +292,13 @@ def test_offline_na_without_push_and_app_state_irrelevant():
     assert result(tail(tb), OFFLINE).verdict == "n/a"
     tb.app(6, "d1", "closed").push(7, "d1", "r1")  # closed but online: allowed
     assert result(tail(tb), OFFLINE).verdict == "pass"
+
+
+def test_sent_expired_dispatch_does_not_lose_a_later_one():
+    tb = TraceBuilder()
+    tb.dispatch(0, "create", "r1", "d1")
+    tb.dispatch(4, "status", "r1", "d1", status="started")
+    tb.link(6, "d1", "wifi")  # the first window (deadline 5) expires here
+    tb.srv_push(8, "d1", "r1")  # answers the second (deadline 9)
+    r = result(tail(tb), SENT)
+    assert [v.t for v in r.violations] == [0] and r.judged == 2

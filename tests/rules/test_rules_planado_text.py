@@ -208,3 +208,18 @@ def test_uploads_overlapping_syncs_use_their_own_start():
     tb.sync_end(5, "d1", b)  # required for b
     (v,) = result(tail(tb), UPLOADS).violations
     assert v.t == 5 and b in v.message and c1 in v.message
+
+
+def test_flows_message_says_not_acked():
+    tb = up(TraceBuilder())
+    c1 = tb.edit(10, "d1", "r1")
+    (v,) = result(tail(tb), FLOWS).violations
+    assert v.message == f"{c1} edited at 10 online was not acked by 170"
+
+
+def test_uploads_three_missing_are_all_named():
+    tb = up(TraceBuilder())
+    cs = [tb.edit(k, "d1", f"r{k}") for k in range(3)]
+    sid = tb.sync(10, "d1", "timer", end=11)
+    (v,) = result(tail(tb), UPLOADS).violations
+    assert v.message == f"sync {sid} ended ok at 11 with {', '.join(cs)} unacked"
