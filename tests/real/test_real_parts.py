@@ -1,0 +1,124 @@
+"""The real bench's pure parts: plan, drift, merge, compare, selftest day (no processes)."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from bench.real.compare import compare_modes
+from bench.real.drift import MIN_SAMPLE_BYTES, samples, summarize, target_wall_s
+from bench.real.merge import write_merged
+from bench.real.plan import RealRunError, check_scale, device_specs, mobility_steps, plan_devices
+from bench.real.selftest import device_id, exercise_day
+from bench.scenario.parse import parse_scenario
+from bench.trace import read_meta, read_trace
+from reference_client.mutants import MUTANTS
+
+
+def _sc(**over):
+    data = {"name": "t", "policy": "planado", "seed": 9, "duration": 3600,
+            "fleet": {"size": 6, "mobility": {"rural": 0.5, "static": 0.5},
+                      "behaviour": "field_worker", "push_off": 0.5},
+            "devices": [{"id": "w1", "link": "3g",
+                         "timeline": [{"t": 0, "app": "opened"}, {"t": 100, "link": "edge"}]}]}
+    data.update(over)
+    return parse_scenario(data, "<t>")
+
+
+def test_real_fleet_is_drawn_as_the_simulator_draws_it() -> None:
+    from bench.sim.fleet import _fleet_device
+
+    sc = _sc()
+    rng = random.Random(f"{sc.seed}/fleet")
+    sim = [_fleet_device(sc.fleet, d, sc.policy, rng) for d in sc.fleet.ids()]
+    assert device_specs(sc)[1:] == sim
+
+
+def test_real_link_timelines_are_seeded_and_start_at_zero() -> None:
+    sc = _sc()
+    a, b = plan_devices(sc), plan_devices(sc)
+    assert a == b
+    assert a[0].links == ((0.0, "3g"), (100.0, "edge")) and a[0].steps[0].kind == "app"
+    for d in a:
+        assert d.links[0][0] == 0 and all(t < sc.duration_s for t, _ in d.links)
+    rural = mobility_steps("rural", "edge", random.Random(1), 8 * 3600)
+    assert rural and {p for _, p in rural} <= {"edge", "gprs", "3g", "lte", "offline"}
+    assert mobility_steps("static", "lte", random.Random(1), 3600) == []
+
+
+def test_real_check_scale_names_profile_and_largest_k() -> None:
+    devices = plan_devices(_sc(fleet={"size": 0}))
+    check_scale(devices, 60, "x.yaml")  # 3g (100) and edge (420)
+    with pytest.raises(RealRunError, match=r"x.yaml: profile '3g'.*K=150.*at most --time-scale 100"):
+        check_scale(devices, 150, "x.yaml")
+
+
+def test_real_drift_takes_clean_samples_only() -> None:
+    k = 60.0
+    links = {"a": ((0.0, "3g"), (500.0, "edge"))}
+    big = 300_000
+    target = target_wall_s("3g", big, "up", k)
+    ev = [
+        {"ev": "file_start", "t": 10.0, "dev": "a", "file": "f1", "dir": "up", "bytes": big},
+        {"ev": "file_end", "t": 10.0 + 1.5 * target * k, "dev": "a", "file": "f1", "dir": "up",
+         "ok": True},  # 50 % slow
+        {"ev": "file_start", "t": 100.0, "dev": "a", "file": "f2", "dir": "up", "bytes": 1000},
+        {"ev": "file_end", "t": 101.0, "dev": "a", "file": "f2", "dir": "up", "ok": True},  # small
+        {"ev": "file_start", "t": 200.0, "dev": "a", "file": "f3", "dir": "down", "bytes": big},
+        {"ev": "file_start", "t": 201.0, "dev": "a", "file": "f4", "dir": "down", "bytes": big},
+        {"ev": "file_end", "t": 230.0, "dev": "a", "file": "f3", "dir": "down", "ok": True},
+        {"ev": "file_end", "t": 240.0, "dev": "a", "file": "f4", "dir": "down", "ok": True},  # overlap
+        {"ev": "file_start", "t": 490.0, "dev": "a", "file": "f5", "dir": "up", "bytes": big},
+        {"ev": "file_end", "t": 520.0, "dev": "a", "file": "f5", "dir": "up", "ok": True},  # link change
+    ]
+    found = samples(ev, links, k, end_s=1000)
+    assert [s["profile"] for s in found] == ["3g"] and found[0]["bytes"] >= MIN_SAMPLE_BYTES
+    d = summarize(found)
+    assert d["worst"] == pytest.approx(0.5, abs=1e-3) and d["kept_up"] is False
+    assert summarize([])["n"] == 0
+
+
+def test_real_merge_shifts_the_server_and_writes_one_meta(tmp_path: Path) -> None:
+    dev = tmp_path / "w1.jsonl"
+    dev.write_text('{"ev":"meta","schema":"syncbench.trace/1","policy":"planado"}\n'
+                   '{"ev":"app","t":0.5,"dev":"w1","state":"opened"}\n'
+                   '{"ev":"manual","t":3.0,"dev":"w1"}\n')
+    srv = tmp_path / "server.jsonl"
+    srv.write_text('{"ev":"dispatch","t":12.0,"op":"create","record":"j","assignee":"w1"}\n')
+    out = tmp_path / "trace.jsonl"
+    write_merged(out, _sc(fleet={"size": 0}), 60.0, [str(dev)], srv, -10.0, [])
+    meta = read_meta(out)
+    assert meta["mode"] == "real" and meta["settled"] is True and meta["time_scale"] == 60
+    assert out.read_text().count('"meta"') == 1
+    evs = read_trace(out)
+    assert [e["ev"] for e in evs] == ["app", "dispatch", "manual"]
+    assert evs[1]["t"] == 2.0
+
+
+def _item(name, metrics, k=None):
+    return SimpleNamespace(name=name, report_dir=None,
+                           extra={"metrics": metrics, **({"time_scale": k} if k else {})})
+
+
+def test_real_compare_modes_prints_ratios() -> None:
+    def m(per_h, p50, up):
+        return {"sync": {"per_device_hour": per_h}, "upload_delay_s": {"p50": p50},
+                "bytes": {"by_class": {"3g": {"up": up, "down": 0}}}}
+
+    text = compare_modes(_item("x.yaml", m(30.0, 10.0, 1000)), _item("x.yaml", m(33.0, 5.0, 2000), 60))
+    assert "K=60" in text
+    assert "syncs per device-hour" in text and "1.10" in text and "0.50" in text and "2.00" in text
+    assert "no trace metrics for the sim run" in compare_modes(_item("x", None), _item("x", m(1, 1, 1)))
+
+
+def test_real_selftest_days_parse_with_every_mutant() -> None:
+    for policy in ("planado", "playmaker"):
+        names = [n for n, mu in MUTANTS.items() if mu.base == policy]
+        sc = exercise_day(policy, names)
+        ids = [d.id for d in sc.devices]
+        assert ids[0] == device_id("true") and len(ids) == len(names) + 1
+        assert {d.client for d in sc.devices[1:]} == set(names)
+        check_scale(plan_devices(sc), 60, "selftest")
