@@ -45,6 +45,10 @@ CAPACITY_TIME_SCALE = 20.0
 # per device, so the generator is busy and its fixed costs do not dominate.
 COST_TIME_SCALE = 1000.0
 COST_DEVICES = 50
+# Photos in the cost run are small, so the comparison is per request, not per
+# byte: at K=1000 a 400 KB photo per 2 s of wall per device would make the
+# generator's cost mostly making photo bytes.
+COST_PHOTO_BYTES = 1000
 
 BARE_LOOP = textwrap.dedent("""
     import json, sys, time
@@ -92,7 +96,8 @@ def locust_run(seconds: float, devices: int, tmp: Path) -> dict:
     out = tmp / "cost"
     subprocess.run([sys.executable, "-m", "bench", "load", "--devices", str(devices),
                     "--time-scale", str(COST_TIME_SCALE), "--duration", str(seconds),
-                    "--spawn-rate", "1000", "--out", str(out), "--quiet"],
+                    "--spawn-rate", "1000", "--photo-bytes", str(COST_PHOTO_BYTES),
+                    "--out", str(out), "--quiet"],
                    cwd=ROOT, env=_env(), check=True, stderr=subprocess.DEVNULL)
     data = json.loads((out / "load.json").read_text())
     return {"requests": data["summary"]["requests"], "cpu_s": data["cpu"]["cpu_s"],
