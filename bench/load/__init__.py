@@ -11,6 +11,7 @@ three modules; the rest stays importable without it::
     setup     server subprocess, provisioning, seeded jobs      (no Locust)
     gates     --p99-ms / --max-fail-ratio / --min-rps           (no Locust)
     series    per-second figures from stats snapshots           (no Locust)
+    cpu       is the generator saturated?                       (no Locust)
     capacity  double-then-bisect search                         (no Locust)
     report    plots, load.json, index.html                      (no Locust)
     main      run_load: setup -> runner -> gates -> report      (imports runner when called)
