@@ -92,14 +92,18 @@ def _index(data: dict[str, Any], plots: list[str]) -> str:
     warn = "".join(f"<p class=warn>{e(w)}</p>" for w in data.get("warnings", []))
     imgs = "".join(f'<p><img src="{e(p)}" alt="{e(p)}" width="1000"></p>' for p in plots)
     files = "".join(f'<li><a href="{e(f)}">{e(f)}</a></li>' for f in data.get("files", []))
-    head = (f"{cfg['profile']} profile, {cfg['devices']} devices, policy {cfg['policy']}, "
-            f"time scale {cfg['time_scale']:g}, {cfg['duration_s']:g} s, "
-            f"{cfg['workers'] or 'no'} workers")
+    head = (f"{cfg['profile']} profile, {cfg['devices']} devices at time scale "
+            f"{cfg['time_scale']:g} (the requests of {data['devices_at_cadence']:g} devices at "
+            f"the policy's cadence), policy {cfg['policy']}, {cfg['duration_s']:g} s, "
+            f"{cfg['workers'] or 'no'} local workers")
+    moments = ", ".join(f"{k} at {v:g} s" for k, v in sorted(data.get("marks", {}).items(),
+                                                             key=lambda kv: kv[1]))
     return f"""<!doctype html>
 <html><head><meta charset="utf-8"><title>syncbench load: {e(head)}</title>
 <style>body{{font-family:sans-serif;max-width:1040px;margin:1em auto}}
 td{{padding:2px 8px}} .warn{{color:#a00;font-weight:bold}}</style></head><body>
 <h1>syncbench load</h1><p>{e(head)}</p>{warn}
+<p>{e(moments) if moments else 'no marked moments'}</p>
 <p><a href="locust.html">Locust's report</a></p>
 <h2>Figures</h2><table>{rows}</table>
 <h2>Gates</h2><table>{gates or '<tr><td>none set</td></tr>'}</table>
