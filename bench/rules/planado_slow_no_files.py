@@ -47,10 +47,10 @@ class SlowNoFiles(Rule):
         else:
             self.passed()
         moving = self._moving.setdefault(ds.dev, {})
-        old = moving.get(key)
-        if old is not None:
-            old.close()  # a restart of the same file replaces the old transfer
-        moving[key] = None
+        # A second file_start of a file in transfer is still that transfer as
+        # far as the trace tells: an abort window already open stays open
+        # until the file's file_end.
+        moving.setdefault(key, None)
 
     def on_file_end(self, ev, ds) -> None:
         moving = self._moving.get(ds.dev)

@@ -64,7 +64,8 @@ def test_slow_abort_boundary(end, verdict):
     tb.file_start(1, "d1", "p1")
     tb.link(10, "d1", "edge")
     tb.file_end(end, "d1", "p1", ok=False)
-    assert result(tail(tb), SLOW).verdict == verdict
+    r = result(tail(tb), SLOW)
+    assert r.verdict == verdict and r.judged == 2  # the file_start and the abort window
 
 
 def test_slow_na_without_transfers():
@@ -357,3 +358,19 @@ def test_fast_message_says_what_did_not_happen():
     p = tb.edit(10, "d1", "r1", "photo")
     (v,) = result(tail(tb), FAST).violations
     assert v.message == f"photo upload {p} not started between 10 and 170 on a fast link"
+
+
+def test_slow_restart_on_the_slow_link_keeps_the_abort_window():
+    tb = up(TraceBuilder())
+    tb.file_start(1, "d1", "p1")
+    tb.link(10, "d1", "edge")
+    tb.file_start(11, "d1", "p1")  # restarted on the slow link: fails itself
+    tb.file_end(12, "d1", "p1")  # ends the transfer within the abort window
+    r = result(tail(tb), SLOW)
+    assert [v.t for v in r.violations] == [11] and r.judged == 3
+    tb2 = up(TraceBuilder())
+    tb2.file_start(1, "d1", "p1")
+    tb2.link(10, "d1", "edge")
+    tb2.file_start(11, "d1", "p1")
+    tb2.file_end(30, "d1", "p1")
+    assert [v.t for v in result(tail(tb2), SLOW).violations] == [10, 11]
