@@ -87,10 +87,15 @@ def _listening(port: int) -> bool:
         return s.connect_ex(("127.0.0.1", port)) == 0
 
 
-@pytest.mark.parametrize("workers", [0, 1])
+class Boom(RuntimeError):
+    pass
+
+
+# In this process with a failure; with a device worker process on Ctrl-C.
+@pytest.mark.parametrize(("workers", "exc"), [(0, Boom), (1, KeyboardInterrupt)])
 def test_real_failure_stops_everything(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                       workers: int) -> None:
-    """A failure mid-run leaves no child process and no listening port behind."""
+                                       workers: int, exc: type[BaseException]) -> None:
+    """A failure or Ctrl-C mid-run leaves no child process and no listening port behind."""
     import bench.real.run as run_mod
 
     seen: dict = {}
@@ -103,12 +108,12 @@ def test_real_failure_stops_everything(tmp_path: Path, monkeypatch: pytest.Monke
                             if "resource_tracker" not in " ".join(p.cmdline())]
         seen["ports"] = [c.laddr.port for p in [me, *me.children(recursive=True)]
                          for c in p.net_connections(kind="tcp") if c.status == psutil.CONN_LISTEN]
-        raise RuntimeError("boom")
+        raise exc("boom")
 
     monkeypatch.setattr(run_mod.Dispatcher, "snapshot", boom)
     path, sc = _scenario(tmp_path)
     sc = sc.but(duration_s=30.0, settle_s=30.0)
-    with pytest.raises(RuntimeError, match="boom"):
+    with pytest.raises(exc):
         run_real_item(path, sc, None, workers=workers, echo=lambda *a: None)
     assert len(seen["children"]) >= 1 + workers  # the server (and the device worker)
     assert len(seen["ports"]) >= 4  # server, proxy API, two device proxies
