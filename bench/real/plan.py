@@ -113,8 +113,14 @@ def plan_devices(sc: Scenario) -> list[DevicePlan]:
     out = []
     for i, spec in enumerate(device_specs(sc)):
         mutant = None if spec.client in ("planado", "playmaker") else spec.client
+        if mutant is None:
+            policy = spec.client
+        else:
+            from reference_client.mutants import get_mutant
+
+            policy = get_mutant(mutant).base
         out.append(DevicePlan(
-            id=spec.id, policy=sc.policy, mutant=mutant, push=spec.push,
+            id=spec.id, policy=policy, mutant=mutant, push=spec.push,
             behaviour=spec.behaviour, links=link_timeline(spec, sc),
             steps=tuple(s for s in spec.steps if s.kind != "link"), seed=sc.seed * 1000 + i))
     return out

@@ -99,7 +99,7 @@ def _split(devices: list[DevicePlan], n: int) -> list[list[DevicePlan]]:
 def run_real_item(path: Path | str, scenario: Scenario, out_root: Path | None, *,
                   time_scale: float | None = None, target_server: str | None = None,
                   target_token: str | None = None, workers: int | None = None,
-                  echo: Any = print) -> ItemResult:
+                  echo: Any = None) -> ItemResult:
     """Play ``scenario`` for real and check it; see the module docs and docs/real.md.
 
     ``time_scale``: K (default 60); a K some profile of the scenario cannot run
@@ -109,6 +109,7 @@ def run_real_item(path: Path | str, scenario: Scenario, out_root: Path | None, *
     device processes (default: 1 in this process for small fleets, else the cores).
     """
     started = time.perf_counter()
+    echo = echo or _stderr
     path = Path(path)
     k = float(time_scale if time_scale is not None else DEFAULT_TIME_SCALE)
     if not (math.isfinite(k) and 0 < k <= MAX_TIME_SCALE):
@@ -137,8 +138,13 @@ def run_real_item(path: Path | str, scenario: Scenario, out_root: Path | None, *
                  "not_emulated": _not_emulated(scenario), **facts}
         if drift["n"] and not drift["kept_up"]:
             echo(f"warning: {scenario.name}: the machine did not keep up at K={k:g}: worst transfer "
-                 f"drift {drift['worst']:+.0%} (tolerance {drift['tolerance']:.0%}); "
-                 f"try a smaller --time-scale")
+                 f"drift {drift['worst']:+.0%} over {drift['n']} transfers (tolerance "
+                 f"{drift['tolerance']:.0%}); try a smaller --time-scale")
+        elif drift["n"]:
+            echo(f"{scenario.name}: K={k:g}, worst transfer drift {drift['worst']:+.0%} over "
+                 f"{drift['n']} transfers (within {drift['tolerance']:.0%})")
+        else:
+            echo(f"{scenario.name}: K={k:g}, no file transfer large enough to measure drift")
         report_dir = None
         if out_dir is not None:
             from bench.suite import write_item_report
@@ -154,6 +160,12 @@ def run_real_item(path: Path | str, scenario: Scenario, out_root: Path | None, *
     return ItemResult(name=path.name, kind="real", policy=scenario.policy, results=tuple(results),
                       expect=dict(scenario.expect), unmet=unmet, report_dir=report_dir,
                       seconds=time.perf_counter() - started, extra=extra)
+
+
+def _stderr(*args: Any) -> None:
+    import sys
+
+    print(*args, file=sys.stderr, flush=True)
 
 
 def _metrics(trace: Path) -> dict[str, Any] | None:
