@@ -106,7 +106,9 @@ def run_real_item(path: Path | str, scenario: Scenario, out_root: Path | None, *
     at raises :class:`RealRunError`. ``target_server``/``target_token``: run the
     devices against a team's own server (its admin token provisions devices and
     a dispatcher); the server side of the trace is then absent. ``workers``:
-    device processes (default: 1 in this process for small fleets, else the cores).
+    device worker processes, 0 for all devices in this process (default: 0 up
+    to :data:`IN_PROCESS_MAX_DEVICES` devices, else one per core). ``echo``: gets
+    the one-line drift summary (default: stderr).
     """
     started = time.perf_counter()
     echo = echo or _stderr
@@ -128,8 +130,7 @@ def run_real_item(path: Path | str, scenario: Scenario, out_root: Path | None, *
         trace.parent.mkdir(parents=True, exist_ok=True)
         facts, links = _run(scenario, devices, k, Path(tmp), trace, n_proc, target_server, target_token)
         results, meta = _check(trace, scenario)
-        found = drift_mod.samples(_read(trace), links, k,
-                                  scenario.duration_s)
+        found = drift_mod.samples(_read(trace), links, k, scenario.duration_s)
         drift = drift_mod.summarize(found)
         wall = time.perf_counter() - started
         extra = {"mode": "real", "time_scale": k, "wall_s": round(wall, 2), "drift": drift,
