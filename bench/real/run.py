@@ -4,7 +4,7 @@ Theory of operation::
 
     plan (devices, link timelines; refuse K)          bench.real.plan
       │
-    reference server  ── subprocess, port 0, temporary database, trace on
+    reference server  ── subprocess, port 0, temporary database, trace on, log to a file
       │   (or a team's own server: --target-server URL --target-token ADMIN)
     link proxy server ── ours in a subprocess, or TOXIPROXY_URL (bench.real.proxyproc)
       │   one proxy per device in front of the server (HTTP and push WebSocket)
@@ -31,6 +31,7 @@ import contextlib
 import math
 import os
 import secrets
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -150,6 +151,9 @@ def run_real_item(path: Path | str, scenario: Scenario, out_root: Path | None, *
         if out_dir is not None:
             from bench.suite import write_item_report
 
+            log = Path(tmp) / "server.log"
+            if log.exists() and log.stat().st_size:
+                shutil.copyfile(log, out_dir / "server.log")
             report_dir = write_item_report(out_dir, trace, scenario.policy, results, meta,
                                            scenario={"name": scenario.name, "source": str(path)},
                                            extra=extra)
@@ -202,16 +206,16 @@ def _run(sc: Scenario, devices: list[DevicePlan], k: float, tmp: Path, trace: Pa
     from bench.link.client import LinkClient
     from bench.real.merge import write_merged
     from bench.real.proxyproc import link_proxy
-    from reference_server.testing import running_server
+    from bench.real.serverproc import reference_server
 
     tag = secrets.token_hex(3)
     with contextlib.ExitStack() as stack:
         if target_server is None:
             server_trace = tmp / "server.jsonl"
             server_epoch = time.time()
-            srv = stack.enter_context(running_server(
-                db=str(tmp / "server.sqlite3"), subprocess=True, trace=str(server_trace),
-                trace_epoch=server_epoch, time_scale=k, files_dir=str(tmp / "server-files")))
+            srv = stack.enter_context(reference_server(
+                folder=tmp, trace=server_trace, trace_epoch=server_epoch, time_scale=k,
+                log=tmp / "server.log"))
             url, admin = srv.url, srv.admin_token
             ids = {d.id: d.id for d in devices}
         else:

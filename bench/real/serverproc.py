@@ -1,0 +1,85 @@
+"""The reference server of a real run, as its own process, its log kept aside.
+
+Theory of operation: the server runs as ``python -m reference_server`` (its
+documented command line, docs/protocol.md "Running the server") on port 0,
+with a database and files folder in the run's scratch folder, the trace on,
+and the admin token passed in the environment (``SYNCBENCH_ADMIN_TOKEN``, so
+it never shows in a process list). It is ready when it prints its
+``{"ready": true, "url": ..., "port": ...}`` line -- read by a thread with a
+deadline, never a sleep. Its stderr (uvicorn's log: a client cut mid-request
+is logged there with a traceback) goes to a log file, not to the terminal of
+the person running the suite; the run copies it into the report folder. At
+the end of the block it gets SIGTERM, then SIGKILL if it does not stop.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import orjson
+
+# The environment variable the reference server reads its admin token from
+# (reference_server.config.ADMIN_TOKEN_ENV, docs/protocol.md).
+ADMIN_TOKEN_ENV = "SYNCBENCH_ADMIN_TOKEN"
+# Start-up on a loaded 2-core machine (reference_server.testing allows 30 s too).
+START_TIMEOUT_S = 30.0
+STOP_TIMEOUT_S = 10.0
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Server:
+    url: str
+    port: int
+    admin_token: str
+    pid: int
+
+
+@contextlib.contextmanager
+def reference_server(*, folder: Path, trace: Path, trace_epoch: float, time_scale: float,
+                     log: Path) -> Iterator[Server]:
+    """Run the reference server until the block ends (see module docs)."""
+    token = secrets.token_urlsafe(24)
+    cmd = [sys.executable, "-m", "reference_server", "--db", str(folder / "server.sqlite3"),
+           "--host", "127.0.0.1", "--port", "0", "--trace", str(trace),
+           "--trace-epoch", repr(trace_epoch), "--time-scale", repr(time_scale),
+           "--files-dir", str(folder / "server-files")]
+    with open(log, "wb") as err:
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err,
+                                env={**os.environ, ADMIN_TOKEN_ENV: token})
+    try:
+        ready: dict = {}
+
+        def read() -> None:
+            assert proc.stdout is not None
+            for line in proc.stdout:
+                if line.startswith(b"{"):
+                    ready.update(orjson.loads(line))
+                    return
+
+        reader = threading.Thread(target=read, daemon=True)
+        reader.start()
+        reader.join(START_TIMEOUT_S)
+        if not ready.get("ready"):
+            tail = log.read_text(errors="replace").strip().splitlines()[-1:] if log.exists() else []
+            raise RuntimeError(f"reference server did not start (exit {proc.poll()})"
+                               + (f": {tail[0]}" if tail else ""))
+        yield Server(url=ready["url"], port=ready["port"], admin_token=token, pid=proc.pid)
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(STOP_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        if proc.stdout is not None:
+            proc.stdout.close()
