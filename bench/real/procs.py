@@ -59,6 +59,7 @@ class ProcessGroups:
         self.ctx = mp.get_context("spawn")
         self.procs: list[Any] = []
         self.conns: list[Any] = []
+        self.finished = False  # every worker sent its result
 
     def start(self) -> None:
         for plan in self.plans:
@@ -90,11 +91,14 @@ class ProcessGroups:
             except EOFError:
                 out.append(GroupResult(errors=[f"device worker {proc.pid} died "
                                                f"(exit {proc.exitcode})"]))
+        self.finished = True
         return out
 
     def stop(self) -> None:
+        """Join the workers; ones still playing (a failure, Ctrl-C) are terminated at once."""
         for proc in self.procs:
-            proc.join(STOP_TIMEOUT_S if proc.is_alive() else 0)
+            if self.finished:
+                proc.join(STOP_TIMEOUT_S)
             if proc.is_alive():
                 proc.terminate()
                 proc.join(STOP_TIMEOUT_S)

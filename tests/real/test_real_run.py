@@ -91,31 +91,39 @@ class Boom(RuntimeError):
     pass
 
 
-# In this process with a failure; with a device worker process on Ctrl-C.
+# In this process, a failure at the end; with a device worker, Ctrl-C mid-play.
 @pytest.mark.parametrize(("workers", "exc"), [(0, Boom), (1, KeyboardInterrupt)])
 def test_real_failure_stops_everything(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                        workers: int, exc: type[BaseException]) -> None:
     """A failure or Ctrl-C mid-run leaves no child process and no listening port behind."""
+    import bench.real.procs as procs_mod
     import bench.real.run as run_mod
 
     seen: dict = {}
     me = psutil.Process()
 
-    async def boom(self, devices):  # the final server snapshot fails
+    def boom(*args, **kwargs):
         # multiprocessing's resource tracker is shared by the interpreter and
         # outlives any one run by design; it is not ours to stop.
-        seen["children"] = [p.pid for p in me.children(recursive=True)
-                            if "resource_tracker" not in " ".join(p.cmdline())]
-        seen["ports"] = [c.laddr.port for p in [me, *me.children(recursive=True)]
+        kids = [p for p in me.children(recursive=True)
+                if "resource_tracker" not in " ".join(p.cmdline())]
+        seen["children"] = [p.pid for p in kids]
+        seen["ports"] = [c.laddr.port for p in [me, *kids]
                          for c in p.net_connections(kind="tcp") if c.status == psutil.CONN_LISTEN]
         raise exc("boom")
 
-    monkeypatch.setattr(run_mod.Dispatcher, "snapshot", boom)
+    async def boom_at_snapshot(self, devices):  # the final server snapshot fails
+        boom()
+
+    if workers:
+        monkeypatch.setattr(procs_mod.ProcessGroups, "wait", boom)  # Ctrl-C while they play
+    else:
+        monkeypatch.setattr(run_mod.Dispatcher, "snapshot", boom_at_snapshot)
     path, sc = _scenario(tmp_path)
     sc = sc.but(duration_s=30.0, settle_s=30.0)
     with pytest.raises(exc):
         run_real_item(path, sc, None, workers=workers, echo=lambda *a: None)
-    assert len(seen["children"]) >= 1 + workers  # the server (and the device worker)
+    assert len(seen["children"]) >= 2 + workers  # server, proxy (and the device worker)
     assert len(seen["ports"]) >= 4  # server, proxy API, two device proxies
     for pid in seen["children"]:
         assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
