@@ -270,7 +270,12 @@ def _provision(url: str, admin: str, devices: list[DevicePlan], ids: dict[str, s
     with httpx.Client(base_url=url, timeout=SETUP_TIMEOUT_S,
                       headers={"Authorization": f"Bearer {admin}"}) as http:
         def make(user: str, role: str) -> str:
-            r = http.post("/v1/admin/devices", json={"user": user, "role": role, "device": user})
+            try:
+                r = http.post("/v1/admin/devices", json={"user": user, "role": role,
+                                                          "device": user})
+            except httpx.HTTPError as exc:
+                raise RealRunError(f"{url}: cannot reach the server to provision devices "
+                                   f"({type(exc).__name__}: {exc})") from None
             if r.status_code != 201:
                 raise RealRunError(f"{url}: provisioning {user!r} ({role}) failed: "
                                    f"{r.status_code} {r.text[:200]}")

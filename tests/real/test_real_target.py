@@ -49,3 +49,24 @@ def test_real_run_against_a_target_server(tmp_path: Path) -> None:
             for line in (item.report_dir / "trace.jsonl").read_text().splitlines()[1:]
             if '"dev":"' in line}
     assert len(devs) == 1 and devs.pop().startswith("w1.")  # a run tag keeps ids fresh
+
+
+def test_real_target_server_errors_are_one_line(tmp_path: Path) -> None:
+    import socket
+
+    import pytest
+
+    from bench.real import RealRunError
+
+    path = tmp_path / "target.yaml"
+    path.write_text(SCENARIO)
+    sc = load_scenario(path)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{s.getsockname()[1]}"  # bound, not listening: refused
+        with pytest.raises(RealRunError, match="cannot reach the server"):
+            run_real_item(path, sc, None, target_server=dead, target_token="t")
+    with running_server() as srv, pytest.raises(RealRunError, match=r"provisioning 'w1\..*401"):
+        run_real_item(path, sc, None, target_server=srv.url, target_token="wrong")
+    with pytest.raises(RealRunError, match="go together"):
+        run_real_item(path, sc, None, target_server="http://127.0.0.1:9")
