@@ -114,7 +114,9 @@ def run_real_item(path: Path | str, scenario: Scenario, out_root: Path | None, *
     started = time.perf_counter()
     echo = echo or _stderr
     path = Path(path)
-    k = float(time_scale if time_scale is not None else DEFAULT_TIME_SCALE)
+    # --time-scale, else the scenario's own K should its format grow one, else 60.
+    k = float(time_scale if time_scale is not None
+              else getattr(scenario, "time_scale", None) or DEFAULT_TIME_SCALE)
     if not (math.isfinite(k) and 0 < k <= MAX_TIME_SCALE):
         raise RealRunError(f"{path}: --time-scale must be in (0, {MAX_TIME_SCALE:g}], got {k:g}")
     if (target_server is None) != (target_token is None):
