@@ -97,6 +97,7 @@ class _Group:
         self.result = GroupResult()
         self.link_api: Any = None
         self.drivers: list[Any] = []
+        self.inflight: set[asyncio.Future[Any]] = set()  # link steps being applied
 
     async def until(self, t: float) -> None:
         wait = self.t0 + t / self.k - time.time()
@@ -155,8 +156,18 @@ class _Group:
 
                 await dev.set_link(get_profile(profile).link_class)
             return
-        driver = LinkDriver(dev=d.id, apply=client_applier(self.link_api, self.plan.proxies[d.id]),
-                            time_scale=self.k, on_link=on_link, clock=time.time)
+        applier = client_applier(self.link_api, self.plan.proxies[d.id])
+
+        async def apply(profile: Any, k: float) -> None:
+            # A thread cannot be cancelled: keep it, so the settle window waits
+            # for a step in flight instead of racing it on the same proxy.
+            fut = asyncio.ensure_future(asyncio.to_thread(applier, profile, k))
+            self.inflight.add(fut)
+            fut.add_done_callback(self.inflight.discard)
+            await asyncio.shield(fut)
+
+        driver = LinkDriver(dev=d.id, apply=apply, time_scale=self.k, on_link=on_link,
+                            clock=time.time)
         self.drivers.append(driver)
         await driver.run(d.links, start=self.t0)
 
@@ -213,6 +224,7 @@ class _Group:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.gather(*self.inflight, return_exceptions=True)
         await self.settle()
 
     async def settle(self) -> None:
