@@ -25,6 +25,8 @@ from bench.rules.policies import Policy
 from bench.rules.state import Context, DeviceState, RecordState
 from bench.trace.schema import EVENTS
 
+# Kinds that change the derived state; the others skip _apply_device.
+_STATEFUL = frozenset({"link", "app", "sync_start", "sync_end", "edit", "ack", "srv_apply"})
 _RUNNING_APP = {"opened": True, "restored": True, "minimized": True, "closed": False}
 
 
@@ -42,6 +44,7 @@ class Checker:
         self._down = [r.on_down for r in self.rules if hasattr(r, "on_down")]
         self.end_t: float | None = None
         self.events = 0
+        self._devices = self.ctx.devices
 
     def feed(self, ev: dict[str, Any]) -> None:
         kind = ev["ev"]
@@ -61,8 +64,12 @@ class Checker:
             ds = None
             self._apply_dispatch(ev, t)
         else:
-            ds = ctx.device(ev["dev"])  # every other known kind requires "dev"
-            self._apply_device(kind, ev, ds, t)
+            dev = ev["dev"]  # every other known kind requires "dev"
+            ds = self._devices.get(dev)
+            if ds is None:
+                ds = ctx.device(dev)
+            if kind in _STATEFUL:
+                self._apply_device(kind, ev, ds, t)
         for h in handlers:
             h(ev, ds)
 
