@@ -1,4 +1,10 @@
-"""``syncbench run [SCENARIO|TRACE|DIR ...]``: run a suite and hold it to its expectations."""
+"""``syncbench run [SCENARIO|TRACE|DIR ...]``: run a suite and hold it to its expectations.
+
+Modes: ``real`` (the default: the reference server, the link proxy and real
+clients on loopback, time-compressed), ``sim`` (the SimPy fleet) and ``both``
+(each scenario in both, with the simulator's key metrics set against the real
+run's: the simulator's credibility, measured).
+"""
 
 from __future__ import annotations
 
@@ -7,22 +13,28 @@ import sys
 
 from bench.cli import EXIT_FAIL, EXIT_OK, UsageError
 
-# The default suites: simulated runs and recorded traces; real runs are kept
-# short enough for the whole real suite to finish in a few minutes.
-DEFAULT_SUITE = {"sim": "scenarios", "real": "scenarios/real"}
+# The default suites. Real runs are short scenarios (scenarios/real/) so the
+# whole real suite finishes in a few minutes; simulations can afford whole
+# working days of whole fleets (scenarios/). Recorded traces go with both.
+DEFAULT_SUITE = {
+    "real": ["scenarios/real", "scenarios/traces"],
+    "sim": ["scenarios"],
+    "both": ["scenarios/real"],
+}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("run", help="run the scenario suite (default: scenarios/) and check every rule",
+    p = sub.add_parser("run", help="run the scenario suite and check every rule (default: real mode)",
                        description="Run scenarios (*.yaml) and check recorded traces (*.jsonl); each item "
                                    "must meet its expectations. Writes one report per item under --out.")
     p.add_argument("paths", nargs="*", metavar="SCENARIO|TRACE|DIR",
-                   help="scenario files, trace files or folders (default: scenarios/, or "
-                        "scenarios/real/ with --mode real)")
-    p.add_argument("--mode", choices=("sim", "real"), default="sim",
-                   help="how scenarios run: simulated fleet or real clients through shaped links")
+                   help="scenario files, trace files or folders (default: scenarios/real/ and "
+                        "scenarios/traces/; scenarios/ with --mode sim)")
+    p.add_argument("--mode", choices=("real", "sim", "both"), default="real",
+                   help="real clients through shaped links (default), the simulated fleet, or both "
+                        "with their metrics compared")
     p.add_argument("--time-scale", type=float, default=None, metavar="K",
-                   help="real mode: compress time K-fold (default: the scenario's)")
+                   help="real mode: compress time K-fold (default 60)")
     p.add_argument("--seed", type=int, default=None, help="override every scenario's seed")
     p.add_argument("--out", default="reports", metavar="DIR", help="where reports go (default: reports/)")
     p.add_argument("--no-report", action="store_true", help="check only; write no report")
@@ -42,9 +54,13 @@ def run(args: argparse.Namespace) -> int:
     from bench.suite import SuiteError, collect, run_trace_item, summary_table
     from bench.trace import TraceError
 
-    if args.target_server and args.mode != "real":
-        raise UsageError("--target-server needs --mode real")
-    paths = args.paths or [DEFAULT_SUITE[args.mode]]
+    if args.target_server and args.mode == "sim":
+        raise UsageError("--target-server needs --mode real or both")
+    if bool(args.target_server) != bool(args.target_token):
+        raise UsageError("--target-server and --target-token go together")
+    if args.time_scale is not None and args.time_scale <= 0:
+        raise UsageError(f"--time-scale must be > 0, got {args.time_scale:g}")
+    paths = args.paths or DEFAULT_SUITE[args.mode]
     try:
         items = collect(paths)
     except SuiteError as exc:
@@ -52,28 +68,32 @@ def run(args: argparse.Namespace) -> int:
     run_id = time.strftime("run-%Y%m%d-%H%M%S")
     out_root = None if args.no_report else Path(args.out) / run_id
     results = []
+    comparisons = []
     for path in items:
         print(f"-- {path}", file=sys.stderr, flush=True)
         try:
             if path.suffix == ".jsonl":
                 results.append(run_trace_item(path, out_root))
-            else:
-                results.append(_run_scenario(path, out_root, args))
+                continue
+            modes = ("sim", "real") if args.mode == "both" else (args.mode,)
+            done = {m: _run_scenario(path, out_root, args, m) for m in modes}
+            results += done.values()
+            if args.mode == "both":
+                comparisons.append((path.name, done["sim"], done["real"]))
         except (TraceError, PolicyError, SuiteError) as exc:
             raise UsageError(str(exc)) from None
     print(summary_table(results))
+    for name, sim, real in comparisons:
+        from bench.real import compare_modes
+
+        print(f"\nsim vs real, {name}:\n{compare_modes(sim, real)}")
     if out_root is not None:
         print(f"reports: {out_root}")
     return EXIT_OK if all(r.holds for r in results) else EXIT_FAIL
 
 
-def _run_scenario(path, out_root, args):
-    from bench.suite import SuiteError
+def _run_scenario(path, out_root, args, mode):
+    from bench.suite_scenarios import run_scenario_item
 
-    try:
-        from bench.suite_scenarios import run_scenario_item
-    except ImportError:
-        raise SuiteError(f"{path}: scenario runs are not available in this build") from None
     target = {"target_server": args.target_server, "target_token": args.target_token} if args.target_server else {}
-    return run_scenario_item(path, out_root, mode=args.mode, time_scale=args.time_scale, seed=args.seed,
-                             **target)
+    return run_scenario_item(path, out_root, mode=mode, time_scale=args.time_scale, seed=args.seed, **target)

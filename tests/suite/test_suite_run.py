@@ -72,3 +72,52 @@ def test_bad_paths_and_expectations_are_clear_errors(tmp_path, capsys):
     assert main(["run", str(path), "--no-report"]) == 2
     err = capsys.readouterr().err
     assert "expect.planado.cadence" in err and "bad.jsonl" in err
+
+
+PAIR = """\
+name: tiny-pair
+policy: planado
+seed: 5
+duration: 6m
+settle: 3m
+settle_link: 3g
+devices:
+  - id: w1
+    link: 3g
+    timeline:
+      - {t: 0, app: opened}
+      - {t: 50, edit: status, record: job-1, status: en_route}
+      - {t: 100, manual: pull}
+dispatch:
+  - {t: 5, op: create, record: job-1, assignee: w1, status: new}
+"""
+
+
+def test_sim_mode_runs_a_scenario_and_writes_a_report(tmp_path, capsys):
+    path = tmp_path / "tiny.yaml"
+    path.write_text(PAIR)
+    assert main(["run", str(path), "--mode", "sim", "--out", str(tmp_path / "out")]) == 0, capsys.readouterr()
+    out = capsys.readouterr().out
+    assert "1/1 items hold" in out and " sim " in out
+    assert list((tmp_path / "out").glob("run-*/tiny-pair-sim/index.html"))
+
+
+def test_both_modes_compare_the_simulator_with_the_real_run(tmp_path, capsys):
+    path = tmp_path / "tiny.yaml"
+    path.write_text(PAIR)
+    code = main(["run", str(path), "--mode", "both", "--out", str(tmp_path / "out")])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "2/2 items hold" in out
+    assert "sim vs real, tiny.yaml" in out and "syncs per device-hour" in out
+
+
+@pytest.mark.parametrize("argv,needle", [
+    (["--mode", "sim", "--target-server", "http://127.0.0.1:9", "--target-token", "x"], "needs --mode real"),
+    (["--target-server", "http://127.0.0.1:9"], "go together"),
+    (["--time-scale", "0"], "--time-scale must be > 0"),
+])
+def test_run_flag_errors_are_one_line(argv, needle, capsys):
+    assert main(["run", str(TRACES), "--no-report", *argv]) == 2
+    err = capsys.readouterr().err.strip()
+    assert needle in err and "\n" not in err
