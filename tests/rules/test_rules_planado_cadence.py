@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from rules_helpers import up
 
 from bench.testing import TraceBuilder
 
@@ -10,10 +11,6 @@ CADENCE = "planado.cadence"
 OVERPOLL = "planado.no_overpoll"
 LIMIT = 130  # interval_s 120 + cadence_tol_s 10 (rules.md defaults)
 EPS = 1e-6  # one step: the writer keeps microseconds
-
-
-def up(tb: TraceBuilder, t: float = 0, dev: str = "d1", cls: str = "wifi") -> TraceBuilder:
-    return tb.link(t, dev, cls).app(t, dev, "opened")
 
 
 def result(tb: TraceBuilder, rule: str = CADENCE, **params):

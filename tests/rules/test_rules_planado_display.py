@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from rules_helpers import result, up
 
 from bench.testing import TraceBuilder
 
@@ -10,14 +11,6 @@ UNSENT = "planado.unsent_count"
 LAST = "planado.last_sync_time"
 LAG = 1  # display_lag_s default
 EPS = 1e-6
-
-
-def up(tb: TraceBuilder, t: float = 0, dev: str = "d1", cls: str = "wifi") -> TraceBuilder:
-    return tb.link(t, dev, cls).app(t, dev, "opened")
-
-
-def result(tb: TraceBuilder, rule: str, **params):
-    return tb.results(**params)[rule]
 
 
 def tail(tb: TraceBuilder, t: float = 100) -> TraceBuilder:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from rules_helpers import result, tail, up
 
 from bench.testing import TraceBuilder
 
@@ -14,18 +15,6 @@ SEND = 5  # push_send_s
 DELIVER = 5  # push_deliver_s
 SLACK = 5  # scope_slack_s
 EPS = 1e-6
-
-
-def up(tb: TraceBuilder, t: float = 0, dev: str = "d1", cls: str = "wifi") -> TraceBuilder:
-    return tb.link(t, dev, cls).app(t, dev, "opened")
-
-
-def result(tb: TraceBuilder, rule: str, **params):
-    return tb.results(**params)[rule]
-
-
-def tail(tb: TraceBuilder, t: float = 1000) -> TraceBuilder:
-    return tb.link(t, "zz", "offline")
 
 
 # -- planado.push_sent ------------------------------------------------------------------------

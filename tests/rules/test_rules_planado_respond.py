@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from rules_helpers import result, tail
 
 from bench.testing import TraceBuilder
 
@@ -15,14 +16,6 @@ EPS = 1e-6
 
 def online(tb: TraceBuilder, dev: str = "d1", cls: str = "wifi") -> TraceBuilder:
     return tb.link(0, dev, cls)
-
-
-def result(tb: TraceBuilder, rule: str, **params):
-    return tb.results(**params)[rule]
-
-
-def tail(tb: TraceBuilder, t: float = 1000) -> TraceBuilder:
-    return tb.link(t, "zz", "offline")
 
 
 def trigger(rule: str, tb: TraceBuilder, t: float, dev: str = "d1") -> str:

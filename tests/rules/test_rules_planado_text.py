@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from rules_helpers import result, tail, up
 
 from bench.testing import TraceBuilder
 
@@ -10,18 +11,6 @@ FLOWS = "planado.text_flows"
 UPLOADS = "planado.sync_uploads_all"
 ACK = 160  # text_ack_s
 EPS = 1e-6
-
-
-def up(tb: TraceBuilder, t: float = 0, dev: str = "d1", cls: str = "wifi") -> TraceBuilder:
-    return tb.link(t, dev, cls).app(t, dev, "opened")
-
-
-def result(tb: TraceBuilder, rule: str, **params):
-    return tb.results(**params)[rule]
-
-
-def tail(tb: TraceBuilder, t: float = 1000) -> TraceBuilder:
-    return tb.link(t, "zz", "offline")
 
 
 # -- planado.text_flows -----------------------------------------------------------------------
