@@ -17,8 +17,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "mutant (bench.sim.mutants) in a scripted day built to exercise "
                                    "its rule, and the true policies. Each mutant must fail its "
                                    "rule; the true policies must pass every rule. Exit 0: all OK.")
-    p.add_argument("--mode", choices=("sim",), default="sim",
-                   help="where the runs happen: sim (the fleet simulator; the only mode so far)")
+    p.add_argument("--mode", choices=("sim", "real"), default="sim",
+                   help="where the runs happen: sim (the fleet simulator, seconds) or real (every "
+                        "client mutant on a real client through shaped links, about two minutes)")
+    p.add_argument("--time-scale", type=float, default=60.0, metavar="K",
+                   help="real mode: compress time K-fold (default 60)")
     p.add_argument("--only", metavar="NAME", action="append", default=[],
                    help="run only this mutant or true policy (repeatable)")
     p.set_defaults(func=run)
@@ -26,6 +29,19 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from bench.cli import UsageError
+
+    if args.mode == "real":
+        if args.only:
+            raise UsageError("--only goes with --mode sim (real mode runs each policy's mutants side by side)")
+        from bench.real.selftest import run_real_selftest
+        from bench.suite import SuiteError
+
+        try:
+            table, ok = run_real_selftest(time_scale=args.time_scale)
+        except SuiteError as exc:
+            raise UsageError(str(exc)) from None
+        print(table)
+        return EXIT_OK if ok else EXIT_FAIL
     from bench.sim.selftest import Row, plan, render, run_one
 
     todo = plan()
