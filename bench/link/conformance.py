@@ -3,7 +3,7 @@
 Theory of operation: each ``check_*`` function takes an ``httpx.Client`` whose
 ``base_url`` is a Toxiproxy server and the ``host:port`` of some TCP server to
 use as upstream, exercises one row of the endpoint table of
-shared/spec/toxiproxy.md with its error cases, and cleans up what it created.
+the Toxiproxy 2.x API with its error cases, and cleans up what it created.
 Point :func:`run` at a real ``toxiproxy-server`` to see where it and the
 bench's server differ::
 

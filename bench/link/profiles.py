@@ -1,4 +1,4 @@
-"""Link profiles: the table of shared/spec/links.md as data, and profile → toxics.
+"""Link profiles: the profile table of docs/links.md as data, and profile → toxics.
 
 Theory of operation
 -------------------

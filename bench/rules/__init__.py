@@ -1,4 +1,4 @@
-"""The rule catalogue (../shared/spec/rules.md), checked on traces.
+"""The rule catalogue (docs/rules.md), checked on traces.
 
 One module per rule (``core_*.py``, ``planado_*.py``, ``playmaker_*.py``),
 each registering one :class:`~bench.rules.base.Rule` subclass by id. Rules read

@@ -1,4 +1,4 @@
-"""The event vocabulary of ``syncbench.trace/1`` (../shared/spec/trace.md).
+"""The event vocabulary of ``syncbench.trace/1`` (see docs/checking.md).
 
 Theory of operation: each known event kind maps to a tuple of field specs
 ``(name, check, required)``. ``check`` is a small predicate; the reader calls

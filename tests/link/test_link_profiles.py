@@ -32,7 +32,7 @@ from bench.link.testing import (
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "links.md"
 
-# The table of shared/spec/links.md: (class, down kbps, up kbps, RTT ms, jitter ms).
+# The profile table (docs/links.md): (class, down kbps, up kbps, RTT ms, jitter ms).
 SPEC = {
     "gprs": ("gprs", 50, 20, 500, 0),
     "edge": ("edge", 240, 200, 840, 0),

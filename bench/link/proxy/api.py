@@ -5,7 +5,7 @@ returns ``(status, payload)``: a JSON-able value, None for an empty answer, or
 ``str`` for text. Bodies are checked the way upstream's Go JSON decoder checks
 them: keys match case-insensitively, unknown keys are ignored, a field of the
 wrong type is ``400 bad request body: ...``. Table of routes
-(shared/spec/toxiproxy.md)::
+(the Toxiproxy 2.x HTTP API)::
 
     GET  /version                         GET /metrics (extension)
     GET  /proxies        POST /proxies    POST /populate    POST /reset
