@@ -26,8 +26,8 @@ from typing import Any
 
 import httpx
 
+from bench.scenario.dispatch import dispatcher_draws
 from bench.scenario.model import DispatchStep, Scenario
-from bench.sim.people import DISPATCH_STATUSES
 
 # The web application's requests are local; 30 s only bounds a hung server.
 WEB_TIMEOUT_S = 30.0
@@ -154,52 +154,23 @@ class Dispatcher:
                           rng=random.Random(f"{d.record}/{d.file}"))
 
     async def random_work(self, sc: Scenario, behaving: list[str]) -> None:
-        """The scenario's ``dispatcher:`` rates (bench.sim.people.dispatcher, in wall time)."""
-        spec = sc.dispatcher
+        """The scenario's ``dispatcher:`` rates (bench.scenario.dispatch, in wall time)."""
         if not behaving:
             return
         rng = random.Random(f"{sc.seed}/dispatcher")
-        n_job = 0
         await self.until(0.0)
-        for dev in behaving:
-            for _ in range(spec.jobs_at_start):
-                n_job += 1
-                await self.op("create", f"job-{n_job}", dev, status="new")
-        ops = (("create", spec.create_per_h), ("edit", spec.edit_per_h),
-               ("status", spec.status_per_h), ("attach", spec.attach_per_h))
-        total_per_h = sum(r for _, r in ops)
-        if total_per_h <= 0:
-            return
-        rate = total_per_h * len(behaving) / 3600.0
         t = 0.0
-        while True:
-            t += rng.expovariate(rate)
-            if t >= sc.duration_s:
-                return
-            await self.until(t)
-            dev = behaving[int(rng.random() * len(behaving))]
-            x = rng.random() * total_per_h
-            op = ops[-1][0]
-            for name, r in ops:
-                x -= r
-                if x < 0:
-                    op = name
-                    break
-            jobs = self.scope.get(dev, [])
-            if op == "create" or not jobs:
-                n_job += 1
-                await self.op("create", f"job-{n_job}", dev, status="new")
+        for draw in dispatcher_draws(sc.dispatcher, behaving, rng, lambda dev: self.scope.get(dev, [])):
+            if draw[0] == "wait":
+                t += draw[1]
+                if t >= sc.duration_s:
+                    return
+                await self.until(t)
                 continue
-            job = jobs[int(rng.random() * len(jobs))]
-            if op == "edit":
-                await self.op("edit", job, dev)
-            elif op == "status":
-                await self.op("status", job, dev,
-                              status=DISPATCH_STATUSES[int(rng.random() * len(DISPATCH_STATUSES))])
-            else:
-                self.n_file += 1
-                await self.op("attach", job, dev, file=f"att-{self.n_file}",
-                              nbytes=max(1, int(spec.attach_bytes.sample(rng))), rng=rng)
+            _, op, record, dev, fields = draw
+            if op == "attach":
+                fields = dict(fields, rng=rng)
+            await self.op(op, record, dev, **fields)
 
     async def snapshot(self, devices: list[str]) -> dict[str, dict[str, int]]:
         users = [self.users[d] for d in devices]

@@ -23,6 +23,7 @@ from collections.abc import Generator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from bench.scenario.dispatch import dispatcher_draws
 from bench.scenario.model import DispatchStep, Dist, Step
 
 if TYPE_CHECKING:
@@ -33,7 +34,6 @@ DAY_S = 86400.0
 # Planado job statuses named in the help article ("Started, En route, Paused or Finished").
 JOB_FLOW = {None: "en_route", "en_route": "started", "started": "finished", "paused": "started"}
 PAUSE_P = 0.2  # a started job is paused instead of finished this often
-DISPATCH_STATUSES = ("en_route", "started", "paused", "finished")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -168,48 +168,18 @@ def dispatch_steps(fleet: Fleet, timeline: tuple[DispatchStep, ...]) -> Generato
 
 
 def dispatcher(fleet: Fleet, rng: Any) -> Generator[Any, Any, None]:
-    """SimPy process: random dispatcher work at the scenario's per-device rates."""
-    spec = fleet.scenario.dispatcher
-    devs = fleet.behaving
-    if not devs:
-        return
+    """SimPy process: random dispatcher work at the scenario's per-device rates
+    (the draws: bench.scenario.dispatch, shared with real runs)."""
     env = fleet.env
-    n_job = 0
-    for dev in devs:
-        for _ in range(spec.jobs_at_start):
-            n_job += 1
-            fleet.dispatch("create", f"job-{n_job}", dev, status="new")
-    ops = (("create", spec.create_per_h), ("edit", spec.edit_per_h),
-           ("status", spec.status_per_h), ("attach", spec.attach_per_h))
-    total_per_h = sum(r for _, r in ops)
-    if total_per_h <= 0:
-        return
-    rate = total_per_h * len(devs) / 3600.0
-    n_file = 0
-    while True:
-        yield env.timeout(rng.expovariate(rate))
-        if fleet.settling:
-            return
-        dev = devs[int(rng.random() * len(devs))]
-        x = rng.random() * total_per_h
-        op = ops[-1][0]
-        for name, r in ops:
-            x -= r
-            if x < 0:
-                op = name
-                break
-        jobs = list(fleet.server.scope.get(dev, ()))
-        if op == "create" or not jobs:
-            n_job += 1
-            fleet.dispatch("create", f"job-{n_job}", dev, status="new")
+    scope = fleet.server.scope
+    for draw in dispatcher_draws(fleet.scenario.dispatcher, fleet.behaving, rng,
+                                 lambda dev: scope.get(dev, ())):
+        if draw[0] == "wait":
+            yield env.timeout(draw[1])
+            if fleet.settling:
+                return
             continue
-        job = jobs[int(rng.random() * len(jobs))]
+        _, op, record, dev, fields = draw
         if op == "edit":
-            fleet.dispatch("edit", job, dev, fields={"notes": f"edited at {env.now:.0f}"})
-        elif op == "status":
-            fleet.dispatch("status", job, dev,
-                           status=DISPATCH_STATUSES[int(rng.random() * len(DISPATCH_STATUSES))])
-        else:
-            n_file += 1
-            fleet.dispatch("attach", job, dev, file=f"att-{n_file}",
-                           nbytes=max(1, int(spec.attach_bytes.sample(rng))))
+            fields = {"fields": {"notes": f"edited at {env.now:.0f}"}}
+        fleet.dispatch(op, record, dev, **fields)
