@@ -178,7 +178,7 @@ def _subprocess(*, db: str, host: str, trace: str | None, trace_epoch: float | N
     env = {**os.environ, ADMIN_TOKEN_ENV: admin_token}
     proc = sp.Popen(cmd, stdout=sp.PIPE, env=env)
     try:
-        ready = _await_ready(proc)
+        ready = await_ready(proc)
         yield RunningServer(url=ready["url"], port=ready["port"], admin_token=admin_token,
                             process=proc)
     finally:
@@ -193,7 +193,7 @@ def _subprocess(*, db: str, host: str, trace: str | None, trace_epoch: float | N
             proc.stdout.close()
 
 
-def _await_ready(proc: sp.Popen) -> dict:
+def await_ready(proc: sp.Popen) -> dict:
     """Read the child's stdout until its ready line (a reader thread enforces the timeout)."""
     found: dict = {}
 

@@ -21,17 +21,12 @@ import secrets
 import signal
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-import orjson
+from reference_server.config import ADMIN_TOKEN_ENV
+from reference_server.testing import await_ready
 
-# The environment variable the reference server reads its admin token from
-# (reference_server.config.ADMIN_TOKEN_ENV, docs/protocol.md).
-ADMIN_TOKEN_ENV = "SYNCBENCH_ADMIN_TOKEN"
-# Start-up on a loaded 2-core machine (reference_server.testing allows 30 s too).
-START_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 10.0
 
 
@@ -56,22 +51,12 @@ def reference_server(*, folder: Path, trace: Path, trace_epoch: float, time_scal
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err,
                                 env={**os.environ, ADMIN_TOKEN_ENV: token})
     try:
-        ready: dict = {}
-
-        def read() -> None:
-            assert proc.stdout is not None
-            for line in proc.stdout:
-                if line.startswith(b"{"):
-                    ready.update(orjson.loads(line))
-                    return
-
-        reader = threading.Thread(target=read, daemon=True)
-        reader.start()
-        reader.join(START_TIMEOUT_S)
-        if not ready.get("ready"):
+        try:
+            ready = await_ready(proc)
+        except RuntimeError:
             tail = log.read_text(errors="replace").strip().splitlines()[-1:] if log.exists() else []
             raise RuntimeError(f"reference server did not start (exit {proc.poll()})"
-                               + (f": {tail[0]}" if tail else ""))
+                               + (f": {tail[0]}" if tail else "")) from None
         yield Server(url=ready["url"], port=ready["port"], admin_token=token, pid=proc.pid)
     finally:
         if proc.poll() is None:
