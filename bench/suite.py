@@ -13,7 +13,7 @@ suite may (and should) contain deliberately broken runs that must be caught.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -127,7 +127,6 @@ def collect(paths: Sequence[str | Path]) -> list[Path]:
     return items
 
 
-Runner = Callable[[Path, Path | None], ItemResult]
 
 
 def summary_table(items: Sequence[ItemResult]) -> str:
