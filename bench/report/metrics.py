@@ -63,6 +63,11 @@ _RUNNING = {"opened": True, "restored": True, "minimized": True, "closed": False
 DISTRIBUTIONS = ("sync_interval_s", "staleness_s", "upload_delay_s", "push_delay_s")
 
 
+# A rate per device-hour needs at least this much device time: a microsecond is
+# the trace's time resolution (bench.trace.writer.T_DIGITS); over less, the
+# rate is noise (and over a subnormal span, infinite).
+MIN_RATE_SPAN_S = 1e-6
+
 class _ByClass:
     """One distribution overall plus one per link class."""
 
@@ -319,7 +324,8 @@ class MetricsBuilder:
                 "ends": self.sync_ends,
                 "failed": self.sync_failed,
                 "failed_ratio": round(self.sync_failed / self.sync_ends, 6) if self.sync_ends else None,
-                "per_device_hour": round(self.sync_starts / hours, 6) if hours > 0 else None,
+                "per_device_hour": (round(self.sync_starts / hours, 6)
+                                    if hours * 3600.0 >= MIN_RATE_SPAN_S else None),
                 "by_trigger": dict(sorted(self.syncs_by_trigger.items())),
                 "by_class": {c: self.syncs_by_class[c] for c in CLASS_ORDER if c in self.syncs_by_class},
             },
