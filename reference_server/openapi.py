@@ -109,7 +109,7 @@ OPENAPI: dict[str, Any] = {
     "paths": {
         "/v1/health": {"get": op("liveness", _json(_obj({"ok": {"type": "boolean"}})),
                                  secure=False)},
-        "/openapi.json": {"get": op("this document", _json({"type": "object"}))},
+        "/openapi.json": {"get": op("this document", _json({"type": "object"}), secure=False)},
         "/v1/metrics": {"get": op("request counts and latency quantiles per route",
                                   _json({"type": "object"}))},
         "/v1/sync": {"post": op("upload changes, download the scope's updates",

@@ -61,7 +61,12 @@ def test_resumable_upload_and_ranged_download(client, worker, uid):
     assert tail.content == data[-5:]
     open_end = client.get(f"/v1/files/{fid}", headers={**auth(tok), "Range": "bytes=199990-"})
     assert open_end.content == data[199_990:]
-    for bad in ("bytes=300000-", "bytes=5-1", "lines=1-2", "bytes=1-2,4-5", "bytes=x-"):
+    # A 5,000-digit offset once hit int()'s digit limit and gave a 500.
+    huge = "9" * 5000
+    assert client.get(f"/v1/files/{fid}", headers={**auth(tok), "Range": f"bytes=0-{huge}"}).content == data
+    assert client.get(f"/v1/files/{fid}", headers={**auth(tok), "Range": f"bytes=-{huge}"}).content == data
+    for bad in ("bytes=300000-", "bytes=5-1", "lines=1-2", "bytes=1-2,4-5", "bytes=x-",
+                f"bytes={huge}-", f"bytes={huge}-{huge}"):
         r = client.get(f"/v1/files/{fid}", headers={**auth(tok), "Range": bad})
         assert r.status_code == 416, bad
         assert r.headers["content-range"] == f"bytes */{len(data)}"

@@ -35,9 +35,10 @@ def body(dev, changes=(), cursor=None, mode="full"):
     return {"device": dev, "cursor": cursor, "mode": mode, "changes": list(changes)}
 
 
-def test_health_needs_no_token_and_everything_else_does(client):
+def test_health_and_openapi_need_no_token_and_everything_else_does(client):
     assert client.get("/v1/health").json() == {"ok": True}
-    for method, path in [("GET", "/openapi.json"), ("GET", "/v1/metrics"),
+    assert client.get("/openapi.json").json()["paths"]["/openapi.json"]["get"]["security"] == []
+    for method, path in [("GET", "/v1/metrics"),
                          ("POST", "/v1/sync"), ("GET", "/v1/web/jobs"),
                          ("POST", "/v1/admin/devices"), ("GET", "/v1/files/f1"),
                          ("GET", "/v1/files/f1/upload")]:
