@@ -10,6 +10,7 @@ picks ``httptools``/``uvloop`` when installed and falls back to h11/asyncio.
 from __future__ import annotations
 
 import argparse
+import math
 import socket
 import sqlite3
 import sys
@@ -51,8 +52,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def config_from_args(args: argparse.Namespace) -> cfg.ServerConfig:
-    if not args.time_scale > 0:
-        raise ValueError("--time-scale must be positive")
+    # NaN and infinity pass argparse's float(); a NaN epoch once wrote "t": null.
+    if not (args.time_scale > 0 and math.isfinite(args.time_scale)):
+        raise ValueError(f"--time-scale must be a positive finite number, got {args.time_scale}")
+    if args.trace_epoch is not None and not math.isfinite(args.trace_epoch):
+        raise ValueError(f"--trace-epoch must be a finite number of seconds, got {args.trace_epoch}")
     return cfg.ServerConfig(db=args.db, files_dir=args.files_dir,
                             admin_token=cfg.admin_token_from_env(args.admin_token),
                             trace=args.trace, trace_epoch=args.trace_epoch,

@@ -29,6 +29,10 @@ def run_serve(args: argparse.Namespace) -> int:
 
     from bench.link.proxy import ProxyServer
 
+    # Checked before binding: a port past 65535 was a traceback from the socket layer.
+    if not 0 <= args.port <= 65535:
+        raise UsageError(f"--port must be 0..65535, got {args.port}")
+
     async def serve() -> None:
         server = ProxyServer(args.host, args.port, seed=args.seed)
         try:

@@ -64,6 +64,13 @@ def test_toxiproxy_serve_port_taken():
     assert err.startswith("syncbench toxiproxy: error: cannot listen on 127.0.0.1:") and err.count("\n") == 1
 
 
+def test_toxiproxy_serve_port_out_of_range():
+    proc = _serve("--port", "99999")
+    _, err = proc.communicate(timeout=20)
+    assert proc.returncode == 2
+    assert err == "syncbench toxiproxy: error: --port must be 0..65535, got 99999\n"
+
+
 def test_link_apply(capsys):
     from bench.link.client import LinkClient
     from bench.link.proxy import ProxyServerThread

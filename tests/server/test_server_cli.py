@@ -42,6 +42,9 @@ def test_serve_demo_prints_tokens_and_ready_line(tmp_path):
 
 @pytest.mark.parametrize("argv,needle", [
     (["serve", "--time-scale", "0"], "time-scale"),
+    (["serve", "--time-scale", "inf"], "time-scale"),
+    (["serve", "--trace-epoch", "nan"], "--trace-epoch"),
+    (["serve", "--trace-epoch=-inf"], "--trace-epoch"),
     (["serve", "--port", "70000"], "--port"),
     (["serve", "--db", ":memory:", "--port", "0", "--trace", "/nonexistent/dir/t.jsonl"],
      "trace"),
