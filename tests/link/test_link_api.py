@@ -67,6 +67,19 @@ def test_fractional_rate_is_accepted(api, echo):
         assert t["attributes"]["rate"] == 2.5
 
 
+@pytest.mark.parametrize("raw", ["NaN", "Infinity", "-Infinity", "1e308", "9" * 400, "-1"])
+def test_non_finite_or_huge_rate_is_refused(api, echo, raw):
+    # json.loads takes NaN and Infinity literals; a NaN rate once stopped all traffic.
+    with conformance.proxy(api, echo.address) as p:
+        body = '{"type": "bandwidth", "attributes": {"rate": ' + raw + "}}"
+        r = api.post(f"/proxies/{p['name']}/toxics", content=body,
+                     headers={"Content-Type": "application/json"})
+        assert r.status_code == 400, r.text
+        err = r.json()["error"]
+        assert "'rate'" in err and "\n" not in err and len(err) < 200
+        assert api.get(f"/proxies/{p['name']}/toxics").json() == []
+
+
 def test_toxicity_out_of_range(api, echo):
     with conformance.proxy(api, echo.address) as p:
         r = api.post(f"/proxies/{p['name']}/toxics", json={"type": "noop", "toxicity": 2})

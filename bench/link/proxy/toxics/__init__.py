@@ -72,6 +72,12 @@ class StreamControl(Protocol):
     def reset(self) -> None: ...
 
 
+# Upper bound on any attribute (ms, KB/s, bytes): a million seconds of latency or a
+# petabyte a second is already "unbounded", and larger values (1e308, a 400-digit
+# integer) only overflow the timers and pacing arithmetic they feed.
+MAX_ATTRIBUTE = 10**12
+
+
 class InvalidAttribute(ValueError):
     """An attribute value the toxic cannot take (becomes a 400 answer)."""
 
@@ -105,8 +111,11 @@ class Settings:
             if not numeric:
                 kind = "a number" if name in cls.FRACTIONAL else "an integer"
                 raise InvalidAttribute(f"attribute {name!r} must be {kind}, got {value!r}")
-            if value < 0:
-                raise InvalidAttribute(f"attribute {name!r} must not be negative, got {value!r}")
+            # NaN fails every comparison, so test for the valid range, not the invalid one:
+            # a NaN rate once passed and stopped all traffic.
+            if not 0 <= value <= MAX_ATTRIBUTE:
+                raise InvalidAttribute(f"attribute {name!r} must be a finite number in "
+                                       f"0..{MAX_ATTRIBUTE}, got {str(value)[:40]}")
             values[name] = value
         return cls(**values)
 
