@@ -14,8 +14,11 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import pkgutil
 import sys
+import tempfile
+from pathlib import Path
 
 from bench import __version__
 
@@ -26,6 +29,26 @@ EXIT_USAGE = 2
 
 class UsageError(Exception):
     """Bad input from the user: printed as one line, exit status 2."""
+
+
+def writable_dir(path: str | os.PathLike, flag: str) -> Path:
+    """``path`` created (with parents) and proven writable, or a :class:`UsageError`.
+
+    Checked before any work starts, so a bad ``--out`` costs nothing: "Bad
+    input ... gets a clear one-line error naming what and where ... and loses
+    nothing".
+    """
+    out = Path(path)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=out, prefix=".syncbench-probe-"):
+            pass
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        if isinstance(exc, (FileExistsError, NotADirectoryError)):
+            reason = "not a directory" if out.exists() else "a parent is not a directory"
+        raise UsageError(f"{flag} {path}: cannot write reports there ({reason})") from None
+    return out
 
 
 def build_parser() -> argparse.ArgumentParser:

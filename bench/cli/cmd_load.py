@@ -12,7 +12,7 @@ import argparse
 import os
 import sys
 
-from bench.cli import EXIT_FAIL, EXIT_OK, UsageError
+from bench.cli import EXIT_FAIL, EXIT_OK, UsageError, writable_dir
 
 ADMIN_TOKEN_ENV = "SYNCBENCH_ADMIN_TOKEN"
 
@@ -95,7 +95,6 @@ def build_gates(args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
-    from pathlib import Path
 
     cfg = build_config(args)
     gates = build_gates(args)
@@ -105,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError("--find-capacity needs --p99-ms (the gate the fleet must hold)")
         from bench.load.capacity import DEFAULT_STEP_S, MAX_DEVICES, find_capacity
 
-        out = None if args.no_report else Path(args.out or _default_out("capacity"))
+        out = None if args.no_report else writable_dir(args.out or _default_out("capacity"), "--out")
         try:
             res = find_capacity(cfg, gates=gates, admin_token=admin, out=out,
                                 max_devices=args.max_devices or MAX_DEVICES,
@@ -118,7 +117,7 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_OK if res.devices else EXIT_FAIL
     from bench.load.main import run_load
 
-    out = None if args.no_report else Path(args.out or _default_out(cfg.profile))
+    out = None if args.no_report else writable_dir(args.out or _default_out(cfg.profile), "--out")
     try:
         res = run_load(cfg, gates=gates, out=out, admin_token=admin, report=out is not None)
     except (RuntimeError, OSError) as exc:

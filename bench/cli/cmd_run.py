@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from bench.cli import EXIT_FAIL, EXIT_OK, UsageError
+from bench.cli import EXIT_FAIL, EXIT_OK, UsageError, writable_dir
 
 # The default suites. Real runs are short scenarios (scenarios/real/) so the
 # whole real suite finishes in a few minutes; simulations can afford whole
@@ -48,7 +48,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     import time
-    from pathlib import Path
 
     from bench.rules import PolicyError
     from bench.suite import SuiteError, collect, run_trace_item, summary_table
@@ -66,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
     except SuiteError as exc:
         raise UsageError(str(exc)) from None
     run_id = time.strftime("run-%Y%m%d-%H%M%S")
-    out_root = None if args.no_report else Path(args.out) / run_id
+    out_root = None if args.no_report else writable_dir(args.out, "--out") / run_id
     results = []
     comparisons = []
     for path in items:
