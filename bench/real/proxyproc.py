@@ -20,8 +20,10 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 from bench.link.resolve import BINARY, ENV_URL, Endpoint, resolve_toxiproxy
+from bench.real.watch import Watch
 
 # The proxy server starts in well under a second; a loaded CI machine may need more.
 START_TIMEOUT_S = 30.0
@@ -30,8 +32,12 @@ _READY = re.compile(rb"API on (http://\S+) \(seed (\d+)\)")
 
 
 @contextlib.contextmanager
-def link_proxy(seed: int | None) -> Iterator[Endpoint]:
-    """Yield the Toxiproxy endpoint of the run (see module docs)."""
+def link_proxy(seed: int | None, *, log: Path | None = None,
+               watch: Watch | None = None) -> Iterator[Endpoint]:
+    """Yield the Toxiproxy endpoint of the run (see module docs).
+
+    ``log``: where our proxy process's stderr goes (default: nowhere);
+    ``watch``: notes its death should it exit before the block ends."""
     if os.environ.get(ENV_URL) or shutil.which(BINARY):
         with resolve_toxiproxy(seed=seed) as endpoint:
             yield endpoint
@@ -39,7 +45,11 @@ def link_proxy(seed: int | None) -> Iterator[Endpoint]:
     cmd = [sys.executable, "-m", "bench", "toxiproxy", "serve", "--port", "0"]
     if seed is not None:
         cmd += ["--seed", str(seed)]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    if log is not None:
+        with open(log, "wb") as err:
+            proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err)
+    else:
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     try:
         found: list[re.Match] = []
 
@@ -56,9 +66,13 @@ def link_proxy(seed: int | None) -> Iterator[Endpoint]:
         reader.join(START_TIMEOUT_S)
         if not found:
             raise RuntimeError(f"link proxy server did not start (exit {proc.poll()})")
+        if watch is not None:
+            watch.add("link proxy", proc, log)
         yield Endpoint(url=found[0].group(1).decode(), kind="builtin-process",
                        seed=int(found[0].group(2)))
     finally:
+        if watch is not None:
+            watch.stopping(proc)
         if proc.poll() is None:
             proc.terminate()
             try:

@@ -43,6 +43,7 @@ import httpx
 from bench.real import drift as drift_mod
 from bench.real.devices import GroupPlan, GroupResult, play_group, warm_up
 from bench.real.plan import DEFAULT_TIME_SCALE, DevicePlan, RealRunError, check_scale, plan_devices
+from bench.real.watch import Watch
 from bench.real.web import Dispatcher
 from bench.scenario.model import Scenario
 from bench.suite import ItemResult, unmet_expectations
@@ -59,6 +60,9 @@ START_LEAD_S = 0.2
 SCRATCH_DIRS = ("/dev/shm",)
 # How long provisioning and start-up requests may take on a loaded machine.
 SETUP_TIMEOUT_S = 30.0
+# How often a playing run looks for a dead server or proxy (wall seconds): a
+# death cuts the run short within this, instead of playing on against nothing.
+WATCH_POLL_S = 0.1
 
 
 def _role(policy: str) -> str:
@@ -131,7 +135,14 @@ def run_real_item(path: Path | str, scenario: Scenario, out_root: Path | None, *
         out_dir = out_root / f"{scenario.name}-real" if out_root is not None else None
         trace = (out_dir or Path(tmp)) / "trace.jsonl"
         trace.parent.mkdir(parents=True, exist_ok=True)
-        facts, links = _run(scenario, devices, k, Path(tmp), trace, n_proc, target_server, target_token)
+        watch = Watch()
+        try:
+            facts, links = _run(scenario, devices, k, Path(tmp), trace, n_proc, target_server,
+                                target_token, watch)
+        except BaseException:
+            _raise_if_died(watch, path, k, out_dir)
+            raise
+        _raise_if_died(watch, path, k, out_dir)
         results, meta = _check(trace, scenario)
         found = drift_mod.samples(_read(trace), links, k, scenario.duration_s)
         drift = drift_mod.summarize(found)
@@ -169,6 +180,24 @@ def run_real_item(path: Path | str, scenario: Scenario, out_root: Path | None, *
                       seconds=time.perf_counter() - started, extra=extra)
 
 
+def _raise_if_died(watch: Watch, path: Path, k: float, out_dir: Path | None) -> None:
+    """One line naming the child that died, when, and its log (kept past the scratch folder)."""
+    death = watch.death()
+    if death is None:
+        return
+    log = None
+    if death.log is not None and death.log.exists():
+        if out_dir is not None:
+            out_dir.mkdir(parents=True, exist_ok=True)
+            log = out_dir / death.log.name
+        else:
+            fd, name = tempfile.mkstemp(prefix=f"syncbench-{death.log.stem}-", suffix=".log")
+            os.close(fd)
+            log = Path(name)
+        shutil.copyfile(death.log, log)
+    raise RealRunError(f"{path}: {death.line(t0=watch.t0, k=k, log=log)}") from None
+
+
 def _stderr(*args: Any) -> None:
     import sys
 
@@ -203,7 +232,7 @@ def _check(trace: Path, sc: Scenario) -> tuple[list, dict]:
 
 
 def _run(sc: Scenario, devices: list[DevicePlan], k: float, tmp: Path, trace: Path, n_proc: int,
-         target_server: str | None, target_token: str | None
+         target_server: str | None, target_token: str | None, watch: Watch
          ) -> tuple[dict[str, Any], dict[str, tuple]]:
     from bench.link.client import LinkClient
     from bench.real.merge import write_merged
@@ -217,7 +246,7 @@ def _run(sc: Scenario, devices: list[DevicePlan], k: float, tmp: Path, trace: Pa
             server_epoch = time.time()
             srv = stack.enter_context(reference_server(
                 folder=tmp, trace=server_trace, trace_epoch=server_epoch, time_scale=k,
-                log=tmp / "server.log"))
+                log=tmp / "server.log", watch=watch))
             url, admin = srv.url, srv.admin_token
             ids = {d.id: d.id for d in devices}
         else:
@@ -226,7 +255,7 @@ def _run(sc: Scenario, devices: list[DevicePlan], k: float, tmp: Path, trace: Pa
             # A team's server keeps its users: a run tag keeps device ids fresh.
             ids = {d.id: f"{d.id}.{tag}" for d in devices}
         tokens, dispatcher_token = _provision(url, admin, devices, ids, sc.policy, tag)
-        endpoint = stack.enter_context(link_proxy(sc.seed))
+        endpoint = stack.enter_context(link_proxy(sc.seed, log=tmp / "proxy.log", watch=watch))
         link_api = stack.enter_context(LinkClient(endpoint.url))
         upstream = urlsplit(url).netloc
         urls: dict[str, str] = {}
@@ -245,7 +274,7 @@ def _run(sc: Scenario, devices: list[DevicePlan], k: float, tmp: Path, trace: Pa
                  for g in (_split(group_devs, n_proc) if n_proc else [group_devs])]
         disp = Dispatcher(url=url, token=dispatcher_token, users=ids, k=k, t0=0.0,
                           record=target_server is not None)
-        groups, t0 = asyncio.run(_play(sc, plans, disp, n_proc, devices))
+        groups, t0 = asyncio.run(_play(sc, plans, disp, n_proc, devices, watch))
         client_traces = [p for g in groups for p in g.traces]
         shift = (server_epoch - t0) * k
         write_merged(trace, sc, k, client_traces, server_trace, shift, disp.events)
@@ -290,7 +319,27 @@ def _provision(url: str, admin: str, devices: list[DevicePlan], ids: dict[str, s
 
 
 async def _play(sc: Scenario, plans: list[GroupPlan], disp: Dispatcher, n_proc: int,
-                devices: list[DevicePlan]) -> tuple[list[GroupResult], float]:
+                devices: list[DevicePlan], watch: Watch) -> tuple[list[GroupResult], float]:
+    """Play the day, cut short the moment a child of the run dies."""
+    play = asyncio.ensure_future(_play_day(sc, plans, disp, n_proc, devices, watch))
+
+    async def guard() -> None:
+        while watch.death() is None:
+            await asyncio.sleep(WATCH_POLL_S)
+
+    guarding = asyncio.ensure_future(guard())
+    try:
+        await asyncio.wait({play, guarding}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        guarding.cancel()
+        if not play.done():
+            play.cancel()
+        await asyncio.gather(play, guarding, return_exceptions=True)
+    return play.result()  # a death is raised by the caller, which sees watch.death()
+
+
+async def _play_day(sc: Scenario, plans: list[GroupPlan], disp: Dispatcher, n_proc: int,
+                    devices: list[DevicePlan], watch: Watch) -> tuple[list[GroupResult], float]:
     from bench.real.procs import ProcessGroups
 
     behaving = [d.id for d in devices if d.behaviour is not None]
@@ -301,7 +350,7 @@ async def _play(sc: Scenario, plans: list[GroupPlan], disp: Dispatcher, n_proc: 
         # Every client is open: t = 0 is a moment from now (the lead only
         # covers the groups' first steps being scheduled).
         if not chosen.is_set():
-            disp.t0 = time.time() + START_LEAD_S
+            disp.t0 = watch.t0 = time.time() + START_LEAD_S
             chosen.set()
         return disp.t0
 

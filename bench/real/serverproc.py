@@ -24,6 +24,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+from bench.real.watch import Watch
 from reference_server.config import ADMIN_TOKEN_ENV
 from reference_server.testing import await_ready
 
@@ -40,8 +41,10 @@ class Server:
 
 @contextlib.contextmanager
 def reference_server(*, folder: Path, trace: Path, trace_epoch: float, time_scale: float,
-                     log: Path) -> Iterator[Server]:
-    """Run the reference server until the block ends (see module docs)."""
+                     log: Path, watch: Watch | None = None) -> Iterator[Server]:
+    """Run the reference server until the block ends (see module docs).
+
+    ``watch``: notes the server's death should it exit before the block ends."""
     token = secrets.token_urlsafe(24)
     cmd = [sys.executable, "-m", "reference_server", "--db", str(folder / "server.sqlite3"),
            "--host", "127.0.0.1", "--port", "0", "--trace", str(trace),
@@ -57,8 +60,12 @@ def reference_server(*, folder: Path, trace: Path, trace_epoch: float, time_scal
             tail = log.read_text(errors="replace").strip().splitlines()[-1:] if log.exists() else []
             raise RuntimeError(f"reference server did not start (exit {proc.poll()})"
                                + (f": {tail[0]}" if tail else "")) from None
+        if watch is not None:
+            watch.add("reference server", proc, log)
         yield Server(url=ready["url"], port=ready["port"], admin_token=token, pid=proc.pid)
     finally:
+        if watch is not None:
+            watch.stopping(proc)
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
             try:

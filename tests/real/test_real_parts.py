@@ -122,3 +122,28 @@ def test_real_selftest_days_parse_with_every_mutant() -> None:
         assert ids[0] == device_id("true") and len(ids) == len(names) + 1
         assert {d.client for d in sc.devices[1:]} == set(names)
         check_scale(plan_devices(sc), 60, "selftest")
+
+
+def test_watch_names_an_unasked_exit_and_ignores_a_requested_stop(tmp_path) -> None:
+    import subprocess
+    import sys
+    import time
+
+    from bench.real.watch import Watch
+
+    watch = Watch()
+    asked = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    watch.add("asked", asked)
+    watch.stopping(asked)
+    asked.terminate()
+    asked.wait()
+    died = subprocess.Popen([sys.executable, "-c", "raise SystemExit(3)"])
+    watch.add("helper", died, tmp_path / "helper.log")
+    deadline = time.monotonic() + 30
+    while watch.death() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    death = watch.death()
+    assert death is not None and death.name == "helper" and death.returncode == 3
+    assert death.line(t0=None, k=60) == (f"helper (pid {died.pid}) died before the run started "
+                                         f"(exit 3); its log: {tmp_path / 'helper.log'}")
+    assert "at t=120.0 s of the run" in death.line(t0=death.wall - 2.0, k=60)

@@ -128,3 +128,40 @@ def test_real_failure_stops_everything(tmp_path: Path, monkeypatch: pytest.Monke
     for pid in seen["children"]:
         assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
     assert not [p for p in seen["ports"] if _listening(p)]
+
+
+@pytest.mark.parametrize(("name", "cmdline", "log"), [
+    ("reference server", "reference_server", "server.log"),
+    ("link proxy", "toxiproxy serve", "proxy.log")])
+def test_a_child_dying_mid_run_is_one_line_naming_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                     name: str, cmdline: str, log: str) -> None:
+    """"A real run whose server or proxy dies mid-run ... should say in one line
+    which process died, when, and where its log is" -- and stop playing at once."""
+    import time
+
+    import bench.real.run as run_mod
+
+    me = psutil.Process()
+    steps = run_mod.Dispatcher.steps
+
+    async def kill_then_step(self, dispatch):  # runs once t = 0 is chosen: mid-play
+        victim = [p for p in me.children(recursive=True) if cmdline in " ".join(p.cmdline())]
+        assert len(victim) == 1, victim
+        victim[0].kill()
+        await steps(self, dispatch)
+
+    monkeypatch.setattr(run_mod.Dispatcher, "steps", kill_then_step)
+    path, sc = _scenario(tmp_path)
+    started = time.monotonic()
+    with pytest.raises(RealRunError) as err:
+        run_real_item(path, sc, tmp_path / "out", echo=lambda *a: None)
+    msg = str(err.value)
+    assert "\n" not in msg
+    assert msg.startswith(f"{path}: {name} (pid ") and "died at t=" in msg
+    assert "(killed by SIGKILL); its log: " in msg
+    kept = Path(msg.rsplit("its log: ", 1)[1])
+    assert kept.name == log and kept.is_file() and tmp_path in kept.parents
+    # Cut short: the 6 spec-minutes at K = 60 are not played out against nothing.
+    assert time.monotonic() - started < 30
+    assert [p for p in me.children(recursive=True)
+            if "resource_tracker" not in " ".join(p.cmdline())] == []
