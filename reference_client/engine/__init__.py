@@ -1,8 +1,8 @@
 """The sans-I/O sync engine: ``Engine``, its inputs and its actions.
 
-Theory of operation: see ``core.py`` (the engine), ``table.py`` (the state
-machine), ``files.py`` (transfers), ``store.py`` (durable state) and
-docs/engine.md. This package imports no I/O, clock, randomness or logging
+Theory of operation: see ``core.py`` (the engine, with its sync attempts and
+file transfers), ``table.py`` (the state machine), ``store.py`` (durable
+state) and docs/engine.md. This package imports no I/O, clock, randomness or logging
 module; tests/client/test_engine_boundary.py enforces it.
 """
 

@@ -15,41 +15,99 @@ Each ``handle`` call runs one input handler, then ``_settle``: start a pending
 follow-up sync if one may start, start the next file transfer, refresh what the
 user sees (``unsent``, ``last_sync``), and refresh the timer. The sync state
 machine and the reaction of each policy to each input are tables in
-``table.py``; file transfers are in ``files.py``; durable state is in
-``store.py`` and survives ``to_dict``/``from_dict``.
+``table.py``; durable state is in ``store.py`` and survives
+``to_dict``/``from_dict``. The class is whole: its sync attempts and its file
+transfers are sections of it below, each with its theory.
+
+Sync attempts
+-------------
+``_wish`` applies the reaction table (``table.py``): a
+wish either starts a sync at once, becomes the pending follow-up, or is
+covered by the sync in flight. ``_start_sync`` builds the request from the
+outbox — every unsent change, in the order made, photos once their file is up
+("During sync Planado updates all the changes in the jobs with the server") —
+and an upload-only sync with nothing to send does not start. An answer acks
+changes (each at most once: "a change id seen before is acknowledged again ...
+never applied twice"), stores server records unless the sync was upload-only,
+moves the cursor, queues attachment downloads and re-arms the timer. A failure
+re-arms a bounded backoff instead; the outbox keeps the same change ids, so
+the retry cannot apply a change twice.
+
+File transfers
+--------------
+the queues live in the store (``uploads`` before
+``downloads``: the user's own photos first, since a photo change is acked only
+after its upload completes and the change referencing it is synced).
+``_pump_files`` starts every waiting file whenever the device is running and
+the link allows it (``policy.max_transfers``: no cap by default), so no large
+file holds another back past rules.md ``files_s``; transfers share the link
+anyway, so a queue would only reorder them. The link rules:
+
+- Planado: "on slow internet connection (2G, EDGE, GPRS) ... application won't
+  upload photos ... and won't download any attached files", and "Files
+  exchange ... will begin as soon as you connect to faster network". So no
+  transfer starts on a slow link, and those in progress are aborted the moment
+  the link turns slow (rules.md planado.slow_no_files: ``file_end`` within
+  ``slow_abort_s``; the engine emits it at once).
+- An aborted or failed transfer keeps the bytes it moved (``done``) and
+  resumes from there; a failure (not a link change) waits ``file_retry_s``.
+- When an upload completes, its photo change becomes sendable and the engine
+  wishes a ``file`` sync so the change is acked soon.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from reference_client.engine import inputs as I  # noqa: N812
 from reference_client.engine.actions import (
     AbortSync,
+    AbortTransfer,
     Action,
     Emit,
     SetTimer,
     ShowLastSync,
     ShowUnsent,
+    StartSync,
+    StartTransfer,
 )
-from reference_client.engine.files import FilesMixin
+from reference_client.engine.inputs import FileDone, FileProgress
 from reference_client.engine.store import Change, LocalRecord, Store, Transfer
-from reference_client.engine.syncs import SyncsMixin, _InFlight
+from reference_client.engine.table import MODE_COVERS, REACTIONS, merge
 from reference_client.engine.vocab import (
     APP_TO_RUN_STATE,
     BACKGROUND,
     CLOSED,
+    DOWN,
+    DOWNLOAD_ONLY,
     OFFLINE,
     PHOTO,
     STATUS,
     TEXT,
     UP,
+    UPLOAD_ONLY,
+    WIFI,
+    is_slow,
 )
 from reference_client.policies import PLANADO, Policy, get_policy
 
 # Format tag of Engine.to_dict(), checked by from_dict.
 SNAPSHOT_FORMAT = "syncbench.engine/1"
+
+
+# Backoff doubling stops here (5 s * 2**16 is far past any cap), so a device
+# failing for days never overflows a float.
+MAX_BACKOFF_DOUBLINGS = 16
+
+
+@dataclass(slots=True)
+class _InFlight:
+    id: str
+    trigger: str
+    mode: str
+    sent: tuple[str, ...]
 
 
 class Uniform(Protocol):
@@ -58,7 +116,7 @@ class Uniform(Protocol):
     def uniform(self, a: float, b: float) -> float: ...
 
 
-class Engine(SyncsMixin, FilesMixin):
+class Engine:
     """One device's sync brain. See the module docstring and docs/engine.md.
 
     ``Engine(device="w1", policy=PLANADO, rng=random.Random(7), start=0.0)``
@@ -320,6 +378,226 @@ class Engine(SyncsMixin, FilesMixin):
         if deadline != self._timer:
             self._timer = deadline
             self._out.append(SetTimer(deadline=deadline))
+
+    # ---- sync attempts (see "Sync attempts" above) --------------------------
+
+    def _sendable(self) -> list[Change]:
+        hold = self.policy.hold_young_s
+        return [c for c in self.store.outbox.values()
+                if c.uploaded and (hold <= 0 or c.t <= self._now - hold)]
+
+    def _wish(self, name: str) -> None:
+        """A reaction wants a sync (table.py): start it, remember it, or drop it."""
+        r = REACTIONS[name]
+        mode = getattr(self.policy, r.knob)
+        if mode is None or not self._can_sync():
+            return
+        if self._sync is None:
+            self._start_sync(r.trigger, mode)
+        elif r.strict or mode not in MODE_COVERS[self._sync.mode]:
+            self._pending = merge(self._pending, (r.trigger, mode))
+
+    def _start_sync(self, trigger: str, mode: str) -> None:
+        changes = [] if mode == DOWNLOAD_ONLY else self._sendable()
+        if mode == UPLOAD_ONLY and not changes:
+            return  # nothing to upload: an upload-only sync would be empty
+        if self._pending is not None and self._pending[1] in MODE_COVERS[mode]:
+            self._pending = None
+        self._n_sync += 1
+        sid = f"{self.device}-s{self._n_sync}"
+        self._auto = None  # re-armed when this sync ends
+        self._emit("sync_start", sync=sid, trigger=trigger)
+        if not self.policy.sync_on_slow and is_slow(self._link):
+            self._emit("sync_end", sync=sid, ok=False, error="deferred: slow link")
+            self._after_failure(())
+            return
+        sent = tuple(c.change for c in changes)
+        self._sync = _InFlight(id=sid, trigger=trigger, mode=mode, sent=sent)
+        request = {"device": self.device, "cursor": self.store.cursor, "mode": mode,
+                   "changes": [c.wire() for c in changes]}
+        self._out.append(StartSync(sync=sid, trigger=trigger, mode=mode, request=request))
+
+    def _arm_timer(self) -> None:
+        p = self.policy
+        if p.timer_s is None:
+            self._auto = None
+            return
+        # "every 2 minutes", plus a few seconds of jitter so a fleet spreads out.
+        at = self._now + p.timer_s + self._jitter(-p.timer_jitter_s, p.timer_jitter_s)
+        self._auto = (at, "timer", p.timer_mode)
+
+    def _after_failure(self, sent: tuple[str, ...]) -> None:
+        p = self.policy
+        self._failures += 1
+        if p.last_sync_on_failure:
+            self._last_ok = self._now
+        if not p.retry_same_ids and sent:
+            renamed: dict[str, Change] = {}
+            for cid, c in self.store.outbox.items():
+                if cid in sent:
+                    c.change = self._next_change_id()
+                renamed[c.change] = c
+            self.store.outbox = renamed
+        # Bounded backoff, never later than the regular timer (planado.cadence
+        # counts failed attempts as syncs, so a retry is an idle-clock reset).
+        doublings = min(self._failures - 1, MAX_BACKOFF_DOUBLINGS)
+        delay = min(p.retry_base_s * 2**doublings, p.retry_max_s)
+        if p.timer_s is not None:
+            delay = min(delay, p.timer_s)
+        delay += self._jitter(0.0, delay / 10)
+        self._auto = (self._now + delay, "retry", p.retry_mode)
+
+    def _on_sync_response(self, inp: I.SyncResponse) -> None:
+        s = self._sync
+        if s is None or inp.sync != s.id:
+            return  # an answer to a sync the engine abandoned
+        self._sync = None
+        store, p = self.store, self.policy
+        for ack in inp.acks:
+            change = store.outbox.pop(ack.change, None)
+            if change is None:
+                continue  # acked before: "acknowledged again ... never applied twice"
+            self._emit("ack", change=ack.change)
+            rec = store.records.get(ack.record)
+            if rec is None:
+                if change.base_version is not None:
+                    continue  # the record left the device's scope meanwhile
+                rec = store.records[ack.record] = LocalRecord(version=None)
+            if rec.version is None or ack.version > rec.version:
+                rec.version = ack.version
+        if s.mode != UPLOAD_ONLY:
+            if p.store_records:
+                self._store_records(inp, s.id)
+            if inp.cursor is not None:
+                store.cursor = inp.cursor
+            self._queue_downloads(inp.files, inp.removed)
+        self._emit("sync_end", sync=s.id, ok=True)
+        self._failures = 0
+        self._last_ok = self._now  # "the time of the last successful synchronization"
+        self._arm_timer()
+
+    def _store_records(self, inp: I.SyncResponse, sid: str) -> None:
+        records = self.store.records
+        limit = self.policy.pull_limit
+        for r in inp.records if limit is None else inp.records[:limit]:
+            local = records.get(r.id)
+            if local is not None and local.version is not None and r.version < local.version:
+                continue  # an older copy than the one an ack already gave us
+            if local is None or local.version != r.version:
+                self._emit("recv", record=r.id, version=r.version, sync=sid)
+            records[r.id] = LocalRecord(version=r.version, fields=dict(r.fields),
+                                        assignee=r.assignee, type=r.type)
+        for rid in inp.removed:
+            records.pop(rid, None)
+
+    def _on_sync_failed(self, inp: I.SyncFailed) -> None:
+        s = self._sync
+        if s is None or inp.sync != s.id:
+            return
+        self._sync = None
+        self._emit("sync_end", sync=s.id, ok=False, error=inp.error)
+        self._after_failure(s.sent)
+
+    # ---- file transfers (see "File transfers" above) ------------------------
+
+    def _can_transfer(self) -> bool:
+        p, link = self.policy, self._link
+        if self._run == CLOSED or link == OFFLINE:
+            return False
+        if is_slow(link) and not p.files_on_slow:
+            return False
+        return not (p.files_wifi_only and link != WIFI)
+
+    def _queued(self) -> list[Transfer]:
+        """Files waiting to move, in order: the user's photos, then attachments."""
+        store = self.store
+        waiting = list(store.uploads.values())
+        if not self._downloads_stalled:
+            waiting += store.downloads.values()
+        return [t for t in waiting if (t.file, t.dir) not in self._active]
+
+    def _pump_files(self) -> None:
+        if not self._can_transfer():
+            return
+        if self._file_retry_at is not None and self._file_retry_at > self._now:
+            return
+        self._file_retry_at = None
+        cap = self.policy.max_transfers
+        waiting = self._queued()
+        if cap is not None:
+            waiting = waiting[:max(cap - len(self._active), 0)]
+        for nxt in waiting:
+            self._active[(nxt.file, nxt.dir)] = nxt
+            self._emit("file_start", file=nxt.file, dir=nxt.dir, bytes=nxt.bytes)
+            self._out.append(StartTransfer(file=nxt.file, dir=nxt.dir, bytes=nxt.bytes,
+                                           offset=nxt.done, record=nxt.record,
+                                           sha256=nxt.sha256))
+
+    def _check_transfer_allowed(self) -> None:
+        """Abort the transfers in progress if the link no longer allows them."""
+        if self._active and not self._can_transfer():
+            self._abort_transfers()
+
+    def _abort_transfers(self) -> None:
+        for a in list(self._active.values()):
+            self._abort_transfer(a)
+
+    def _abort_transfer(self, a: Transfer) -> None:
+        del self._active[(a.file, a.dir)]
+        self._emit("file_end", file=a.file, dir=a.dir, ok=False, bytes=a.done)
+        self._out.append(AbortTransfer(file=a.file, dir=a.dir))
+        self._stall_if_mutant(a)
+
+    def _stall_if_mutant(self, a: Transfer) -> bool:
+        """Mutant files_never_resume: a cut download stalls every download after it."""
+        if a.dir == DOWN and not self.policy.resume_downloads:
+            self._downloads_stalled = True
+            return True
+        return False
+
+    def _on_file_progress(self, inp: FileProgress) -> None:
+        a = self._active.get((inp.file, inp.dir))
+        if a is not None:
+            a.done = max(a.done, min(inp.bytes, a.bytes))
+
+    def _on_file_done(self, inp: FileDone) -> None:
+        a = self._active.pop((inp.file, inp.dir), None)
+        if a is None:
+            return  # a transfer the engine already aborted: its file_end is out
+        store = self.store
+        if not inp.ok:
+            if inp.bytes is not None:
+                a.done = max(a.done, min(inp.bytes, a.bytes))
+            self._emit("file_end", file=a.file, dir=a.dir, ok=False, bytes=a.done,
+                       error=inp.error)
+            if not self._stall_if_mutant(a):
+                self._file_retry_at = self._now + self.policy.file_retry_s
+            return
+        self._emit("file_end", file=a.file, dir=a.dir, ok=True,
+                   bytes=inp.bytes if inp.bytes is not None else a.bytes)
+        if a.dir == UP:
+            store.uploads.pop(a.file, None)
+            store.have_files.append(a.file)  # the server will list it: no download back
+            for c in store.outbox.values():
+                if c.file is not None and c.file.get("id") == a.file:
+                    c.uploaded = True
+            self._wish("file")
+        else:
+            store.downloads.pop(a.file, None)
+            store.have_files.append(a.file)
+
+    def _queue_downloads(self, files: tuple, removed: tuple[str, ...]) -> None:
+        store = self.store
+        for f in files:
+            if f.id not in store.have_files and f.id not in store.downloads:
+                store.downloads[f.id] = Transfer(file=f.id, dir=DOWN, record=f.record,
+                                                 bytes=f.bytes, sha256=f.sha256)
+        gone = set(removed)
+        for fid, t in list(store.downloads.items()):
+            if t.record in gone:  # the record left the device's scope
+                if (fid, DOWN) in self._active:
+                    self._abort_transfer(t)
+                store.downloads.pop(fid, None)
 
 
 _HANDLERS: dict[type, str] = {
