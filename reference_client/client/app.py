@@ -48,7 +48,7 @@ from reference_client.client.store import DeviceStore
 from reference_client.client.tasks import MEASURED_SLOW_CLASS, TransfersMixin, _Running
 from reference_client.client.throughput import ThroughputMeter
 from reference_client.client.trace import TraceWriter, meta_event
-from reference_client.policies import Policy, get_policy
+from reference_client.policies import MUTANTS, Policy, get_policy
 
 # Store key of the trace events of the last input that emitted any: committed
 # with the state, written to the trace after; a restart writes the ones a kill
@@ -60,8 +60,6 @@ def resolve_policy(config: ClientConfig) -> Policy:
     """The policy object: a mutant's (``reference_client.mutants``) or the named one."""
     if config.mutant is None:
         return get_policy(config.policy)
-    from reference_client.mutants import MUTANTS
-
     mutant = MUTANTS.get(config.mutant)
     if mutant is None:
         raise ValueError(f"ClientConfig.mutant: unknown mutant {config.mutant!r} "

@@ -78,7 +78,7 @@ def test_from_dict_rejects_other_formats():
 def test_policy_resolved_by_name_on_restore():
     from reference_client.mutants import MUTANTS
 
-    eng = MUTANTS["ignores_push"].factory(device="w9")
+    eng = Engine(device="w9", policy=MUTANTS["ignores_push"].policy)
     assert Engine.from_dict(eng.to_dict()).policy is MUTANTS["ignores_push"].policy
 
 

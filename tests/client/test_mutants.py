@@ -27,10 +27,10 @@ def test_registry_shape():
 
     assert len(MUTANTS) >= 20
     for name, m in MUTANTS.items():
-        factory, rule = m
+        rule = m.rule
         assert rule in REGISTRY, rule
         assert all(r in REGISTRY for r in m.also)
-        eng = factory(device="w1")
+        eng = Engine(device="w1", policy=m.policy)
         assert isinstance(eng, Engine) and eng.policy.name == name
         assert m.base in ("planado", "playmaker")
         assert get_policy(name) is m.policy
