@@ -35,7 +35,7 @@ from reference_server.store import AppliedChange, Device, FileMeta, Record
 POOL_MIN = 1
 POOL_MAX = 4
 # Seconds to wait for the first connection before start-up fails.
-CONNECT_TIMEOUT_S = 10.0
+CONNECT_TIMEOUT_S = 10
 # pg_advisory_xact_lock key serialising writers ("syncbench" in ASCII, truncated).
 WRITE_LOCK_KEY = 0x73796E6362
 
@@ -89,13 +89,16 @@ class PostgresStore:
 
     def __init__(self, url: str, *, durable: bool = False):
         self.url = url
+        # One plain connection first: the pool would retry a bad URL until its
+        # timeout, this fails at once with the server's own reason.
+        try:
+            psycopg.connect(url, connect_timeout=CONNECT_TIMEOUT_S).close()
+        except psycopg.Error as exc:
+            raise psycopg.OperationalError(
+                f"cannot connect to {_redact(url)}: {' '.join(str(exc).split())}") from None
         self._pool = ConnectionPool(url, min_size=POOL_MIN, max_size=POOL_MAX, open=False,
                                     kwargs={"autocommit": True})
-        try:
-            self._pool.open(wait=True, timeout=CONNECT_TIMEOUT_S)
-        except Exception as exc:
-            self._pool.close()
-            raise psycopg.OperationalError(f"cannot connect to {_redact(url)}: {exc}") from None
+        self._pool.open(wait=True, timeout=CONNECT_TIMEOUT_S)
         self._tx: psycopg.Connection | None = None
         self._depth = 0
         with self._pool.connection() as conn, conn.transaction():
