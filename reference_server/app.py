@@ -31,6 +31,7 @@ from reference_server.config import ServerConfig
 from reference_server.core import forbid
 from reference_server.errors import ApiError, bad
 from reference_server.http_util import JSONResponse, endpoint, read_json
+from reference_server.metrics import PROMETHEUS_CONTENT_TYPE
 from reference_server.openapi import OPENAPI
 from reference_server.state import ServerState
 
@@ -53,6 +54,17 @@ async def metrics(state: ServerState, request: Request) -> Response:
     p = state.tokens.from_header(request.headers.get("authorization"))
     forbid(p.role in limits.WEB_ROLES, "metrics")
     return JSONResponse(state.metrics.snapshot())
+
+
+async def metrics_prometheus(state: ServerState, request: Request) -> Response:
+    # The same counters as /v1/metrics in the text format Prometheus scrapes
+    # (its scrape config takes a bearer token: authorization.credentials).
+    p = state.tokens.from_header(request.headers.get("authorization"))
+    forbid(p.role in limits.WEB_ROLES, "metrics")
+    text = state.metrics.prometheus({"push_connections": (
+        "Open /v1/push WebSocket connections on this instance.",
+        state.hub.connection_count())})
+    return Response(text, media_type=PROMETHEUS_CONTENT_TYPE)
 
 
 async def sync(state: ServerState, request: Request) -> Response:
@@ -239,6 +251,7 @@ def create_app(config: ServerConfig | None = None, *,
         r("/v1/health", health, "GET"),
         r("/openapi.json", openapi, "GET"),
         r("/v1/metrics", metrics, "GET"),
+        r("/metrics", metrics_prometheus, "GET"),
         r("/v1/sync", sync, "POST"),
         r("/v1/web/jobs", web_list, "GET"),
         r("/v1/web/jobs", web_create, "POST"),

@@ -34,7 +34,8 @@ class ServeError(Exception):
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--db", default=cfg.DEFAULT_DB,
-                        help=f"SQLite file, or :memory: (default {cfg.DEFAULT_DB})")
+                        help="SQLite file, :memory:, or a postgresql:// URL (needs the pg extra)"
+                             f" (default {cfg.DEFAULT_DB})")
     parser.add_argument("--host", default=cfg.DEFAULT_HOST)
     parser.add_argument("--port", type=int, default=cfg.DEFAULT_PORT, help="0 picks a free port")
     parser.add_argument("--trace", default=None, help="write server trace events to FILE")
@@ -93,6 +94,17 @@ def raise_fd_limit() -> None:
             pass
 
 
+def _driver_errors(config: cfg.ServerConfig) -> tuple[type[BaseException], ...]:
+    """PostgreSQL's errors, when the database is PostgreSQL; a missing driver is one too."""
+    if not config.is_postgres:
+        return ()
+    try:
+        import psycopg
+    except ImportError:
+        return (ImportError,)
+    return (psycopg.Error, ImportError)
+
+
 def serve(config: cfg.ServerConfig, host: str, port: int, *, demo: bool = False,
           out=None) -> int:
     import uvicorn
@@ -110,7 +122,7 @@ def serve(config: cfg.ServerConfig, host: str, port: int, *, demo: bool = False,
     real_port = sock.getsockname()[1]
     try:
         state = ServerState(config)
-    except (OSError, sqlite3.Error) as exc:
+    except (OSError, sqlite3.Error, *_driver_errors(config)) as exc:
         sock.close()
         raise ServeError(f"cannot open the database, files or trace: {exc}") from None
     app = create_app(state=state)

@@ -18,12 +18,16 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
 # ":memory:" is the test default; the CLI defaults to a file so data survives.
 DEFAULT_DB = "syncbench-server.db"
+# Files of a PostgreSQL-backed server when --files-dir is not given (relative
+# to the working directory: several instances started there share it).
+DEFAULT_PG_FILES_DIR = "syncbench-server.files"
 # Read when --admin-token is not given (keeps the secret out of `ps` output).
 ADMIN_TOKEN_ENV = "SYNCBENCH_ADMIN_TOKEN"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ServerConfig:
+    # An SQLite path, ":memory:", or a postgresql:// URL.
     db: str = ":memory:"
     # Directory of stored files; None: "<db>.files" next to the db, or a
     # temporary directory for ":memory:".
@@ -41,6 +45,11 @@ class ServerConfig:
     def __post_init__(self) -> None:
         if not self.time_scale > 0:
             raise ValueError("time_scale must be positive")
+
+    @property
+    def is_postgres(self) -> bool:
+        """``db`` is a ``postgresql://`` URL (else an SQLite path or ``:memory:``)."""
+        return self.db.startswith(("postgresql://", "postgres://"))
 
 
 def admin_token_from_env(given: str | None) -> str | None:

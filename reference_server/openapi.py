@@ -112,6 +112,8 @@ OPENAPI: dict[str, Any] = {
         "/openapi.json": {"get": op("this document", _json({"type": "object"}), secure=False)},
         "/v1/metrics": {"get": op("request counts and latency quantiles per route",
                                   _json({"type": "object"}))},
+        "/metrics": {"get": op("the same counters as /v1/metrics, Prometheus text format 0.0.4",
+                               {"content": {"text/plain": {"schema": {"type": "string"}}}})},
         "/v1/sync": {"post": op("upload changes, download the scope's updates",
                                 _json(SYNC_RESP), body=SYNC_REQ)},
         "/v1/files/{file_id}": {"get": op(

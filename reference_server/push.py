@@ -50,6 +50,9 @@ class PushHub:
             if not conns:
                 del self._conns[user]
 
+    def connection_count(self) -> int:
+        return sum(len(c) for c in self._conns.values())
+
     def connected(self, user: str) -> list[str]:
         return sorted(dev for dev, _ in self._conns.get(user, {}).values())
 

@@ -14,12 +14,12 @@ import shutil
 import tempfile
 
 from reference_server.auth import ADMIN, TokenTable, new_token, token_hash
-from reference_server.config import ServerConfig
+from reference_server.config import DEFAULT_PG_FILES_DIR, ServerConfig
 from reference_server.core import Principal, SyncCore
 from reference_server.files import BlobStore
 from reference_server.metrics import Metrics
 from reference_server.push import PushHub
-from reference_server.sqlite_store import SQLiteStore
+from reference_server.store import open_store
 from reference_server.tracing import TraceClock, Tracer
 
 # Bytes of the HMAC key for cursors, created once per database.
@@ -29,12 +29,16 @@ CURSOR_SECRET_BYTES = 32
 class ServerState:
     def __init__(self, config: ServerConfig):
         self.config = config
-        self.store = SQLiteStore(config.db, durable=config.durable)
+        self.store = open_store(config.db, durable=config.durable)
         self._tmp: str | None = None
         if config.files_dir is not None:
             files_dir = config.files_dir
         elif config.db == ":memory:" or config.db.startswith("file::memory:"):
             files_dir = self._tmp = tempfile.mkdtemp(prefix="syncbench-files-")
+        elif config.is_postgres:
+            # A URL has no directory to sit next to; instances of one database
+            # on one machine share this one.
+            files_dir = DEFAULT_PG_FILES_DIR
         else:
             files_dir = config.db + ".files"
         self.blobs = BlobStore(files_dir)

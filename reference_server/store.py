@@ -11,6 +11,11 @@ acknowledged survives kill -9").
 Sequence numbers: every write to a record, and every departure of a record
 from a user's scope, takes the next value of one global counter ``seq``. A
 cursor is a ``seq``; "changed since cursor" is ``seq > cursor``.
+
+A store whose ``shared`` attribute is true (PostgreSQL) may be written by
+other server instances at the same time; the core then asks the store instead
+of trusting what it has seen itself. Stores without the attribute are taken
+as the database's only writer (SQLite).
 """
 
 from __future__ import annotations
@@ -102,3 +107,17 @@ class Store(Protocol):
     def put_file(self, meta: FileMeta) -> None: ...
     def delete_file(self, file_id: str) -> None: ...
     def file_in_scope(self, file_id: str, user: str) -> bool: ...
+
+
+def open_store(db: str, *, durable: bool = False) -> Store:
+    """The store for ``db``: a ``postgresql://`` URL selects PostgreSQL (needs the
+    ``pg`` extra), anything else is an SQLite path or ``:memory:``."""
+    if db.startswith(("postgresql://", "postgres://")):
+        try:
+            from reference_server.pg_store import PostgresStore
+        except ImportError as exc:
+            raise ImportError(f"the PostgreSQL store needs psycopg 3 and psycopg-pool"
+                              f" (pip install 'syncbench[pg]'): {exc}") from None
+        return PostgresStore(db, durable=durable)
+    from reference_server.sqlite_store import SQLiteStore
+    return SQLiteStore(db, durable=durable)

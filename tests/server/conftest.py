@@ -35,3 +35,30 @@ def srv(tmp_path_factory):
 def client(srv):
     with httpx.Client(base_url=srv.url, timeout=30) as c:
         yield c
+
+
+@pytest.fixture(scope="session")
+def pg_cluster():
+    """One private PostgreSQL cluster for the whole session (stopped and removed after)."""
+    from reference_server.pg_testing import PostgresUnavailable, running_postgres
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        pytest.skip("psycopg is not installed (pip install 'syncbench[pg]')")
+    try:
+        cm = running_postgres()
+        cluster = cm.__enter__()
+    except PostgresUnavailable as exc:
+        pytest.skip(str(exc))
+    try:
+        yield cluster
+    finally:
+        cm.__exit__(None, None, None)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_db(request, tmp_path):
+    """A fresh database for each backend: an SQLite file, or a new PostgreSQL database."""
+    if request.param == "sqlite":
+        return str(tmp_path / "server.db")
+    return request.getfixturevalue("pg_cluster").create_database()

@@ -1,4 +1,7 @@
-"""The sync core without HTTP: exactly once, conflicts, scope, cursors."""
+"""The sync core without HTTP: exactly once, conflicts, scope, cursors.
+
+Every test runs over both stores (SQLite and PostgreSQL, ``store_db``).
+"""
 
 from __future__ import annotations
 
@@ -11,8 +14,7 @@ from reference_server import limits
 from reference_server.auth import ADMIN
 from reference_server.core import Principal, SyncCore
 from reference_server.errors import ApiError
-from reference_server.sqlite_store import SQLiteStore
-from reference_server.store import Device, FileMeta
+from reference_server.store import Device, FileMeta, open_store
 from reference_server.tracing import TraceClock, Tracer
 from reference_server.validate import sync_request
 
@@ -26,8 +28,8 @@ class FakeWall:
 
 
 @pytest.fixture
-def env():
-    store = SQLiteStore(":memory:")
+def env(store_db):
+    store = open_store(store_db)
     wall = FakeWall()
     buf = io.BytesIO()
     tracer = Tracer(buf, TraceClock(epoch=1000.0, scale=60.0, wall=wall))

@@ -1,4 +1,5 @@
-"""An acknowledged change survives kill -9 (a real subprocess, a real SIGKILL)."""
+"""An acknowledged change survives kill -9 (a real subprocess, a real SIGKILL),
+over SQLite and over PostgreSQL (``store_db``)."""
 
 from __future__ import annotations
 
@@ -13,13 +14,13 @@ def auth(token):
     return {"Authorization": f"Bearer {token}"}
 
 
-def test_acked_change_and_partial_upload_survive_sigkill(tmp_path):
-    db = str(tmp_path / "server.db")
+def test_acked_change_and_partial_upload_survive_sigkill(tmp_path, store_db):
+    db, files = store_db, str(tmp_path / "files")
     admin = "admin-secret-for-test"
     data = bytes(range(256)) * 100
     change = {"change": "w1-c1", "record": "job-1", "kind": "status", "base_version": 1,
               "fields": {"status": "started"}}
-    with running_server(db=db, subprocess=True, admin_token=admin) as srv:
+    with running_server(db=db, subprocess=True, admin_token=admin, files_dir=files) as srv:
         tok = srv.provision("w1")
         with httpx.Client(base_url=srv.url, timeout=30) as c:
             r = c.post("/v1/web/jobs", json={"id": "job-1", "assignee": "w1"},
@@ -33,7 +34,7 @@ def test_acked_change_and_partial_upload_survive_sigkill(tmp_path):
             assert r.json()["offset"] == 10_000
         srv.kill()
         assert srv.process.returncode == -9
-    with running_server(db=db, subprocess=True, admin_token=admin) as srv:
+    with running_server(db=db, subprocess=True, admin_token=admin, files_dir=files) as srv:
         with httpx.Client(base_url=srv.url, timeout=30) as c:
             r = c.post("/v1/sync", headers=auth(tok), json={
                 "device": "w1", "cursor": None, "mode": "full", "changes": [change]})
