@@ -186,6 +186,11 @@ async def admin_devices(state: ServerState, request: Request) -> Response:
     if type(role) is not str or role not in limits.ROLES - {"admin"}:
         raise bad("role must be dispatcher, worker or sales", "role")
     device = validate.opt_ident(v.get("device"), "device") or user
+    # The operator's name: a user or device called "admin" would read as the
+    # admin in every trace and log (the admin's own identity is auth.ADMIN_ID).
+    for name, where in ((user, "user"), (device, "device")):
+        if name in limits.RESERVED_NAMES:
+            raise bad(f"{name!r} is reserved for the operator", where)
     token = state.provision(user=user, role=role, device=device)
     return JSONResponse({"user": user, "role": role, "device": device, "token": token},
                         status_code=201)

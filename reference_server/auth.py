@@ -6,6 +6,13 @@ request's token is hashed, the hash finds a candidate principal in a dict, and
 hmac.compare_digest on a hash"); the dict lookup is on a hash the caller cannot
 steer, so it leaks nothing about stored tokens. The table is loaded from the
 store at start-up and extended when the admin provisions a device.
+
+The operator's identity (:data:`ADMIN`) lives outside the id alphabet
+(``validate.ident``: ``A-Za-z0-9._:@-``), so no provisioned user or device can
+ever equal it: file ownership and push sockets are keyed by user and device,
+and a worker provisioned as ``admin`` once downloaded the admin's uploads and
+appended to its partial ones. ``admin`` is also refused at provisioning
+(``limits.RESERVED_NAMES``) so that traces and logs stay unambiguous.
 """
 
 from __future__ import annotations
@@ -19,7 +26,24 @@ from reference_server.errors import ApiError
 
 # 32 random bytes, URL-safe: the strength of a session token.
 TOKEN_BYTES = 32
-ADMIN = Principal(device="admin", user="admin", role="admin")
+# "~" is not in the id alphabet: a name no request can provision.
+ADMIN_ID = "~admin"
+ADMIN = Principal(device=ADMIN_ID, user=ADMIN_ID, role="admin")
+# What databases written before ADMIN_ID existed hold as the owner of the
+# admin's files. Those rows are still the admin's while no user of that name
+# exists (new ones cannot: it is reserved); if a user ``admin`` was provisioned
+# back then, the rows are that user's, as nothing tells the two apart.
+LEGACY_ADMIN_ID = "admin"
+
+
+def owns(p: Principal, owner: str, legacy_admin_is_free: bool) -> bool:
+    """Whether ``owner`` (a file's stored owner) is ``p``'s user.
+
+    ``legacy_admin_is_free``: no provisioned user is named ``LEGACY_ADMIN_ID``.
+    """
+    if owner == p.user:
+        return True
+    return p is ADMIN and owner == LEGACY_ADMIN_ID and legacy_admin_is_free
 
 
 def token_hash(token: str) -> bytes:

@@ -21,6 +21,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response, StreamingResponse
 
 from reference_server import limits, validate
+from reference_server.auth import LEGACY_ADMIN_ID, owns
 from reference_server.errors import ApiError, bad, conflict, not_found
 from reference_server.files import parse_range
 from reference_server.http_util import JSONResponse, read_json
@@ -41,20 +42,26 @@ def _status(state: Any, fid: str, meta: FileMeta | None) -> dict:
             "sha256": None, "bytes": None}
 
 
-def _owned(p: Any, meta: FileMeta | None) -> None:
-    if meta is not None and meta.owner != p.user:
+def _is_owner(state: Any, p: Any, owner: str) -> bool:
+    # Ownership is the principal's user; the admin's is outside the id alphabet
+    # (auth.ADMIN_ID), so a user provisioned as "admin" owns nothing of it.
+    return owns(p, owner, owner == LEGACY_ADMIN_ID and state.store.user_role(owner) is None)
+
+
+def _owned(state: Any, p: Any, meta: FileMeta | None) -> None:
+    if meta is not None and not _is_owner(state, p, meta.owner):
         raise conflict("file id is used by another user", "file_id")
 
 
 async def upload_status(state: Any, request: Request) -> Response:
     p, fid, meta = _auth_file(state, request)
-    _owned(p, meta)
+    _owned(state, p, meta)
     return JSONResponse(_status(state, fid, meta))
 
 
 async def upload_append(state: Any, request: Request) -> Response:
     p, fid, meta = _auth_file(state, request)
-    _owned(p, meta)
+    _owned(state, p, meta)
     if meta is not None and meta.complete:
         raise conflict("upload already finished", "file_id")
     raw = request.headers.get("upload-offset")
@@ -99,7 +106,7 @@ async def finish(state: Any, request: Request) -> Response:
     declared = validate.integer(v["bytes"], "bytes")
     if meta is None:
         raise not_found("no upload with this id", "file_id")
-    _owned(p, meta)
+    _owned(state, p, meta)
     if meta.complete:
         if meta.sha256 == sha and meta.bytes == declared:
             return JSONResponse({"file": fid, "sha256": meta.sha256, "bytes": meta.bytes})
@@ -135,7 +142,7 @@ async def download(state: Any, request: Request) -> Response:
     p, fid, meta = _auth_file(state, request)
     if meta is None or not meta.complete:
         raise not_found("no such file", "file_id")
-    if not (p.role in limits.WEB_ROLES or meta.owner == p.user
+    if not (p.role in limits.WEB_ROLES or _is_owner(state, p, meta.owner)
             or state.store.file_in_scope(fid, p.user)):
         raise not_found("no such file", "file_id")
     size = meta.bytes

@@ -57,3 +57,7 @@ ROLES = frozenset({"dispatcher", "worker", "sales", "admin"})
 DEVICE_ROLES = frozenset({"worker", "sales"})
 # Roles allowed into the web application API.
 WEB_ROLES = frozenset({"dispatcher", "admin"})
+# User and device ids provisioning refuses: the operator's name. The admin's
+# identity itself is outside the id alphabet (auth.ADMIN_ID), so this keeps
+# logs and traces readable rather than being the only guard.
+RESERVED_NAMES = frozenset({"admin"})
