@@ -21,6 +21,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                        help=f"API port, 0 for any free one (default {DEFAULT_PORT})")
     serve.add_argument("--seed", type=int, default=None,
                        help="seed for jitter and toxicity draws (default: drawn and printed)")
+    serve.add_argument("--allow-browsers", action="store_true",
+                       help="answer requests whose User-Agent is a browser's (refused with 403 "
+                            "by default, as upstream does, so a web page cannot reconfigure "
+                            "the proxy)")
     serve.set_defaults(func=run_serve)
 
 
@@ -34,7 +38,8 @@ def run_serve(args: argparse.Namespace) -> int:
         raise UsageError(f"--port must be 0..65535, got {args.port}")
 
     async def serve() -> None:
-        server = ProxyServer(args.host, args.port, seed=args.seed)
+        server = ProxyServer(args.host, args.port, seed=args.seed,
+                             allow_browsers=args.allow_browsers)
         try:
             await server.start()
         except OSError as exc:

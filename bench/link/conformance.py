@@ -140,7 +140,11 @@ def check_populate(api: httpx.Client, upstream: str) -> None:
         assert {p["name"] for p in again["proxies"]} == {a, b}
         kept = expect(api.get(f"/proxies/{a}"), 200)
         assert kept["listen"] == first["listen"] and len(kept["toxics"]) == 1, "unchanged proxy was replaced"
-        expect(api.post("/populate", json=[{"name": _name("pop")}]), 400, "missing required field")
+        expect(api.post("/populate", json=[{"name": _name("pop")}]), 400,
+               "missing required field: upstream at proxy 1")
+        expect(api.post("/populate", json=[{"name": _name("pop"), "upstream": upstream},
+                                           {"upstream": upstream}]), 400,
+               "missing required field: name at proxy 2")
     finally:
         api.delete(f"/proxies/{a}")
         api.delete(f"/proxies/{b}")
@@ -178,8 +182,13 @@ def check_create_toxic(api: httpx.Client, upstream: str) -> None:
                400, "bad request body")
         expect(api.post(base, json={"type": "limit_data", "name": "z", "attributes": {"bytes": 1.5}}),
                400, "bad request body")
+        expect(api.post(base, json={"type": "latency", "name": "w", "stream": "upstream"}), 200)
+        # Upstream lists the upstream stream's toxics first, then downstream's,
+        # each in creation order (not the order of creation across streams).
         listed = expect(api.get(base), 200)
-        assert [t["name"] for t in listed] == ["latency_downstream", "x"]
+        assert [t["name"] for t in listed] == ["x", "w", "latency_downstream"], listed
+        shown = expect(api.get(f"/proxies/{p['name']}"), 200)["toxics"]
+        assert [t["name"] for t in shown] == ["x", "w", "latency_downstream"], shown
     expect(api.post(f"/proxies/{_name('none')}/toxics", json={"type": "latency"}), 404, "proxy not found")
     expect(api.get(f"/proxies/{_name('none')}/toxics"), 404, "proxy not found")
 
@@ -199,6 +208,38 @@ def check_toxic_get_update_delete(api: httpx.Client, upstream: str) -> None:
         expect(api.get(f"{base}/lat"), 404, "toxic not found")
         expect(api.post(f"{base}/lat", json={"toxicity": 1}), 404, "toxic not found")
         expect(api.delete(f"{base}/lat"), 404, "toxic not found")
+
+
+@check
+def check_wrong_method(api: httpx.Client, upstream: str) -> None:
+    # A known path with a method it does not answer: 405, whether or not the
+    # named proxy exists (the route matches before the handler looks it up).
+    for method, path in (("DELETE", "/version"), ("GET", "/reset"), ("GET", "/populate"),
+                         ("PUT", "/proxies"), ("PUT", f"/proxies/{_name('none')}"),
+                         ("DELETE", f"/proxies/{_name('none')}/toxics"),
+                         ("PUT", f"/proxies/{_name('none')}/toxics/t")):
+        resp = api.request(method, path)
+        assert resp.status_code == 405, f"{method} {path}: expected 405, got {resp.status_code}"
+
+
+@check
+def check_request_id(api: httpx.Client, upstream: str) -> None:
+    seen = set()
+    for resp in (api.get("/version"), api.get("/version"), api.get(f"/proxies/{_name('none')}"),
+                 api.post("/proxies", content=b"{")):
+        rid = resp.headers.get("x-toxiproxy-request-id")
+        assert rid, f"{resp.request.method} {resp.request.url.path}: no X-Toxiproxy-Request-Id"
+        seen.add(rid)
+    assert len(seen) == 4, f"request ids repeat: {sorted(seen)}"
+
+
+@check
+def check_browsers_refused(api: httpx.Client, upstream: str) -> None:
+    # A web page must not reconfigure a developer's proxy.
+    ua = {"User-Agent": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36"}
+    resp = api.post("/proxies", headers=ua, json={"name": _name("web"), "upstream": upstream})
+    assert resp.status_code == 403, f"browser POST /proxies: expected 403, got {resp.status_code}"
+    assert api.get("/version", headers=ua).status_code == 403
 
 
 def run(api: httpx.Client, upstream: str) -> dict[str, str]:

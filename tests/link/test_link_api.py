@@ -45,7 +45,84 @@ def test_conformance_runner_reports_failures(api, echo):
 
 def test_unknown_route_and_method(api):
     assert api.get("/nope").status_code == 404
-    assert api.put("/proxies").status_code == 405
+    r = api.put("/proxies")
+    assert r.status_code == 405 and r.headers["allow"] == "GET, POST, HEAD"
+    assert api.get("/reset").headers["allow"] == "POST"
+
+
+BAD_ADDRESSES = [
+    ("upstream", "127.0.0.1:\u00b2"),           # "²".isdigit() is true; int() refuses it
+    ("upstream", "127.0.0.1:" + "9" * 5000),     # past int()'s digit limit
+    ("upstream", "127.0.0.1:65536"),
+    ("upstream", "127.0.0.1:-1"),
+    ("upstream", "a" * 70 + ".example:80"),      # a DNS label past 63 characters
+    ("upstream", "x" * 300 + ":80"),
+    ("upstream", "[not-v6]:80"),
+    ("upstream", "host name:80"),
+    ("listen", "\u0000:0"),                     # NUL once reached bind(): 500
+    ("listen", "127.0.0.1:\u0663"),            # an Arabic-Indic digit
+]
+
+
+@pytest.mark.parametrize("field,address", BAD_ADDRESSES, ids=range(len(BAD_ADDRESSES)))
+def test_a_malformed_address_is_a_400_naming_it(api, echo, field, address):
+    spec = {"name": "bad-address", "upstream": echo.address, "listen": "127.0.0.1:0",
+            field: address}
+    for path, payload in (("/proxies", spec), ("/populate", [spec])):
+        r = api.post(path, json=payload)
+        assert r.status_code == 400, (path, r.status_code, r.text[:200])
+        err = r.json()["error"]
+        assert err.startswith(f"bad request body: {field}") and len(err) < 300 and "\n" not in err
+    assert "bad-address" not in api.get("/proxies").json()
+    with conformance.proxy(api, echo.address) as p:
+        r = api.post(f"/proxies/{p['name']}", json={field: address})
+        assert r.status_code == 400, r.text[:200]
+        assert api.get(f"/proxies/{p['name']}").json()[field] == p[field]
+
+
+def test_good_addresses_are_taken(api, echo):
+    port = echo.address.rpartition(":")[2]
+    for upstream in (f"localhost:{port}", f"[::1]:{port}", f"my_service.internal:{port}",
+                     f"{'a' * 63}.example:{port}"):
+        with conformance.proxy(api, upstream) as p:
+            assert p["upstream"] == upstream
+
+
+def test_head_is_get_without_a_body(server, echo):
+    # h11 once raised "Too much data for declared Content-Length" and dropped
+    # the connection; the same keep-alive connection must answer after a HEAD.
+    with httpx.Client(base_url=server.url, timeout=10) as c:
+        head = c.head("/proxies")
+        assert head.status_code == 200 and head.content == b""
+        get = c.get("/proxies")
+        assert int(head.headers["content-length"]) == len(get.content)
+        assert c.head("/nope").status_code == 404
+        assert c.head("/reset").status_code == 405
+        assert c.get("/version").status_code == 200
+
+
+def test_browsers_are_refused_unless_allowed(echo):
+    ua = {"User-Agent": "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_0) Safari/605.1.15"}
+    with ProxyServerThread(seed=1) as strict, ProxyServerThread(seed=1, allow_browsers=True) as open_:
+        r = httpx.post(strict.url + "/proxies", headers=ua,
+                       json={"name": "web", "upstream": echo.address})
+        assert r.status_code == 403 and r.json()["error"] == "User agent not allowed"
+        assert r.headers["x-toxiproxy-request-id"]
+        assert httpx.get(strict.url + "/proxies").json() == {}
+        assert httpx.get(strict.url + "/version", headers={"User-Agent": "curl/8"}).status_code == 200
+        r = httpx.post(open_.url + "/proxies", headers=ua, json={"name": "web", "upstream": echo.address,
+                                                                 "listen": "127.0.0.1:0"})
+        assert r.status_code == 201
+
+
+def test_an_unexpected_error_is_a_500_not_a_dropped_connection(api, echo, monkeypatch):
+    from bench.link.proxy import api as api_module
+
+    def boom(*a, **k):
+        raise RuntimeError("boom")
+    monkeypatch.setattr(api_module, "_proxy_spec", boom)
+    r = api.post("/proxies", json={"name": "x", "upstream": echo.address})
+    assert r.status_code == 500 and r.json() == {"error": "RuntimeError: boom", "status": 500}
 
 
 def test_metrics_count_bytes(api, echo):

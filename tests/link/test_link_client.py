@@ -69,8 +69,8 @@ def test_apply_profile_replaces_only_profile_toxics(client, echo):
     client.add_toxic("a", "noop", name="mine")
     client.apply_profile("a", "gprs", 20)
     names = [t["name"] for t in client.toxics("a")]
-    assert names == ["mine", "link_latency_downstream", "link_bandwidth_downstream",
-                     "link_latency_upstream", "link_bandwidth_upstream"]
+    assert names == ["link_latency_upstream", "link_bandwidth_upstream",
+                     "mine", "link_latency_downstream", "link_bandwidth_downstream"]
     client.apply_profile("a", "flaky", 10)
     toxics = {t["name"]: t for t in client.toxics("a")}
     assert [t["name"] for t in client.toxics("a")][:5] == names  # updated in place, order kept
@@ -81,7 +81,7 @@ def test_apply_profile_replaces_only_profile_toxics(client, echo):
     client.apply_profile("a", "blackhole")
     proxy = client.get_proxy("a")
     assert proxy["enabled"] is True
-    assert [t["name"] for t in proxy["toxics"]] == ["mine", "link_timeout_downstream", "link_timeout_upstream"]
+    assert [t["name"] for t in proxy["toxics"]] == ["link_timeout_upstream", "mine", "link_timeout_downstream"]
     client._ours = False  # as against a real toxiproxy-server: integer attributes
     client.apply_profile("a", "gprs", 20)
     toxics = {t["name"]: t for t in client.toxics("a")}

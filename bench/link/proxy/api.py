@@ -35,7 +35,8 @@ from bench.link.proxy.toxics import InvalidAttribute, settings_class
 # The upstream release whose API this server answers to (spec: "v2.12.0").
 VERSION = "2.12.0"
 
-Answer = tuple[int, Any]
+# (status, payload) or (status, payload, extra headers).
+Answer = tuple[int, Any] | tuple[int, Any, list[tuple[str, str]]]
 
 
 def _parse(body: bytes, *, want: type = dict) -> Any:
@@ -90,74 +91,100 @@ def _proxy_spec(raw: Any, where: str = "body") -> dict[str, Any]:
     return spec
 
 
+# The methods each path shape answers; any other is 405 with ``Allow``, before
+# the proxy or toxic is looked up (gorilla/mux matches the route first).
+_METHODS: dict[tuple[str, int], tuple[str, ...]] = {
+    ("version", 1): ("GET",),
+    ("metrics", 1): ("GET",),
+    ("reset", 1): ("POST",),
+    ("populate", 1): ("POST",),
+    ("proxies", 1): ("GET", "POST"),
+    ("proxies", 2): ("GET", "POST", "PATCH", "DELETE"),
+    ("proxies", 3): ("GET", "POST"),
+    ("proxies", 4): ("GET", "POST", "PATCH", "DELETE"),
+}
+
+
+def allowed(parts: list[str]) -> tuple[str, ...] | None:
+    """The methods of a known path, None for an unknown one."""
+    head, n = (parts[0] if parts else ""), len(parts)
+    if head == "proxies" and n >= 3 and parts[2] != "toxics":
+        return None
+    return _METHODS.get((head, n))
+
+
 async def handle(reg: Registry, method: str, target: str, body: bytes) -> Answer:
-    """Answer one request; API errors become their JSON error bodies."""
+    """Answer one request; API errors become their JSON error bodies.
+
+    Anything else raised is a 500 naming it (upstream's "Error did not include
+    status code"), so that no request is ever answered by a dropped connection.
+    """
     path = target.split("?", 1)[0]
     parts = [unquote(p) for p in path.strip("/").split("/")] if path.strip("/") else []
+    methods = allowed(parts)
+    if methods is None:
+        return 404, ApiError(404, "not found").body()
+    if method not in methods:
+        return 405, ApiError(405, f"method {method} not allowed on {path} "
+                                  f"(allowed: {', '.join(methods)})").body(), \
+            [("allow", ", ".join(methods + (("HEAD",) if "GET" in methods else ())))]
     try:
         async with reg.lock:
             return await _route(reg, method, parts, body)
     except ApiError as err:
         return err.status, err.body()
+    except Exception as exc:  # noqa: BLE001 - answered, never a dropped connection
+        return 500, {"error": f"{type(exc).__name__}: {exc}", "status": 500}
 
 
 async def _route(reg: Registry, method: str, parts: list[str], body: bytes) -> Answer:
     n = len(parts)
-    head = parts[0] if parts else ""
-    if n == 1 and head == "version" and method == "GET":
+    head = parts[0]
+    if head == "version":
         return 200, {"version": VERSION, "server": "syncbench"}
-    if n == 1 and head == "metrics" and method == "GET":
+    if head == "metrics":
         return 200, metrics.render(reg)
-    if n == 1 and head == "reset" and method == "POST":
+    if head == "reset":
         await reg.reset()
         return 204, None
-    if n == 1 and head == "populate" and method == "POST":
+    if head == "populate":
         return await _populate(reg, body)
-    if head != "proxies" or n > 4 or (n >= 3 and parts[2] != "toxics"):
-        raise ApiError(404, "not found")
     if n == 1:
         if method == "GET":
             return 200, {name: p.to_json() for name, p in reg.proxies.items()}
-        if method == "POST":
-            spec = _proxy_spec(_parse(body))
-            proxy = await reg.create(**spec)
-            return 201, proxy.to_json()
-    elif n == 2:
+        spec = _proxy_spec(_parse(body))
+        proxy = await reg.create(**spec)
+        return 201, proxy.to_json()
+    if n == 2:
         if method == "GET":
             return 200, reg.get(parts[1]).to_json()
-        if method in ("POST", "PATCH"):
-            proxy = reg.get(parts[1])
-            obj = _fold(_parse(body))
-            await proxy.update(listen=_opt(obj, "listen", str, "a string"),
-                               upstream=_opt(obj, "upstream", str, "a string"),
-                               enabled=_opt(obj, "enabled", bool, "a boolean"))
-            return 200, proxy.to_json()
         if method == "DELETE":
             await reg.delete(parts[1])
             return 204, None
-    elif n == 3:
         proxy = reg.get(parts[1])
+        obj = _fold(_parse(body))
+        await proxy.update(listen=_opt(obj, "listen", str, "a string"),
+                           upstream=_opt(obj, "upstream", str, "a string"),
+                           enabled=_opt(obj, "enabled", bool, "a boolean"))
+        return 200, proxy.to_json()
+    proxy = reg.get(parts[1])
+    if n == 3:
         if method == "GET":
-            return 200, [t.to_json() for t in proxy.toxics.values()]
-        if method == "POST":
-            return 200, _create_toxic(reg, proxy, _fold(_parse(body))).to_json()
-    else:
-        proxy = reg.get(parts[1])
-        toxic = reg.toxic(proxy, parts[3])
-        if method == "GET":
-            return 200, toxic.to_json()
-        if method in ("POST", "PATCH"):
-            obj = _fold(_parse(body))
-            try:
-                settings = type(toxic.settings).from_attributes(obj.get("attributes"), toxic.settings)
-            except InvalidAttribute as exc:
-                raise bad_body(str(exc)) from None
-            proxy.update_toxic(toxic, settings, _toxicity(obj))
-            return 200, toxic.to_json()
-        if method == "DELETE":
-            proxy.remove_toxic(toxic)
-            return 204, None
-    raise ApiError(405, "method not allowed")
+            return 200, [t.to_json() for t in proxy.toxic_list()]
+        return 200, _create_toxic(reg, proxy, _fold(_parse(body))).to_json()
+    toxic = reg.toxic(proxy, parts[3])
+    if method == "GET":
+        return 200, toxic.to_json()
+    if method == "DELETE":
+        proxy.remove_toxic(toxic)
+        return 204, None
+    obj = _fold(_parse(body))
+    try:
+        settings = type(toxic.settings).from_attributes(obj.get("attributes"), toxic.settings)
+    except InvalidAttribute as exc:
+        raise bad_body(str(exc)) from None
+    proxy.update_toxic(toxic, settings, _toxicity(obj))
+    return 200, toxic.to_json()
 
 
 def _create_toxic(reg: Registry, proxy, obj: dict[str, Any]):
@@ -185,8 +212,17 @@ async def _populate(reg: Registry, body: bytes) -> Answer:
         if not isinstance(raw, list):
             raise bad_body("expected a JSON array of proxies")
     try:
-        # Every entry is checked before anything changes, as upstream does.
-        specs = [_proxy_spec(item, f"proxy {i + 1}") for i, item in enumerate(raw)]
+        # Every entry is checked before anything changes, as upstream does, and
+        # its errors end in " at proxy N" as upstream's do.
+        specs = []
+        for i, item in enumerate(raw):
+            try:
+                spec = _proxy_spec(item, "proxy")
+            except ApiError as err:
+                raise ApiError(err.status, f"{err.message} at proxy {i + 1}") from None
+            if any(s["name"] == spec["name"] for s in specs):
+                raise bad_body(f"duplicate proxy name {spec['name']!r} at proxy {i + 1}")
+            specs.append(spec)
         proxies = await reg.populate(specs)
     except ApiError as err:
         return err.status, {**err.body(), "proxies": []}

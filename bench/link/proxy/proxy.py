@@ -22,7 +22,9 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import ipaddress
 import random
+import re
 import socket
 from typing import Any
 
@@ -37,14 +39,47 @@ STREAMS = ("upstream", "downstream")
 LISTEN_BACKLOG = 1024
 
 
+# A DNS label (RFC 1035 and Docker-style "_"): the resolver refuses longer ones
+# with an exception, which once dropped the API connection without an answer.
+_LABEL = re.compile(r"[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?")
+_PORT = re.compile(r"[0-9]{1,5}")
+MAX_HOST = 253
+
+
 def split_hostport(address: str, what: str) -> tuple[str, int]:
-    """``"host:port"`` (``"[v6]:port"``, ``":port"``) → (host, port); 400 when malformed."""
+    """``"host:port"`` (``"[v6]:port"``, ``":port"``) → (host, port); 400 when malformed.
+
+    ASCII digits only: ``"²".isdigit()`` is true and ``int()`` of 5,000 digits
+    raises, and both once dropped the connection instead of answering 400.
+    """
     host, sep, port = address.rpartition(":")
-    if not sep or not port.isdigit() or int(port) > 65535:
-        raise bad_body(f"{what} must be host:port, got {address!r}")
+    if not sep or not _PORT.fullmatch(port) or int(port) > 65535:
+        raise bad_body(f"{what} must be host:port with a port 0..65535, got {_short(address)}")
     if host.startswith("[") and host.endswith("]"):
         host = host[1:-1]
+        try:
+            ipaddress.IPv6Address(host)
+        except ValueError:
+            raise bad_body(f"{what}: {_short(host)} is not an IPv6 address") from None
+    elif host and not _valid_host(host):
+        raise bad_body(f"{what}: {_short(host)} is not a host name or IP address "
+                       f"(labels of 1..63 letters, digits, '-' or '_'; {MAX_HOST} characters in all)")
     return host, int(port)
+
+
+def _valid_host(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+        return True
+    except ValueError:
+        pass
+    return len(host) <= MAX_HOST and all(_LABEL.fullmatch(x) for x in host.removesuffix(".").split("."))
+
+
+def _short(text: str, limit: int = 80) -> str:
+    """``repr`` of a value cut to ``limit`` characters, for one-line messages."""
+    r = repr(text)
+    return r if len(r) <= limit else f"{r[:limit]}... ({len(text)} characters)"
 
 
 def join_hostport(host: str, port: int) -> str:
@@ -96,8 +131,13 @@ class Proxy:
             "listen": self.listen,
             "upstream": self.upstream,
             "enabled": self.enabled,
-            "toxics": [t.to_json() for t in self.toxics.values()],
+            "toxics": [t.to_json() for t in self.toxic_list()],
         }
+
+    def toxic_list(self) -> list[Toxic]:
+        """Upstream's listing order: the upstream stream's toxics, then downstream's,
+        each in creation order (ToxicCollection walks its chains by direction)."""
+        return sorted(self.toxics.values(), key=lambda t: STREAMS.index(t.stream))
 
     # -- listener ----------------------------------------------------------------
     async def start(self) -> None:

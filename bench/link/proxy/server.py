@@ -37,8 +37,10 @@ class ProxyServer:
     """A Toxiproxy-compatible server on the running event loop."""
 
     def __init__(self, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, *,
-                 seed: int | None = None) -> None:
+                 seed: int | None = None, allow_browsers: bool = False) -> None:
         self.host = host
+        self.allow_browsers = allow_browsers
+        self._ids = http.RequestIds()
         self.port = port
         self.seed = fresh_seed() if seed is None else seed
         self.registry = Registry(seed=self.seed)
@@ -58,7 +60,8 @@ class ProxyServer:
             task = asyncio.current_task()
             self._clients.add(task)
             try:
-                await http.serve_connection(reader, writer, handler)
+                await http.serve_connection(reader, writer, handler,
+                                            allow_browsers=self.allow_browsers, ids=self._ids)
             finally:
                 self._clients.discard(task)
 
@@ -90,8 +93,9 @@ class ProxyServer:
 class ProxyServerThread:
     """A :class:`ProxyServer` on its own loop in a daemon thread, for synchronous code."""
 
-    def __init__(self, host: str = DEFAULT_HOST, port: int = 0, *, seed: int | None = None) -> None:
-        self.server = ProxyServer(host, port, seed=seed)
+    def __init__(self, host: str = DEFAULT_HOST, port: int = 0, *, seed: int | None = None,
+                 allow_browsers: bool = False) -> None:
+        self.server = ProxyServer(host, port, seed=seed, allow_browsers=allow_browsers)
         self.loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
 
