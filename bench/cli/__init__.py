@@ -51,8 +51,70 @@ def writable_dir(path: str | os.PathLike, flag: str) -> Path:
     return out
 
 
+class ArgumentError(Exception):
+    """A flag argparse refused; ``main`` prints it as one line, exit status 2."""
+
+    def __init__(self, prog: str, message: str) -> None:
+        super().__init__(message)
+        self.prog = prog
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse's parser, but a refused flag is one line (no usage block) and a
+    return value of 2, like every other bad input; ``--help`` is unchanged."""
+
+    def error(self, message: str):  # type: ignore[override]
+        raise ArgumentError(self.prog, message)
+
+
+def seed_arg(text: str) -> int:
+    """argparse type of every ``--seed``: an integer 0..2**63-1 (traces hold it as
+    a 64-bit JSON integer)."""
+    from bench.scenario.limits import MAX_SEED
+
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text[:40]!r}") from None
+    if not 0 <= value <= MAX_SEED:
+        raise argparse.ArgumentTypeError(f"must be 0..2**63-1, got {text[:40]}")
+    return value
+
+
+def duration_arg(text: str) -> float:
+    """argparse type of every duration flag: seconds, or ``15s``, ``2m``, ``1h30m``,
+    ``1d`` (Locust's forms); positive and finite."""
+    from bench.scenario.load import parse_duration
+
+    value = parse_duration(text)
+    if value is None:
+        raise argparse.ArgumentTypeError(
+            f"expected seconds or a duration like 15s, 2m or 1h30m, got {text[:40]!r}")
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {text[:40]!r}")
+    return value
+
+
+def positive_arg(kind: type) -> object:
+    """argparse type of a positive, finite ``int`` or ``float`` (``--hours``, ``--devices``)."""
+    import math
+
+    def parse(text: str) -> int | float:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {'an integer' if kind is int else 'a number'}, "
+                                             f"got {text[:40]!r}") from None
+        if not (math.isfinite(value) and value > 0):
+            raise argparse.ArgumentTypeError(f"must be positive, got {text[:40]}")
+        return value
+
+    parse.__name__ = kind.__name__
+    return parse
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="syncbench",
         description="A test bench for mobile sync over bad links.",
     )
@@ -68,7 +130,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except ArgumentError as exc:
+        print(f"{exc.prog}: error: {exc} (see {exc.prog} --help)", file=sys.stderr)
+        return EXIT_USAGE
     try:
         return int(args.func(args) or 0)
     except UsageError as exc:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from bench.cli import UsageError
+from bench.cli import UsageError, positive_arg, seed_arg
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -16,8 +16,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     profiles.set_defaults(func=run_profiles)
     mob = actions.add_parser("mobility", help="draw a timeline from a mobility preset")
     mob.add_argument("preset", help="urban, suburban, rural or underground")
-    mob.add_argument("--seed", type=int, required=True, help="seed of the draw")
-    mob.add_argument("--hours", type=float, default=8.0, help="length in spec hours (default 8)")
+    mob.add_argument("--seed", type=seed_arg, required=True, help="seed of the draw")
+    mob.add_argument("--hours", type=positive_arg(float), default=8.0, help="length in spec hours (default 8)")
     mob.add_argument("--time-scale", type=float, default=None, metavar="K",
                      help="also check that every profile can run at time scale K")
     mob.add_argument("--json", action="store_true", help="print JSON instead of lines")
@@ -68,8 +68,11 @@ def run_mobility(args: argparse.Namespace) -> int:
                 check_time_scale(name, args.time_scale)
     except (TimelineError, TimeScaleError) as exc:
         raise UsageError(str(exc)) from None
-    if not args.hours > 0:
-        raise UsageError(f"--hours must be positive, got {args.hours:g}")
+    from bench.scenario.limits import MAX_DURATION_S
+
+    # "link mobility --hours 1e9 ran until memory ran out": bounded as a run is.
+    if args.hours * 3600 > MAX_DURATION_S:
+        raise UsageError(f"--hours {args.hours:g} is over the limit of {MAX_DURATION_S / 3600:g} h")
     steps = model.steps(random.Random(args.seed), args.hours * 3600)
     if args.json:
         print(json.dumps([{"t": round(s.t, 3), "profile": s.profile} for s in steps]))

@@ -12,7 +12,15 @@ import argparse
 import os
 import sys
 
-from bench.cli import EXIT_FAIL, EXIT_OK, UsageError, writable_dir
+from bench.cli import (
+    EXIT_FAIL,
+    EXIT_OK,
+    UsageError,
+    duration_arg,
+    positive_arg,
+    seed_arg,
+    writable_dir,
+)
 
 ADMIN_TOKEN_ENV = "SYNCBENCH_ADMIN_TOKEN"
 
@@ -24,9 +32,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "against a server (started here when --host is not given), plus a "
                     "dispatcher. Exit 0: every gate held; 1: a gate failed; 2: bad input. "
                     "See docs/load.md.")
-    p.add_argument("--devices", type=int, metavar="N", help="fleet size (default 50)")
+    p.add_argument("--devices", type=positive_arg(int), metavar="N", help="fleet size (default 50)")
     p.add_argument("--spawn-rate", type=float, metavar="R", help="users started per second")
-    p.add_argument("--duration", type=float, metavar="D", help="wall seconds per run")
+    p.add_argument("--duration", type=duration_arg, metavar="D",
+                   help="wall time per run: seconds or 15s, 2m, 1h30m (Locust's forms)")
     p.add_argument("--host", metavar="URL", help="server to load (default: start one)")
     p.add_argument("--admin-token", metavar="T",
                    help=f"admin token of --host for provisioning (default ${ADMIN_TOKEN_ENV})")
@@ -44,7 +53,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--time-scale", type=float, metavar="K",
                    help="spec seconds per wall second (default 1; 10 runs the 2-minute "
                         "cadence every 12 s)")
-    p.add_argument("--seed", type=int, metavar="S", help="random seed (default 1)")
+    p.add_argument("--seed", type=seed_arg, metavar="S", help="random seed (default 1)")
     p.add_argument("--photo-bytes", type=int, metavar="B", help="bytes per photo (400000)")
     p.add_argument("--dispatch-rate", type=float, metavar="OPS",
                    help="dispatcher operations per device per spec hour (default 1)")
@@ -59,9 +68,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--find-capacity", action="store_true",
                    help="double the fleet, then bisect, until --p99-ms breaks; report the "
                         "largest fleet that held it")
-    c.add_argument("--max-devices", type=int, metavar="N", help="search ceiling (default 20000)")
-    c.add_argument("--step-duration", type=float, metavar="D",
-                   help="wall seconds of each search step (default 20)")
+    c.add_argument("--max-devices", type=positive_arg(int), metavar="N", help="search ceiling (default 20000)")
+    c.add_argument("--step-duration", type=duration_arg, metavar="D",
+                   help="wall time of each search step: seconds or 15s, 2m (default 20)")
     p.add_argument("--quiet", action="store_true", help="no summary on stdout")
     p.set_defaults(func=run)
 
@@ -103,6 +112,10 @@ def run(args: argparse.Namespace) -> int:
         if gates.p99_ms is None:
             raise UsageError("--find-capacity needs --p99-ms (the gate the fleet must hold)")
         from bench.load.capacity import DEFAULT_STEP_S, MAX_DEVICES, find_capacity
+        from bench.load.config import MAX_DEVICES as LIMIT
+
+        if args.max_devices and args.max_devices > LIMIT:
+            raise UsageError(f"--max-devices {args.max_devices:,} is over the limit of {LIMIT:,}")
 
         out = None if args.no_report else writable_dir(args.out or _default_out("capacity"), "--out")
         try:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from bench.cli import EXIT_FAIL, EXIT_OK, UsageError, writable_dir
+from bench.cli import EXIT_FAIL, EXIT_OK, UsageError, seed_arg, writable_dir
 
 # The default suites. Real runs are short scenarios (scenarios/real/) so the
 # whole real suite finishes in a few minutes; simulations can afford whole
@@ -35,7 +35,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "with their metrics compared")
     p.add_argument("--time-scale", type=float, default=None, metavar="K",
                    help="real mode: compress time K-fold (default 60)")
-    p.add_argument("--seed", type=int, default=None, help="override every scenario's seed")
+    p.add_argument("--seed", type=seed_arg, default=None, help="override every scenario's seed")
     p.add_argument("--out", default="reports", metavar="DIR", help="where reports go (default: reports/)")
     p.add_argument("--no-report", action="store_true", help="check only; write no report")
     p.add_argument("--target-server", metavar="URL",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from bench.cli import EXIT_FAIL, EXIT_OK, UsageError
+from bench.cli import EXIT_FAIL, EXIT_OK, UsageError, positive_arg, seed_arg
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -20,9 +20,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "the scenario's expect: was met (default: no rule fails); 1: "
                                    "it was not; 2: unusable input.")
     p.add_argument("scenario", help="scenario file (YAML)")
-    p.add_argument("--devices", type=int, metavar="N", help="fleet size (explicit devices included)")
-    p.add_argument("--hours", type=float, metavar="H", help="simulated hours before the settle window")
-    p.add_argument("--seed", type=int, metavar="S", help="random seed (default: the scenario's)")
+    p.add_argument("--devices", type=positive_arg(int), metavar="N", help="fleet size (explicit devices included)")
+    p.add_argument("--hours", type=positive_arg(float), metavar="H", help="simulated hours before the settle window")
+    p.add_argument("--seed", type=seed_arg, metavar="S", help="random seed (default: the scenario's)")
     p.add_argument("--trace", metavar="FILE", help="write the trace here (default: OUT/trace.jsonl)")
     p.add_argument("--out", metavar="DIR", help="report directory (default: reports/<scenario>-<seed>/)")
     p.add_argument("--no-plots", action="store_true",
@@ -54,20 +54,26 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from bench.rules.render import table
-    from bench.scenario import ScenarioError, load_scenario
+    from bench.scenario import ScenarioError, limits, load_scenario
     from bench.sim import simulate
     from bench.sim.outputs import write_outputs
 
-    for flag, value in (("--devices", args.devices), ("--hours", args.hours)):
-        if value is not None and value <= 0:
-            raise UsageError(f"{flag} must be positive, got {value:g}")
-    if args.seed is not None and args.seed < 0:
-        raise UsageError(f"--seed must be >= 0, got {args.seed}")
+    # Sizes are checked before the scenario is even read: --devices 10**9
+    # must not build a billion device ids first.
+    problem = limits.size_problem(args.devices or 0, (args.hours or 0) * 3600.0,
+                                  devices="--devices", duration="--hours")
+    if problem:
+        raise UsageError(problem)
     try:
         sc = load_scenario(args.scenario)
     except ScenarioError as exc:
         raise UsageError(str(exc)) from None
     sc = sc.with_overrides(devices=args.devices, hours=args.hours, seed=args.seed)
+    problem = limits.size_problem(sc.n_devices, sc.duration_s,
+                                  devices="--devices" if args.devices else "devices",
+                                  duration="--hours" if args.hours else "duration")
+    if problem:
+        raise UsageError(f"{args.scenario}: {problem}")
     out = Path(args.out) if args.out else Path("reports") / f"{sc.name}-{sc.seed}"
     trace = Path(args.trace) if args.trace else out / "trace.jsonl"
     try:

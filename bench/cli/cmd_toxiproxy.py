@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from bench.cli import UsageError
+from bench.cli import UsageError, seed_arg
 
 # Same defaults as upstream's toxiproxy-server (-host 127.0.0.1 -port 8474).
 DEFAULT_HOST = "127.0.0.1"
@@ -19,7 +19,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     serve.add_argument("--host", default=DEFAULT_HOST, help=f"API address (default {DEFAULT_HOST})")
     serve.add_argument("--port", type=int, default=DEFAULT_PORT,
                        help=f"API port, 0 for any free one (default {DEFAULT_PORT})")
-    serve.add_argument("--seed", type=int, default=None,
+    serve.add_argument("--seed", type=seed_arg, default=None,
                        help="seed for jitter and toxicity draws (default: drawn and printed)")
     serve.add_argument("--allow-browsers", action="store_true",
                        help="answer requests whose User-Agent is a browser's (refused with 403 "

@@ -53,6 +53,15 @@ DEFAULT_DISPATCH_PER_DEVICE_H = 1.0
 DEFAULT_JOBS_PER_DEVICE = 1
 
 PROFILES = ("steady", "storm", "burst")
+# What one load run may ask for, checked before anything starts: a Locust
+# user is a few hundred KB, so 100,000 of them fill this machine; a day of
+# wall time is longer than any CI or sizing run.
+MAX_DEVICES = 100_000
+MAX_DURATION_S = 86_400.0
+MAX_TIME_SCALE = 10_000.0
+MAX_RATE = 1e6
+# The protocol's file limit (docs/protocol.md: 512 MiB).
+MAX_PHOTO_BYTES = 512 * 1024 * 1024
 
 
 class ConfigError(ValueError):
@@ -95,12 +104,15 @@ class LoadConfig:
 
         if type(self.devices) is not int or self.devices < 1:
             bad("--devices", f"must be a positive integer, got {self.devices!r}")
-        if not self.spawn_rate > 0:
-            bad("--spawn-rate", f"must be positive, got {self.spawn_rate!r}")
-        if not self.duration_s > 0:
-            bad("--duration", f"must be positive, got {self.duration_s!r}")
-        if not self.time_scale > 0:
-            bad("--time-scale", f"must be positive, got {self.time_scale!r}")
+        if self.devices > MAX_DEVICES:
+            bad("--devices", f"{self.devices:,} is over the limit of {MAX_DEVICES:,}")
+        for flag, value, hi in (("--spawn-rate", self.spawn_rate, MAX_RATE),
+                                ("--duration", self.duration_s, MAX_DURATION_S),
+                                ("--time-scale", self.time_scale, MAX_TIME_SCALE)):
+            if not value > 0:
+                bad(flag, f"must be positive, got {value!r}")
+            if not value <= hi:
+                bad(flag, f"{value:g} is over the limit of {hi:g}")
         if self.profile not in PROFILES:
             bad("--profile", f"must be one of {', '.join(PROFILES)}, got {self.profile!r}")
         if type(self.workers) is not int or self.workers < 0:
@@ -117,8 +129,11 @@ class LoadConfig:
                 "connect")
         if self.photo_bytes < 1:
             bad("--photo-bytes", f"must be positive, got {self.photo_bytes!r}")
-        if self.dispatch_per_device_h < 0:
-            bad("--dispatch-rate", f"must be >= 0, got {self.dispatch_per_device_h!r}")
+        if self.photo_bytes > MAX_PHOTO_BYTES:
+            bad("--photo-bytes", f"{self.photo_bytes:,} is over the protocol's limit of "
+                f"{MAX_PHOTO_BYTES:,} bytes")
+        if not 0 <= self.dispatch_per_device_h <= MAX_RATE:
+            bad("--dispatch-rate", f"must be 0..{MAX_RATE:g}, got {self.dispatch_per_device_h!r}")
         from reference_client import get_policy
 
         try:

@@ -17,9 +17,11 @@ ids and parameters (:mod:`bench.rules`).
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
+from bench.scenario.limits import MAX_NUMBER
 from bench.scenario.model import Dist
 
 APP_STATES = ("opened", "minimized", "restored", "closed")
@@ -27,7 +29,10 @@ EDIT_KINDS = ("text", "photo", "status")
 DISPATCH_OPS = ("create", "assign", "unassign", "status", "edit", "attach")
 VERDICTS = ("pass", "fail", "n/a")
 _UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
-_DURATION = re.compile(r"^\s*([0-9]*\.?[0-9]+)\s*([smhd])\s*$")
+# One number and unit ("90s", "1.5h") or Locust's compound form ("1h30m",
+# "2m15s"): units in falling order, each once.
+_DURATION = re.compile(r"\s*(?:(?P<d>[0-9]*\.?[0-9]+)\s*d)?\s*(?:(?P<h>[0-9]*\.?[0-9]+)\s*h)?"
+                       r"\s*(?:(?P<m>[0-9]*\.?[0-9]+)\s*m)?\s*(?:(?P<s>[0-9]*\.?[0-9]+)\s*s)?\s*")
 _ID = re.compile(r"^[A-Za-z0-9._:@-]{1,128}$")
 
 
@@ -55,56 +60,87 @@ def _mapping(v: Any, p: _P, allowed: tuple[str, ...]) -> dict[str, Any]:
         raise p.fail(f"expected a mapping, got {type(v).__name__}")
     for k in v:
         if k not in allowed:
-            raise p.fail(f"unknown key {k!r} (known: {', '.join(allowed)})")
+            raise p.fail(f"unknown key {show(k)} (known: {', '.join(allowed)})")
     return v
+
+
+def show(v: Any, limit: int = 60) -> str:
+    """``repr`` of a value cut to ``limit`` characters, so a message stays one short line."""
+    r = repr(v)
+    return r if len(r) <= limit else f"{r[:limit]}... ({len(r):,} characters)"
 
 
 def _str(v: Any, p: _P) -> str:
     if not isinstance(v, str) or not v:
-        raise p.fail(f"expected a non-empty string, got {v!r}")
+        raise p.fail(f"expected a non-empty string, got {show(v)}")
     return v
 
 
 def _ident(v: Any, p: _P) -> str:
     s = _str(v, p)
     if not _ID.match(s):
-        raise p.fail(f"{s!r} is not an id (1-128 characters of A-Za-z0-9._:@-)")
+        raise p.fail(f"{show(s)} is not an id (1-128 characters of A-Za-z0-9._:@-)")
     return s
 
 
-def _num(v: Any, p: _P, *, lo: float = 0.0, positive: bool = False) -> float:
+def _num(v: Any, p: _P, *, lo: float = 0.0, positive: bool = False,
+         hi: float = MAX_NUMBER) -> float:
     if isinstance(v, bool) or not isinstance(v, int | float):
-        raise p.fail(f"expected a number, got {v!r}")
+        raise p.fail(f"expected a number, got {show(v)}")
+    # YAML's .nan and .inf are floats: NaN passes every comparison below.
+    if isinstance(v, float) and not math.isfinite(v):
+        raise p.fail(f"expected a finite number, got {v!r}")
     if v < lo or (positive and v <= 0):
-        raise p.fail(f"must be {'> 0' if positive else f'>= {lo:g}'}, got {v!r}")
+        raise p.fail(f"must be {'> 0' if positive else f'>= {lo:g}'}, got {show(v)}")
+    if v > hi:
+        raise p.fail(f"must be <= {hi:g}, got {show(v)}")
     return float(v)
 
 
-def _int(v: Any, p: _P, *, lo: int = 0) -> int:
+def _int(v: Any, p: _P, *, lo: int = 0, hi: int = int(MAX_NUMBER)) -> int:
     if isinstance(v, bool) or not isinstance(v, int) or v < lo:
-        raise p.fail(f"expected an integer >= {lo}, got {v!r}")
+        raise p.fail(f"expected an integer >= {lo}, got {show(v)}")
+    if v > hi:
+        raise p.fail(f"must be <= {hi:,}, got {show(v)}")
     return v
 
 
 def _bool(v: Any, p: _P) -> bool:
     if not isinstance(v, bool):
-        raise p.fail(f"expected true or false, got {v!r}")
+        raise p.fail(f"expected true or false, got {show(v)}")
     return v
 
 
 def _choice(v: Any, p: _P, known: Any, what: str) -> str:
-    if v not in known:
-        raise p.fail(f"unknown {what} {v!r} (known: {', '.join(known)})")
+    if not isinstance(v, str) or v not in known:
+        raise p.fail(f"unknown {what} {show(v)} (known: {', '.join(known)})")
     return v
 
 
+def parse_duration(text: str) -> float | None:
+    """Seconds from ``"90"``, ``"90s"``, ``"30m"``, ``"8h"``, ``"1d"`` or Locust's
+    ``"1h30m"``; None when the text is none of these or not finite."""
+    try:
+        x = float(text)
+    except ValueError:
+        m = _DURATION.fullmatch(text)
+        if m is None or not any(m.groupdict().values()):
+            return None
+        x = sum(float(n) * _UNITS[u] for u, n in m.groupdict().items() if n)
+    else:
+        if text.strip().lower().lstrip("+-") in ("nan", "inf", "infinity"):
+            return None
+    return x if math.isfinite(x) else None
+
+
 def duration(v: Any, p: _P) -> float:
-    """Seconds from a number or a string like ``90s``, ``30m``, ``8h``, ``1d``."""
+    """Seconds from a number or a string like ``90s``, ``30m``, ``8h``, ``1d``, ``1h30m``."""
     if isinstance(v, str):
-        m = _DURATION.match(v)
-        if not m:
-            raise p.fail(f"expected seconds or a duration like '30m' or '8h', got {v!r}")
-        return float(m.group(1)) * _UNITS[m.group(2)]
+        x = parse_duration(v)
+        if x is None:
+            raise p.fail(f"expected seconds or a duration like '30m', '8h' or '1h30m', "
+                         f"got {show(v)}")
+        return _num(x, p)
     return _num(v, p)
 
 
@@ -116,7 +152,7 @@ def dist(v: Any, p: _P) -> Dist:
     keys = {"const": ("value",), "exp": ("mean",), "uniform": ("low", "high"),
             "lognormal": ("median", "sigma")}
     if kind not in keys:
-        raise (p / "dist").fail(f"unknown distribution {kind!r} (known: {', '.join(keys)})")
+        raise (p / "dist").fail(f"unknown distribution {show(kind)} (known: {', '.join(keys)})")
     _mapping(v, p, ("dist", "cap", *keys[kind]))
     for k in keys[kind]:
         if k not in v:
@@ -140,11 +176,11 @@ def _mix(v: Any, p: _P, known: Any, what: str) -> tuple[tuple[str, float], ...]:
 
 def _windows(v: Any, p: _P) -> tuple[tuple[float, float], ...]:
     if not isinstance(v, list):
-        raise p.fail(f"expected a list of [from, to] pairs, got {v!r}")
+        raise p.fail(f"expected a list of [from, to] pairs, got {show(v)}")
     out = []
     for i, w in enumerate(v):
         if not isinstance(w, list) or len(w) != 2:
-            raise (p / i).fail(f"expected [from, to], got {w!r}")
+            raise (p / i).fail(f"expected [from, to], got {show(w)}")
         a, b = duration(w[0], p / i), duration(w[1], p / i)
         if b < a:
             raise (p / i).fail(f"ends ({b:g}) before it starts ({a:g})")

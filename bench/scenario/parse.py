@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from bench.scenario import limits
 from bench.scenario.load import (
     _P,
     APP_STATES,
@@ -32,6 +33,7 @@ from bench.scenario.load import (
     _windows,
     dist,
     duration,
+    show,
 )
 from bench.scenario.model import (
     DeviceSpec,
@@ -118,6 +120,8 @@ def _step(v: Any, p: _P, reg: dict[str, Any]) -> Step:
 def _timeline(tl: Any, p: _P, reg: dict[str, Any]) -> tuple[Step, ...]:
     if not isinstance(tl, list):
         raise p.fail("expected a list of steps")
+    if len(tl) > limits.MAX_STEPS:
+        raise p.fail(f"{len(tl):,} steps is over the limit of {limits.MAX_STEPS:,} per timeline")
     steps = tuple(_step(s, p / i, reg) for i, s in enumerate(tl))
     for i in range(1, len(steps)):
         if steps[i].t < steps[i - 1].t:
@@ -151,7 +155,7 @@ def _fleet(v: Any, p: _P, reg: dict[str, Any], policy: str) -> FleetSpec:
     if push_off > 1:
         raise (p / "push_off").fail(f"a fraction must be <= 1, got {push_off:g}")
     return FleetSpec(
-        size=_int(m.get("size", 0), p / "size"), prefix=_ident(m.get("prefix", "w"), p / "prefix"),
+        size=_int(m.get("size", 0), p / "size", hi=limits.MAX_DEVICES), prefix=_ident(m.get("prefix", "w"), p / "prefix"),
         client=_client(m, p, reg, policy),
         link=_choice(m.get("link", "lte"), p / "link", reg["profiles"], "profile"),
         mobility=_mix(m.get("mobility", "urban"), p / "mobility", reg["mobility"],
@@ -198,6 +202,10 @@ def _server(v: Any, p: _P, reg: dict[str, Any]) -> ServerSpec:
         kw["workers"] = _int(m["workers"], p / "workers", lo=1)
     if "service" in m:
         kw["service_s"] = dist(m["service"], p / "service")
+        # A zero service time is a server of infinite capacity: the queue
+        # model (and every utilisation figure) divides by it.
+        if not kw["service_s"].mean > 0:
+            raise (p / "service").fail("the mean service time must be > 0")
     if m.get("mutant") is not None:
         kw["mutant"] = _choice(m["mutant"], p / "mutant", reg["server_mutants"], "server mutant")
     for k in ("outages", "lost_responses"):
@@ -235,11 +243,14 @@ def parse_scenario(data: Any, source: str = "<scenario>") -> Scenario:
     if "description" in m:
         kw["description"] = _str(m["description"], top / "description")
     if "seed" in m:
-        kw["seed"] = _int(m["seed"], top / "seed")
+        kw["seed"] = _int(m["seed"], top / "seed", hi=limits.MAX_SEED)
     if "duration" in m:
         kw["duration_s"] = duration(m["duration"], top / "duration")
     if "settle" in m:
         kw["settle_s"] = duration(m["settle"], top / "settle")
+        if kw["settle_s"] > limits.MAX_SETTLE_S:
+            raise (top / "settle").fail(f"{kw['settle_s'] / 3600:g} h is over the limit of "
+                                        f"{limits.MAX_SETTLE_S / 3600:g} h")
     if "settle_link" in m:
         kw["settle_link"] = _choice(m["settle_link"], top / "settle_link", reg["profiles"],
                                     "profile")
@@ -250,11 +261,17 @@ def parse_scenario(data: Any, source: str = "<scenario>") -> Scenario:
     devs = m.get("devices", [])
     if not isinstance(devs, list):
         raise (top / "devices").fail("expected a list of devices")
+    if len(devs) > limits.MAX_DEVICES:
+        raise (top / "devices").fail(f"{len(devs):,} devices is over the limit of "
+                                     f"{limits.MAX_DEVICES:,} per run")
     kw["devices"] = tuple(_device(d, top / "devices" / i, reg, policy)
                           for i, d in enumerate(devs))
     disp = m.get("dispatch", [])
     if not isinstance(disp, list):
         raise (top / "dispatch").fail("expected a list of dispatcher steps")
+    if len(disp) > limits.MAX_STEPS:
+        raise (top / "dispatch").fail(f"{len(disp):,} steps is over the limit of "
+                                      f"{limits.MAX_STEPS:,}")
     kw["dispatch"] = tuple(_dispatch(d, top / "dispatch" / i) for i, d in enumerate(disp))
     if "dispatcher" in m:
         kw["dispatcher"] = _dispatcher(m["dispatcher"], top / "dispatcher")
@@ -275,10 +292,13 @@ def _cross_check(sc: Scenario, top: _P) -> None:
     seen: set[str] = set()
     for i, d in enumerate(ids):
         if d in seen:
-            raise (top / "devices" / i / "id").fail(f"device id {d!r} is used twice")
+            raise (top / "devices" / i / "id").fail(f"device id {show(d)} is used twice")
         seen.add(d)
     if sc.n_devices == 0:
         raise top.fail("no devices: give 'devices' or a 'fleet' with a size")
+    too_big = limits.size_problem(sc.n_devices, sc.duration_s, devices="devices + fleet.size")
+    if too_big:
+        raise top.fail(too_big)
     timelines = [(top / "devices" / i / "timeline", d.steps) for i, d in enumerate(sc.devices)]
     timelines.append((top / "fleet" / "timeline", sc.fleet.steps))
     for where, steps in timelines:
@@ -304,11 +324,22 @@ def load_scenario(path: str | Path) -> Scenario:
     """Read and validate a scenario file; ScenarioError names file and key on a problem."""
     source = str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        with open(path, "rb") as f:
+            raw = f.read(limits.MAX_FILE_BYTES + 1)
     except OSError as exc:
         raise ScenarioError(f"{source}: cannot read: {exc.strerror or exc}") from None
+    if len(raw) > limits.MAX_FILE_BYTES:
+        raise ScenarioError(f"{source}: over the limit of {limits.MAX_FILE_BYTES // 2**20} MiB "
+                            "for a scenario file")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(f"{source}: byte {exc.start}: not UTF-8 text (a scenario is a "
+                            "YAML file)") from None
     try:
         data = yaml.safe_load(text)
+    except RecursionError:
+        raise ScenarioError(f"{source}: nested too deeply to be a scenario") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark is not None else "?"

@@ -92,6 +92,22 @@ def test_unknown_profile_names_path_and_known_ones():
     (("settle: 10m", "settle: 10m\nparams: {respond_z: 3}"), "params",
      "unknown key 'respond_z'"),
     (("  - id: w1\n", "  - id: w 1\n"), "devices[0].id", "is not an id"),
+    # Non-finite and unbounded numbers (YAML's .nan and .inf are floats).
+    (("duration: 2h", "duration: .nan"), "duration", "expected a finite number, got nan"),
+    (("duration: 2h", "duration: .inf"), "duration", "expected a finite number, got inf"),
+    (("settle: 10m", "settle: -.inf"), "settle", "finite"),
+    (("settle: 10m", "settle: 2d"), "settle", "over the limit of 24 h"),
+    (("mean: 0.05", "mean: .nan"), "server.service.mean", "finite"),
+    (("mean: 0.05", "mean: .inf"), "server.service.mean", "finite"),
+    (("mean: 0.05", "mean: 0"), "server.service", "mean service time must be > 0"),
+    (("urban: 1, rural: 2", "urban: .nan, rural: 2"), "fleet.mobility.urban", "finite"),
+    (("ttl: 5m", "ttl: .inf"), "push.ttl", "finite"),
+    (("settle: 10m", "settle: 10m\nparams: {respond_s: .nan}"), "params.respond_s", "finite"),
+    (("settle: 10m", "settle: 10m\nseed: 18446744073709551616"), "seed", "must be <= 9,"),
+    (("settle: 10m", "settle: 10m\nseed: " + "9" * 400), "seed", "(400 characters)"),
+    (("size: 3", "size: 100000000"), "fleet.size", "must be <= 100,000"),
+    (("duration: 2h", "duration: 1e300"), "duration", "must be <= 1e+15"),
+    (("duration: 2h", "duration: 8d"), "(top level)", "duration: 192 h is over the limit of 168 h"),
 ])
 def test_each_kind_of_mistake_is_named(change, where, what):
     old, new = change
@@ -117,6 +133,41 @@ def test_file_level_errors(tmp_path):
     top.write_text("- 1\n")
     with pytest.raises(ScenarioError, match="expected a mapping"):
         load_scenario(top)
+
+
+def test_locust_style_durations():
+    sc = _parse(GOOD.replace("duration: 2h", "duration: 1h30m").replace("settle: 10m",
+                                                                        "settle: 2m15s"))
+    assert sc.duration_s == 5400 and sc.settle_s == 135
+    for bad in ("1h30", "30m1h", "h", "1hh", "1e3s"):
+        assert "duration like" in _err(GOOD.replace("duration: 2h", f"duration: '{bad}'"))
+
+
+def test_bad_files_are_one_line(tmp_path):
+    """Deep nesting, binary content, a huge file: one line each, no traceback."""
+    cases = {"deep.yaml": ("[" * 5000 + "]" * 5000).encode(), "bin.yaml": b"\xff\xfe\x00name: x",
+             "big.yaml": b"# " + b"x" * (8 * 1024 * 1024) + b"\n"}
+    wants = {"deep.yaml": "nested too deeply", "bin.yaml": "byte 0: not UTF-8 text",
+             "big.yaml": "over the limit of 8 MiB"}
+    for name, data in cases.items():
+        f = tmp_path / name
+        f.write_bytes(data)
+        with pytest.raises(ScenarioError) as exc:
+            load_scenario(f)
+        msg = str(exc.value)
+        assert msg.startswith(str(f)) and wants[name] in msg and "\n" not in msg, msg
+
+
+def test_device_hours_are_bounded():
+    text = GOOD.replace("size: 3", "size: 90000").replace("duration: 2h", "duration: 30h")
+    assert "devices + fleet.size x duration: 2,700,030 device-hours is over the limit" in _err(text)
+
+
+def test_too_many_steps_is_refused_before_they_are_read():
+    data = yaml.safe_load(GOOD)
+    data["devices"][0]["timeline"] = [{"t": 0, "app": "opened"}] * 100_001
+    with pytest.raises(ScenarioError, match=r"timeline: 100,001 steps is over the limit"):
+        parse_scenario(data, "x.yaml")
 
 
 def test_overrides_resize_the_fleet_and_keep_explicit_devices():

@@ -58,3 +58,6 @@ def test_bad_input_exits_2_with_one_line(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert err.startswith("syncbench simulate: error: ") and "fleet.link: unknown profile 'lte5'" in err
     assert main(["simulate", "scenarios/planado-day.yaml", "--devices", "0"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == ("syncbench simulate: error: argument --devices: must be positive, got 0 "
+                   "(see syncbench simulate --help)")
