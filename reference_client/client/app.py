@@ -32,8 +32,10 @@ engine as ``edge`` (spec/links.md "Wi-Fi tethered to a 2G phone").
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import sys
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -229,9 +231,26 @@ class DeviceClient(TransfersMixin):
         # The bytes come from a child generator seeded on this thread, so the
         # photo stream stays deterministic while another thread writes the file.
         child = random.Random(self._photo_rng.getrandbits(64))
-        tmp, sha = await asyncio.to_thread(files.take_photo, self.config.store, child, nbytes)
+        problem = files.photo_size_problem(nbytes)
+        if problem:
+            raise ValueError(f"photo bytes: {problem}")
+        tmp, sha = await self._take_photo(child, nbytes)
         return self._edit(E.UserEdit(now=self.now, record=record, kind=kind, bytes=nbytes,
                                      sha256=sha), photo=(tmp, sha, nbytes))
+
+    async def _take_photo(self, rng: random.Random, nbytes: int) -> tuple[Any, str]:
+        """Write the photo on a worker thread; a cancelled edit (SIGTERM, close)
+        stops the thread within one chunk and waits for it to remove the file."""
+        cancel = threading.Event()
+        fut = asyncio.get_running_loop().run_in_executor(
+            None, files.take_photo, self.config.store, rng, nbytes, cancel)
+        try:
+            return await asyncio.shield(fut)
+        except asyncio.CancelledError:
+            cancel.set()
+            with contextlib.suppress(BaseException):
+                await fut
+            raise
 
     async def manual(self, via: str | None = None) -> None:
         self._feed(E.ManualSync(now=self.now, via=via))

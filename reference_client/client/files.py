@@ -23,12 +23,17 @@ from __future__ import annotations
 import hashlib
 import os
 import random
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
 from reference_client.client.api import ServerApi
 
 PHOTO_DIR = "photos"
+# docs/protocol.md: "files at most **512 MiB**". A larger photo would be
+# written, refused by the server and stay unsent forever, so it is refused
+# before a byte is written.
+MAX_PHOTO_BYTES = 512 * 1024 * 1024
 DOWNLOAD_DIR = "files"
 # Write photos in pieces so a large photo does not sit twice in memory.
 WRITE_CHUNK_BYTES = 1024 * 1024
@@ -49,23 +54,50 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def take_photo(store_dir: Path, rng: random.Random, nbytes: int) -> tuple[Path, str]:
-    """Write ``nbytes`` random bytes to a new temporary file; ``(path, sha256)``."""
+class PhotoCancelled(Exception):
+    """The photo was not finished (the client is stopping); its file is gone."""
+
+
+def photo_size_problem(nbytes: object) -> str | None:
+    """Why ``nbytes`` cannot be a photo's size, or None."""
     if type(nbytes) is not int or nbytes <= 0:
-        raise ValueError(f"photo bytes: must be a positive int, got {nbytes!r}")
+        return f"must be a positive integer, got {nbytes!r}"
+    if nbytes > MAX_PHOTO_BYTES:
+        return f"{nbytes:,} is over the protocol's file limit of {MAX_PHOTO_BYTES:,} bytes"
+    return None
+
+
+def take_photo(store_dir: Path, rng: random.Random, nbytes: int,
+               cancel: threading.Event | None = None) -> tuple[Path, str]:
+    """Write ``nbytes`` random bytes to a new temporary file; ``(path, sha256)``.
+
+    ``cancel`` is looked at between chunks: once set, the file is removed and
+    :class:`PhotoCancelled` raised, so a SIGTERM during a large photo ends the
+    client within one chunk and leaves nothing behind.
+    """
+    problem = photo_size_problem(nbytes)
+    if problem:
+        raise ValueError(f"photo bytes: {problem}")
     d = store_dir / PHOTO_DIR
     d.mkdir(parents=True, exist_ok=True)
     tmp = d / f"tmp-{rng.getrandbits(64):016x}"
     h = hashlib.sha256()
-    with tmp.open("wb") as f:
-        left = nbytes
-        while left:
-            piece = rng.randbytes(min(left, WRITE_CHUNK_BYTES))
-            h.update(piece)
-            f.write(piece)
-            left -= len(piece)
-        f.flush()
-        os.fsync(f.fileno())
+    try:
+        with tmp.open("wb") as f:
+            left = nbytes
+            while left:
+                if cancel is not None and cancel.is_set():
+                    raise PhotoCancelled(f"photo of {nbytes:,} bytes: stopped after "
+                                         f"{nbytes - left:,}")
+                piece = rng.randbytes(min(left, WRITE_CHUNK_BYTES))
+                h.update(piece)
+                f.write(piece)
+                left -= len(piece)
+            f.flush()
+            os.fsync(f.fileno())
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     return tmp, h.hexdigest()
 
 

@@ -41,6 +41,7 @@ from typing import Any
 from reference_client.client.app import DeviceClient
 from reference_client.client.clock import WallClock
 from reference_client.client.config import ClientConfig
+from reference_client.client.files import MAX_PHOTO_BYTES
 
 APP_STATES = ("opened", "minimized", "restored", "closed")
 # Allowed keys per action, besides "at" and "do".
@@ -110,6 +111,9 @@ def _check_args(do: str, a: dict[str, Any]) -> str | None:
         ok = {"fields": isinstance(v, dict) and bool(v),
               "status": isinstance(v, str) and bool(v),
               "bytes": type(v) is int and v > 0}[need]
+        if ok and need == "bytes" and v > MAX_PHOTO_BYTES:
+            return (f"a photo of {v:,} bytes is over the protocol's file limit of "
+                    f"{MAX_PHOTO_BYTES:,}")
         if not ok:
             return f"a {kind} edit needs {need!r} ({'a non-empty object' if need == 'fields' else 'a non-empty string' if need == 'status' else 'a positive integer'}), got {v!r}"  # noqa: E501
     if do == "manual" and a.get("via") is not None and not isinstance(a["via"], str):

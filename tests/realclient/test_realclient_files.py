@@ -6,6 +6,7 @@ import hashlib
 import random
 
 import httpx
+import pytest
 from realclient_helpers import WAIT_S, config, run, web
 
 from reference_client.client import DeviceClient
@@ -131,3 +132,26 @@ def test_a_server_that_ignores_range_still_resumes_correctly(tmp_path):
 
     assert run(main()) == len(data)
     assert (tmp_path / "files" / safe_name("f1")).read_bytes() == data
+
+
+def test_take_photo_stops_between_chunks_and_removes_its_file(tmp_path):
+    import threading
+
+    from reference_client.client import files
+
+    class SetAfter(threading.Event):
+        def __init__(self, n):
+            super().__init__()
+            self.n = n
+
+        def is_set(self):
+            self.n -= 1
+            return self.n < 0
+
+    with pytest.raises(files.PhotoCancelled, match="stopped after 3,145,728"):
+        files.take_photo(tmp_path, random.Random(1), 10 * files.WRITE_CHUNK_BYTES, SetAfter(3))
+    assert list((tmp_path / files.PHOTO_DIR).iterdir()) == []
+    with pytest.raises(ValueError, match="over the protocol's file limit of 536,870,912"):
+        files.take_photo(tmp_path, random.Random(1), files.MAX_PHOTO_BYTES + 1)
+    path, sha = files.take_photo(tmp_path, random.Random(1), files.MAX_PHOTO_BYTES // 4096)
+    assert path.stat().st_size == files.MAX_PHOTO_BYTES // 4096 and len(sha) == 64

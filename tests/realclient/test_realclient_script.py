@@ -25,6 +25,9 @@ from reference_server.testing import running_server
     ({"do": "app", "state": "paused"}, "'state' must be one of"),
     ({"do": "edit", "record": "j", "kind": "text"}, "needs 'fields'"),
     ({"do": "edit", "record": "j", "kind": "photo", "bytes": 0}, "positive integer"),
+    # "a 3 GB photo is written although the server refuses files over 512 MiB"
+    ({"do": "edit", "record": "j", "kind": "photo", "bytes": 3 * 10**9},
+     "3,000,000,000 bytes is over the protocol's file limit of 536,870,912"),
     ({"do": "edit", "record": "j", "kind": "status", "status": "x", "bytes": 3},
      "takes 'status', not 'bytes'"),
     ({"do": "edit", "record": "", "kind": "text", "fields": {"a": 1}}, "'record'"),
@@ -143,3 +146,37 @@ def test_stdin_script_and_sigterm_shut_down_cleanly(tmp_path):
         assert {e["ev"] for e in events[last_app + 1:]} <= {"sync_end", "file_end", "unsent",
                                                             "last_sync"}
         assert [e["change"] for e in events if e["ev"] == "ack"] == ["w1-c1"]
+
+
+def test_sigterm_while_writing_a_large_photo_stops_at_once_and_cleans_up(tmp_path):
+    """"ignores SIGTERM while writing it": the writer stops within one chunk and
+    removes its temporary file; the edit was never saved, so nothing is unsent."""
+    photos = tmp_path / "store" / "photos"
+    with running_server() as srv:
+        proc = subprocess.Popen([sys.executable, "-m", "bench", *_args(srv, tmp_path, "--script", "-")],
+                                stdin=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            for action in ({"do": "link", "class": "offline"},
+                           {"do": "edit", "record": "r1", "kind": "photo", "bytes": 512 * 2**20}):
+                proc.stdin.write(json.dumps(action).encode() + b"\n")
+            proc.stdin.flush()
+            deadline = time.monotonic() + WAIT_S
+            while not any(p.stat().st_size > 0 for p in photos.glob("tmp-*")):
+                assert proc.poll() is None, f"client exited {proc.returncode}: {proc.stderr.read()!r}"
+                assert time.monotonic() < deadline, "the photo was never started"
+                time.sleep(0.005)
+            t0 = time.monotonic()
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(WAIT_S) == 0, proc.stderr.read()
+            stopped_in = time.monotonic() - t0
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+            proc.stdin.close()
+            proc.stderr.close()
+    assert list(photos.glob("*")) == []
+    # Writing all 512 MiB takes seconds here; stopping takes one 1 MiB chunk
+    # plus the shutdown (generous for a loaded 2-core machine).
+    assert stopped_in < 5.0
+    events = list(TraceReader(tmp_path / "w1.jsonl"))
+    assert not [e for e in events if e["ev"] == "edit"]
