@@ -151,7 +151,7 @@ def dist(v: Any, p: _P) -> Dist:
     kind = v.get("dist")
     keys = {"const": ("value",), "exp": ("mean",), "uniform": ("low", "high"),
             "lognormal": ("median", "sigma")}
-    if kind not in keys:
+    if not isinstance(kind, str) or kind not in keys:
         raise (p / "dist").fail(f"unknown distribution {show(kind)} (known: {', '.join(keys)})")
     _mapping(v, p, ("dist", "cap", *keys[kind]))
     for k in keys[kind]:

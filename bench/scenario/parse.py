@@ -342,7 +342,13 @@ def load_scenario(path: str | Path) -> Scenario:
         raise ScenarioError(f"{source}: nested too deeply to be a scenario") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark is not None else "?"
-        raise ScenarioError(f"{source}: {where}: not valid YAML "
-                            f"({getattr(exc, 'problem', None) or exc})") from None
+        if mark is not None:
+            where = f"line {mark.line + 1}"
+        elif isinstance(exc, yaml.reader.ReaderError):  # a character YAML does not allow
+            where = f"character {exc.position + 1}"
+            exc = f"character {exc.character!r} is not allowed in YAML"
+        else:
+            where = "?"
+        problem = " ".join(str(getattr(exc, "problem", None) or exc).split())
+        raise ScenarioError(f"{source}: {where}: not valid YAML ({show(problem, 120)})") from None
     return parse_scenario(data, source)

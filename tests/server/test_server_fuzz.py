@@ -1,9 +1,12 @@
 """Fuzz every operation of the OpenAPI document: no 5xx, no crash.
 
 Schemathesis generates requests (valid and invalid) from ``/openapi.json``;
-each is sent to a live in-process server with a worker token on ``/v1/sync``
-(device set to that worker, so bodies get past the device check) and the
-admin token elsewhere. Bounded: ``MAX_EXAMPLES`` per operation.
+each is sent to a live in-process server under both kinds of principal: the
+operator (the admin token, with a worker token on ``/v1/sync`` so bodies get
+past the device check) and a worker on every operation, so the 403 paths and
+the worker's own files, uploads and sync are fuzzed too ("the server's HTTP
+API (schemathesis, both roles, 0 5xx)"). Bounded: ``MAX_EXAMPLES`` per
+operation and role.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from reference_server.openapi import OPENAPI
 
 # "bounded examples, e.g. max 30 per operation, total < 30 s": 12 keeps the
 # module under 30 s even on a heavily loaded 2-core machine (~10 s of CPU).
-MAX_EXAMPLES = 12
+MAX_EXAMPLES = 10
 SCHEMA = schemathesis.openapi.from_dict(OPENAPI)
 OPERATIONS = [r.ok() for r in SCHEMA.get_all_operations()]
 SKIP = {("GET", "/v1/push")}  # a WebSocket upgrade, not a request/response operation
@@ -34,16 +37,17 @@ def fuzz_worker(srv):
     return "fz1", srv.provision("fz1")
 
 
+@pytest.mark.parametrize("role", ["admin", "worker"])
 @pytest.mark.parametrize("operation,mode", CASES,
                          ids=[f"{o.method.upper()} {o.path} {m.value}" for o, m in CASES])
-def test_no_server_error(operation, mode, srv, fuzz_worker):
+def test_no_server_error(operation, mode, role, srv, fuzz_worker):
     device, worker_token = fuzz_worker
 
     @settings(max_examples=MAX_EXAMPLES, deadline=None, database=None,
               suppress_health_check=list(HealthCheck))
     @given(case=operation.as_strategy(generation_mode=mode))
     def run(case):
-        token = srv.admin_token
+        token = srv.admin_token if role == "admin" else worker_token
         if operation.path == "/v1/sync":
             token = worker_token
             if isinstance(case.body, dict) and "device" in case.body:
