@@ -14,12 +14,12 @@ import shutil
 import tempfile
 
 from reference_server.auth import ADMIN, TokenTable, new_token, token_hash
+from reference_server.backends import open_store
 from reference_server.config import DEFAULT_PG_FILES_DIR, ServerConfig
 from reference_server.core import Principal, SyncCore
 from reference_server.files import BlobStore
 from reference_server.metrics import Metrics
 from reference_server.push import PushHub
-from reference_server.store import open_store
 from reference_server.tracing import TraceClock, Tracer
 
 # Bytes of the HMAC key for cursors, created once per database.

@@ -107,17 +107,3 @@ class Store(Protocol):
     def put_file(self, meta: FileMeta) -> None: ...
     def delete_file(self, file_id: str) -> None: ...
     def file_in_scope(self, file_id: str, user: str) -> bool: ...
-
-
-def open_store(db: str, *, durable: bool = False) -> Store:
-    """The store for ``db``: a ``postgresql://`` URL selects PostgreSQL (needs the
-    ``pg`` extra), anything else is an SQLite path or ``:memory:``."""
-    if db.startswith(("postgresql://", "postgres://")):
-        try:
-            from reference_server.pg_store import PostgresStore
-        except ImportError as exc:
-            raise ImportError(f"the PostgreSQL store needs psycopg 3 and psycopg-pool"
-                              f" (pip install 'syncbench[pg]'): {exc}") from None
-        return PostgresStore(db, durable=durable)
-    from reference_server.sqlite_store import SQLiteStore
-    return SQLiteStore(db, durable=durable)

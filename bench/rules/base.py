@@ -21,9 +21,11 @@ Each instance ends in :meth:`Rule.passed` or :meth:`Rule.fail`; the verdict is
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
+
+from bench.rules.window import Window
 
 if TYPE_CHECKING:
     from bench.rules.state import Context
@@ -95,26 +97,6 @@ class RuleResult:
         return out
 
 
-class Window:
-    """An instance waiting for something until ``deadline``.
-
-    ``on_expire(window)`` runs when the deadline passes with the window still
-    open; ``close()`` ends it early (satisfied or cut).
-    """
-
-    __slots__ = ("dev", "deadline", "data", "open", "on_expire")
-
-    def __init__(self, dev: str | None, deadline: float, on_expire: Callable[[Window], None], data: Any = None):
-        self.dev = dev
-        self.deadline = deadline
-        self.data = data
-        self.open = True
-        self.on_expire = on_expire
-
-    def close(self) -> None:
-        self.open = False
-
-
 class Rule:
     """Base class of a rule; subclasses set the class attributes and handlers."""
 
@@ -164,24 +146,6 @@ class Rule:
         ordered = tuple(sorted(self.violations, key=lambda v: (v.t, v.dev or "")))
         return RuleResult(id=self.id, verdict=verdict, judged=self.judged, violations=ordered,
                           failures=self.failures)
-
-
-def expire_due(windows: Iterable[Window], end_t: float | None) -> None:
-    """Expire every open window among ``windows`` whose deadline is at or before ``end_t``.
-
-    For "within X s" windows, called from a rule's ``finish``: "within X s after
-    event E" means "t <= t_E + X", so once the trace has reached ``t_E + X`` the
-    window has been seen whole. It is not "cut short ... by the end of the trace"
-    (the checker's clock only fires deadlines strictly before an event, because
-    a later event at the deadline could still satisfy it). Rules whose windows
-    mean "more than X" (an idle stretch) must not call this.
-    """
-    if end_t is None:
-        return
-    for w in list(windows):
-        if w.open and w.deadline <= end_t:
-            w.open = False
-            w.on_expire(w)
 
 
 REGISTRY: dict[str, type[Rule]] = {}

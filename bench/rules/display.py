@@ -21,7 +21,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from bench.rules.base import Rule, Window, fmt_t
+from bench.rules.base import Rule, fmt_t
+from bench.rules.window import Window
 
 
 class DisplayRule(Rule):

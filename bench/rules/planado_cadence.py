@@ -13,7 +13,8 @@ start nor end a stretch.
 
 from __future__ import annotations
 
-from bench.rules.base import Rule, Window, fmt_t, register
+from bench.rules.base import Rule, fmt_t, register
+from bench.rules.window import Window
 
 
 @register

@@ -15,7 +15,8 @@ cut (not judged).
 
 from __future__ import annotations
 
-from bench.rules.base import Rule, Window, expire_due, fmt_t, register
+from bench.rules.base import Rule, fmt_t, register
+from bench.rules.window import Window, expire_due
 
 
 class _File:

@@ -8,7 +8,8 @@ window ("online and running from t to t + push_deliver_s"): not judged.
 
 from __future__ import annotations
 
-from bench.rules.base import Rule, Window, expire_due, fmt_t, register
+from bench.rules.base import Rule, fmt_t, register
+from bench.rules.window import Window, expire_due
 
 
 @register

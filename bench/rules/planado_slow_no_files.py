@@ -16,7 +16,8 @@ later turn to slow does not wait for a ``file_end`` that can never come.
 
 from __future__ import annotations
 
-from bench.rules.base import Rule, Window, expire_due, fmt_t, register
+from bench.rules.base import Rule, fmt_t, register
+from bench.rules.window import Window, expire_due
 from bench.trace.schema import SLOW_CLASSES
 
 

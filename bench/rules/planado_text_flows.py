@@ -9,7 +9,8 @@ app stopping running cuts it: not judged.
 
 from __future__ import annotations
 
-from bench.rules.base import Rule, Window, expire_due, fmt_t, register
+from bench.rules.base import Rule, fmt_t, register
+from bench.rules.window import Window, expire_due
 
 
 @register

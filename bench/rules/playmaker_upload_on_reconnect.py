@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from bench.rules.base import Rule, Window, expire_due, fmt_t, register
+from bench.rules.base import Rule, fmt_t, register
+from bench.rules.window import Window, expire_due
 
 
 @register

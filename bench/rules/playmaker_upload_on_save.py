@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from bench.rules.base import Window, expire_due, fmt_t, register
+from bench.rules.base import fmt_t, register
 from bench.rules.respond import RespondRule
+from bench.rules.window import Window, expire_due
 
 
 @register

@@ -20,8 +20,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from bench.rules.base import Rule, Window, expire_due, fmt_t
+from bench.rules.base import Rule, fmt_t
 from bench.rules.state import DeviceState
+from bench.rules.window import Window, expire_due
 
 
 class Respond:

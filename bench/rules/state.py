@@ -7,7 +7,7 @@ to the context *before* the rules see it, so a rule's handler reads the state
 "at or before t" including the event itself. Memory grows with devices,
 records and open windows, not with the length of the trace.
 
-The context is also the clock: rules schedule :class:`~bench.rules.base.Window`
+The context is also the clock: rules schedule :class:`~bench.rules.window.Window`
 deadlines on its heap, and the checker fires every deadline strictly earlier
 than the next event's ``t``.
 """
@@ -17,7 +17,7 @@ from __future__ import annotations
 import heapq
 from typing import Any
 
-from bench.rules.base import Window
+from bench.rules.window import Window
 from bench.trace.schema import SLOW_CLASSES
 
 

@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 from simpy.events import Timeout
 
 from bench.sim.links import BLACKHOLE, OFFLINE, SHAPED, LinkProfile, profiles
+from bench.sim.ports import SimFleet
 from bench.sim.server import request_bytes
 from reference_client.engine.actions import (
     AbortSync,
@@ -63,7 +64,6 @@ from reference_client.engine.inputs import (
 )
 
 if TYPE_CHECKING:
-    from bench.sim.fleet import Fleet
     from reference_client.engine.core import Engine
 
 # A client gives up on a request that hangs this long (OkHttp's default read
@@ -98,7 +98,7 @@ class Device:
     __slots__ = ("fleet", "env", "id", "engine", "rng", "profile", "push_enabled", "stopped",
                  "_gen", "_sync", "_xfers", "_stored", "_emit", "n_syncs", "n_failed")
 
-    def __init__(self, fleet: Fleet, dev_id: str, engine: Engine, rng: Any, *,
+    def __init__(self, fleet: SimFleet, dev_id: str, engine: Engine, rng: Any, *,
                  push_enabled: bool = True) -> None:
         self.fleet = fleet
         self.env = fleet.env

@@ -21,10 +21,9 @@ from __future__ import annotations
 
 from collections.abc import Generator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from bench.sim.device import Device
+from bench.sim.ports import SimDevice
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -84,7 +83,7 @@ PRESETS: dict[str, Mobility] = {
 }
 
 
-def markov(device: Device, preset: Mobility, rng: Any, start: str) -> Generator[Any, Any, None]:
+def markov(device: SimDevice, preset: Mobility, rng: Any, start: str) -> Generator[Any, Any, None]:
     """SimPy process: move ``device`` through ``preset``'s chain until it stops."""
     if not preset.moves:
         return

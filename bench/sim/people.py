@@ -21,14 +21,11 @@ from __future__ import annotations
 
 from collections.abc import Generator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from bench.scenario.dispatch import dispatcher_draws
 from bench.scenario.model import DispatchStep, Dist, Step
-
-if TYPE_CHECKING:
-    from bench.sim.device import Device
-    from bench.sim.fleet import Fleet
+from bench.sim.ports import SimDevice, SimFleet
 
 DAY_S = 86400.0
 # Planado job statuses named in the help article ("Started, En route, Paused or Finished").
@@ -71,7 +68,7 @@ PRESETS: dict[str, Behaviour] = {
 }
 
 
-def worker(device: Device, b: Behaviour, rng: Any) -> Generator[Any, Any, None]:
+def worker(device: SimDevice, b: Behaviour, rng: Any) -> Generator[Any, Any, None]:
     """SimPy process: one person using ``device`` by preset ``b``."""
     env = device.env
     stages: dict[str, str | None] = {}
@@ -126,7 +123,7 @@ def worker(device: Device, b: Behaviour, rng: Any) -> Generator[Any, Any, None]:
         yield env.timeout(max(0.0, DAY_S - b.shift_s))
 
 
-def _pick_job(device: Device, stages: dict[str, str | None], rng: Any) -> str | None:
+def _pick_job(device: SimDevice, stages: dict[str, str | None], rng: Any) -> str | None:
     records = device.engine.store.records
     open_jobs = [rid for rid, r in records.items()
                  if r.version is not None and stages.get(rid) != "finished"]
@@ -135,7 +132,7 @@ def _pick_job(device: Device, stages: dict[str, str | None], rng: Any) -> str | 
     return open_jobs[int(rng.random() * len(open_jobs))]
 
 
-def steps(device: Device, timeline: tuple[Step, ...]) -> Generator[Any, Any, None]:
+def steps(device: SimDevice, timeline: tuple[Step, ...]) -> Generator[Any, Any, None]:
     """SimPy process: replay explicit steps at their times."""
     env = device.env
     for s in timeline:
@@ -157,7 +154,7 @@ def steps(device: Device, timeline: tuple[Step, ...]) -> Generator[Any, Any, Non
             device.snapshot()
 
 
-def dispatch_steps(fleet: Fleet, timeline: tuple[DispatchStep, ...]) -> Generator[Any, Any, None]:
+def dispatch_steps(fleet: SimFleet, timeline: tuple[DispatchStep, ...]) -> Generator[Any, Any, None]:
     env = fleet.env
     for d in timeline:
         if d.t > env.now:
@@ -167,7 +164,7 @@ def dispatch_steps(fleet: Fleet, timeline: tuple[DispatchStep, ...]) -> Generato
         fleet.dispatch(d.op, d.record, d.assignee, status=d.status, file=d.file, nbytes=d.bytes)
 
 
-def dispatcher(fleet: Fleet, rng: Any) -> Generator[Any, Any, None]:
+def dispatcher(fleet: SimFleet, rng: Any) -> Generator[Any, Any, None]:
     """SimPy process: random dispatcher work at the scenario's per-device rates
     (the draws: bench.scenario.dispatch, shared with real runs)."""
     env = fleet.env

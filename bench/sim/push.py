@@ -20,13 +20,11 @@ notifications turned off never sees a push. Server-side mutants
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from bench.scenario.model import Dist
 from bench.sim.mutants import TRUE_SERVER, ServerMutant
-
-if TYPE_CHECKING:
-    from bench.sim.device import Device
+from bench.sim.ports import SimDevice
 
 
 class PushService:
@@ -41,14 +39,14 @@ class PushService:
         self.n_delivered = 0
         self.n_dropped = 0
 
-    def send(self, now: float, device: Device, record: str, reason: str | None) -> None:
+    def send(self, now: float, device: SimDevice, record: str, reason: str | None) -> None:
         self.n_sent += 1
         if self.mutant.push_drop:
             self.n_dropped += 1
             return
         self._later(self.delay.sample(self._rng), self._arrive, device, record, reason, now)
 
-    def _arrive(self, device: Device, record: str, reason: str | None, sent_at: float) -> None:
+    def _arrive(self, device: SimDevice, record: str, reason: str | None, sent_at: float) -> None:
         if device.push(record, reason, sent_at, self.ttl_s, force=self.mutant.push_to_offline):
             self.n_delivered += 1
         else:

@@ -19,7 +19,7 @@ import httpx
 
 # File requests in flight at once: OkHttp's default Dispatcher.maxRequestsPerHost
 # (5), the HTTP client most Android apps use. The engine may start more
-# transfers than that; the driver queues them (tasks.py), as OkHttp does.
+# transfers than that; the driver queues them (client/app.py), as OkHttp does.
 FILE_CONNECTIONS = 5
 # Sync requests use their own pool, so a sync never waits behind file bodies:
 # the engine runs one sync at a time; a second connection covers a late answer

@@ -20,7 +20,13 @@ back; the engine's ``SetTimer`` becomes one ``loop.call_later`` of
 ``(deadline - now) / K`` wall seconds (spec/links.md: "policy timers run K
 times faster").
 
-Two adaptations to the engine live in ``tasks.py``. The protocol acks a refused change
+Each ``StartSync`` and ``StartTransfer`` runs as its own task that ends by
+feeding the engine exactly one answer (``SyncResponse``/``SyncFailed``,
+``FileDone``); a task the engine aborted is cancelled and feeds nothing (the
+engine already wrote its ``sync_end``/``file_end``); network failures become
+failed answers with a short ``error`` (``network``, ``http 409``). At most
+``FILE_CONNECTIONS`` (OkHttp's 5 per host) transfers move at once; the rest
+queue. Two adaptations to the engine live there too. The protocol acks a refused change
 with ``"version": null, "error": ...`` ("A client must treat an ack with a
 non-null error as refused, not saved"); the engine's ``Ack`` wants a version,
 so the driver drops refused changes from the outbox, records them in the
@@ -38,16 +44,16 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from reference_client import engine as E  # noqa: N812
 from reference_client.client import files
-from reference_client.client.api import FILE_CONNECTIONS, ServerApi
+from reference_client.client.api import FILE_CONNECTIONS, ApiError, NetworkError, ServerApi
 from reference_client.client.clock import SpecClock, WallClock
 from reference_client.client.config import ClientConfig
 from reference_client.client.push import PushListener
 from reference_client.client.store import DeviceStore
-from reference_client.client.tasks import MEASURED_SLOW_CLASS, TransfersMixin, _Running
 from reference_client.client.throughput import ThroughputMeter
 from reference_client.client.trace import TraceWriter, meta_event
 from reference_client.policies import MUTANTS, Policy, get_policy
@@ -56,6 +62,25 @@ from reference_client.policies import MUTANTS, Policy, get_policy
 # with the state, written to the trace after; a restart writes the ones a kill
 # kept from reaching the trace (TraceWriter.complete).
 PENDING = "trace_pending"
+
+
+# The class a tethered Wi-Fi link measured below the 550 kbps line is reported as
+# (spec/links.md puts EDGE on the slow side).
+MEASURED_SLOW_CLASS = "edge"
+# How long (spec seconds) a slow verdict holds before the device trusts the OS's
+# Wi-Fi again and measures anew: a Planado sync period and a half, so at
+# least one timer sync runs under the verdict.
+MEASURED_SLOW_HOLD_S = 180.0
+
+
+@dataclass(slots=True)
+class _Running:
+    """A transfer in flight: its task and the offsets it saw (first, last, last fed)."""
+
+    task: asyncio.Task[Any] | None = None
+    first: int | None = None
+    last: int | None = None
+    reported: int = -1
 
 
 def resolve_policy(config: ClientConfig) -> Policy:
@@ -72,8 +97,10 @@ def resolve_policy(config: ClientConfig) -> Policy:
     return mutant.policy
 
 
-class DeviceClient(TransfersMixin):
+class DeviceClient:
     """One device. ``async with DeviceClient(config) as dev: await dev.set_link("wifi")``."""
+
+    _warned = False  # the one "server refused the sync" message was printed
 
     def __init__(self, config: ClientConfig, *, wall: WallClock = time.time,
                  transport: Any = None, on_event: Callable[[dict], None] | None = None) -> None:
@@ -397,3 +424,103 @@ class DeviceClient(TransfersMixin):
         if self.config.measure_link and os_class == "wifi" and self.meter.is_slow:
             return MEASURED_SLOW_CLASS
         return os_class
+
+    # ---- sync requests, file transfers, link measurement -----------------------
+    async def _run_sync(self, a: E.StartSync) -> None:
+        cfg = self.config
+        try:
+            body = await self.api.sync(a.request, timeout_s=cfg.wall_timeout(cfg.sync_timeout_s))
+        except (NetworkError, ApiError) as exc:
+            self._syncs.pop(a.sync, None)
+            if isinstance(exc, ApiError) and exc.status in (401, 403) and not self._warned:
+                # A wrong token or device never heals by retrying: say so once.
+                self._warned = True
+                print(f"device {self.config.device}: the server refused the sync ({exc})",
+                      file=sys.stderr)
+            self._feed(E.SyncFailed(now=self.now, sync=a.sync, error=_short(exc)))
+            return
+        self._syncs.pop(a.sync, None)
+        refused = []
+        if isinstance(body, dict) and isinstance(body.get("acks"), list):
+            keep = []
+            for ack in body["acks"]:
+                if isinstance(ack, dict) and ack.get("error") is not None:
+                    refused.append((ack.get("change"), ack.get("record"), str(ack["error"])))
+                else:
+                    keep.append(ack)
+            body = {**body, "acks": keep}
+        try:
+            inp = E.SyncResponse.from_json(now=self.now, sync=a.sync, body=body)
+        except (ValueError, AttributeError) as exc:
+            self._feed(E.SyncFailed(now=self.now, sync=a.sync, error=f"bad response: {exc}"))
+            return
+        for change, _, _ in refused:
+            self.engine.store.outbox.pop(change, None)  # refused, not saved: stop resending
+        self._feed(inp, refused=[(c, r or "", e, inp.now) for c, r, e in refused])
+
+    async def _run_transfer(self, a: E.StartTransfer, run: _Running) -> None:
+        cfg, key = self.config, (a.file, a.dir)
+        step = cfg.upload_chunk
+
+        def progress(n: int) -> None:
+            if run.first is None:
+                run.first = n
+            run.last = n
+            # One FileProgress (one store commit) per chunk, not per network read.
+            if n - run.reported >= step or n >= a.bytes:
+                run.reported = n
+                self._feed(E.FileProgress(now=self.now, file=a.file, dir=a.dir, bytes=n))
+
+        try:
+            async with self._file_slots:  # at most FILE_CONNECTIONS move at once
+                started = asyncio.get_running_loop().time()
+                if a.dir == "up":
+                    photo = self.store.photo(a.file)
+                    if photo is None:
+                        raise OSError(f"photo for change {a.file} is not in the store")
+                    path, sha, nbytes = photo
+                    n = await files.upload(self.api, file=a.file, path=path, sha256=sha,
+                                           total=nbytes, chunk=step, progress=progress)
+                else:
+                    n = await files.download(self.api, file=a.file, store_dir=cfg.store,
+                                             total=a.bytes, sha256=a.sha256, progress=progress)
+        except (NetworkError, ApiError, OSError) as exc:
+            if self._transfers.pop(key, None) is not None:
+                self._feed(E.FileDone(now=self.now, file=a.file, dir=a.dir, ok=False,
+                                      bytes=run.last, error=_short(exc)))
+            return
+        if self._transfers.pop(key, None) is None:
+            return  # aborted while finishing: the engine already ended it
+        sampled = self.meter.sample(n - (run.first or 0),
+                                    asyncio.get_running_loop().time() - started)
+        # The transfer ends first: a link turning slow would otherwise abort it.
+        self._feed(E.FileDone(now=self.now, file=a.file, dir=a.dir, ok=True, bytes=n))
+        if sampled:
+            self._remeasure()
+
+    def _remeasure(self) -> None:
+        """Tell the engine the class the measurement implies, if it changed."""
+        if self._os_link is None or self._closed:
+            return
+        effective = self._effective_link(self._os_link)
+        if effective == self.engine.link:
+            return
+        self._feed(E.LinkChanged(now=self.now, link_class=effective))
+        if effective == MEASURED_SLOW_CLASS:
+            # No file moves on a slow link, so no new sample would ever lift the
+            # verdict: it expires, and the next transfer measures again.
+            self._spawn(self._forget_measurement(), "measurement hold")
+
+    async def _forget_measurement(self) -> None:
+        await asyncio.sleep(self.clock.to_wall(MEASURED_SLOW_HOLD_S))
+        self.meter.kbps = None
+        self._remeasure()
+
+
+def _short(exc: BaseException) -> str:
+    """A one-line error for the trace's ``sync_end``/``file_end`` ``error``."""
+    if isinstance(exc, ApiError):
+        return f"http {exc.status}"
+    if isinstance(exc, NetworkError):
+        return "network"
+    return f"{type(exc).__name__}: {exc}"[:120]

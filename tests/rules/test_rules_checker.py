@@ -17,8 +17,9 @@ from bench.rules import (
     check_events,
     get_policy,
 )
-from bench.rules.base import Window, expire_due, fmt_t
+from bench.rules.base import fmt_t
 from bench.rules.state import Context
+from bench.rules.window import Window, expire_due
 from bench.testing import TraceBuilder
 
 

@@ -12,9 +12,10 @@ import pytest
 
 from reference_server import limits
 from reference_server.auth import ADMIN
+from reference_server.backends import open_store
 from reference_server.core import Principal, SyncCore
 from reference_server.errors import ApiError
-from reference_server.store import Device, FileMeta, open_store
+from reference_server.store import Device, FileMeta
 from reference_server.tracing import TraceClock, Tracer
 from reference_server.validate import sync_request
 

@@ -31,14 +31,26 @@ leaves the queue, both sockets close. A lost socket closes the other at once.
 from __future__ import annotations
 
 import asyncio
+import random
 import socket
 import struct
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-from bench.link.proxy.stream import Stream
+from bench.link.proxy.stream import Counter, Stream
+from bench.link.proxy.toxics import Toxic
 
-if TYPE_CHECKING:
-    from bench.link.proxy.proxy import Proxy
+
+class Owner(Protocol):
+    """What a connection needs of the proxy that accepted it (``proxy.Proxy``)."""
+
+    counters: dict[str, Counter]
+    toxics: dict[str, Toxic]
+
+    def stream_rng(self, number: int, stream: str) -> random.Random: ...
+
+    def upstream_address(self) -> tuple[str, int]: ...
+
+    def connection_closed(self, conn: Connection) -> None: ...
 
 _LINGER_RESET = struct.pack("ii", 1, 0)  # SO_LINGER on, 0 s: close() sends RST
 
@@ -88,7 +100,7 @@ class _Side(asyncio.Protocol):
 class Connection:
     """A client connection and its upstream connection, joined by two streams."""
 
-    def __init__(self, proxy: Proxy, number: int) -> None:
+    def __init__(self, proxy: Owner, number: int) -> None:
         self.proxy = proxy
         self.number = number
         self.loop = asyncio.get_running_loop()

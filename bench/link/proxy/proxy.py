@@ -21,7 +21,6 @@ connections (upstream's ``-seed`` flag has no effect; ours does).
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import ipaddress
 import random
 import re
@@ -31,7 +30,7 @@ from typing import Any
 from bench.link.proxy.errors import ApiError, bad_body
 from bench.link.proxy.link import Connection
 from bench.link.proxy.stream import Counter
-from bench.link.proxy.toxics import Settings
+from bench.link.proxy.toxics import Settings, Toxic
 
 STREAMS = ("upstream", "downstream")
 # Pending-connection queue of a listener. Go's net.Listen uses the kernel's
@@ -84,26 +83,6 @@ def _short(text: str, limit: int = 80) -> str:
 
 def join_hostport(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-
-
-@dataclasses.dataclass(slots=True, kw_only=True)
-class Toxic:
-    """A toxic as the API sees it; ``settings`` is replaced on update."""
-
-    name: str
-    type: str
-    stream: str
-    toxicity: float
-    settings: Settings
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "type": self.type,
-            "stream": self.stream,
-            "toxicity": self.toxicity,
-            "attributes": self.settings.attributes(),
-        }
 
 
 class Proxy:

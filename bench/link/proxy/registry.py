@@ -13,8 +13,8 @@ import asyncio
 from typing import Any
 
 from bench.link.proxy.errors import ApiError, not_found
-from bench.link.proxy.proxy import Proxy, Toxic, split_hostport
-from bench.link.proxy.toxics import Settings
+from bench.link.proxy.proxy import Proxy, split_hostport
+from bench.link.proxy.toxics import Settings, Toxic
 
 # Where a proxy listens when the request names no address. Upstream passes ""
 # to net.Listen (every interface); the bench keeps links on loopback.

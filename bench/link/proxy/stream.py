@@ -20,13 +20,19 @@ import asyncio
 import collections
 import random
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from bench.link.proxy.toxics import Chunk, ToxicState
+from bench.link.proxy.toxics import Chunk, Toxic, ToxicState
 
-if TYPE_CHECKING:
-    from bench.link.proxy.link import Connection
-    from bench.link.proxy.proxy import Toxic
+
+class Ends(Protocol):
+    """What a stream needs of the connection it belongs to (``link.Connection``)."""
+
+    loop: asyncio.AbstractEventLoop
+
+    def close(self) -> None: ...
+
+    def reset(self) -> None: ...
 
 # Upstream cuts reads into chunks of at most 32 KiB ("Each socket read
 # (≤ 32 KiB) becomes a chunk"). asyncio's transports read up to 256 KiB at a
@@ -71,7 +77,7 @@ class Stream:
         "queue", "queued", "timer", "paused", "hold_timer", "hold_until", "ended",
     )
 
-    def __init__(self, conn: Connection, name: str, counter: Counter, rng: random.Random) -> None:
+    def __init__(self, conn: Ends, name: str, counter: Counter, rng: random.Random) -> None:
         self.conn = conn
         self.name = name
         self.src: asyncio.Transport | None = None

@@ -41,7 +41,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, ClassVar, Protocol
 
 __all__ = [
-    "TOXICS", "Chunk", "Settings", "StreamControl", "ToxicState", "InvalidAttribute",
+    "TOXICS", "Chunk", "Settings", "StreamControl", "Toxic", "ToxicState", "InvalidAttribute",
     "register", "settings_class",
 ]
 
@@ -154,6 +154,26 @@ class ToxicState:
 
     def release(self) -> None:
         """The connection is closing: cancel timers, drop references."""
+
+
+@dataclasses.dataclass(slots=True, kw_only=True)
+class Toxic:
+    """A toxic as the API sees it; ``settings`` is replaced on update."""
+
+    name: str
+    type: str
+    stream: str
+    toxicity: float
+    settings: Settings
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "type": self.type,
+            "stream": self.stream,
+            "toxicity": self.toxicity,
+            "attributes": self.settings.attributes(),
+        }
 
 
 TOXICS: dict[str, type[Settings]] = {}
