@@ -3,6 +3,8 @@
 - ``reference_client`` and ``reference_server`` never import ``bench``;
 - rule checkers read traces only: ``bench.rules`` and ``bench.trace`` import
   nothing of the simulator, links, real runs, load or reports;
+- no module imports another that imports it back, directly or around a
+  circle (type-only imports count);
 - ``locust`` is imported only inside ``bench.load`` (it monkey-patches the
   standard library on import), and importing the CLI does not import it.
 """
@@ -65,3 +67,82 @@ def test_importing_the_cli_loads_no_locust_nor_simulator():
             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('locust', 'gevent', 'simpy', 'matplotlib')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def _module_graph() -> dict[str, set[str]]:
+    """First-party module -> the first-party modules it imports (any import,
+    type-only and function-level ones too). A package's ``__init__`` is not a
+    node: it is the package's face, and an arrow to it stands for the names it
+    hands on."""
+    files = {}
+    for top in ("bench", "reference_client", "reference_server"):
+        for f in modules_under(top):
+            rel = f.relative_to(ROOT).with_suffix("")
+            if rel.name == "__init__":
+                continue
+            files[".".join(rel.parts)] = f
+    graph: dict[str, set[str]] = {m: set() for m in files}
+    for mod, f in files.items():
+        tree = ast.parse(f.read_text(encoding="utf-8"), str(f))
+        for node in ast.walk(tree):
+            targets: list[str] = []
+            if isinstance(node, ast.Import):
+                targets = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                base = node.module
+                if node.level:
+                    base = ".".join(mod.split(".")[:-node.level] + [node.module])
+                targets = [f"{base}.{a.name}" if f"{base}.{a.name}" in files else base
+                           for a in node.names]
+            graph[mod].update(t for t in targets if t in files and t != mod)
+    return graph
+
+
+def _circles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components of more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on: set[str] = set()
+    out: list[list[str]] = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on.add(v)
+        for w in graph[v]:
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            comp = []
+            while True:
+                w = stack.pop()
+                on.discard(w)
+                comp.append(w)
+                if w == v:
+                    break
+            if len(comp) > 1:
+                out.append(sorted(comp))
+
+    sys.setrecursionlimit(max(10_000, sys.getrecursionlimit()))
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return out
+
+
+def test_no_import_circles():
+    # One-day-three-drivers: "the import graph has no circles". Type-only
+    # imports count: a class split into mixins that import their host back,
+    # or two modules naming each other's classes, is a circle here too.
+    graph = _module_graph()
+    assert len(graph) > 150
+    assert _circles(graph) == []
+
+
+def test_the_circle_finder_finds_circles():
+    assert _circles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+    assert _circles({"a": {"b"}, "b": set()}) == []
