@@ -51,7 +51,13 @@ def token_hash(token: str) -> bytes:
 
 
 def new_token() -> str:
-    return secrets.token_urlsafe(TOKEN_BYTES)
+    # URL-safe base64 starts with "-" one time in 64, and a command line then
+    # reads "--token -x..." as a missing value (argparse: "expected one
+    # argument"); drawing again costs nothing and spares every CLI that trap.
+    while True:
+        token = secrets.token_urlsafe(TOKEN_BYTES)
+        if not token.startswith("-"):
+            return token
 
 
 class TokenTable:

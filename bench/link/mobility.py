@@ -71,6 +71,12 @@ class MobilityModel:
 
     def __post_init__(self) -> None:
         where = f"mobility model {self.name!r}"
+        if not self.dwell_s and not self.next:  # static: stays on its start
+            try:
+                get_profile(self.start)
+            except ProfileError as exc:
+                raise TimelineError(f"{where}: {exc}") from None
+            return
         for profile in {self.start, *self.dwell_s, *self.next,
                         *(p for row in self.next.values() for p in row)}:
             try:
@@ -85,18 +91,45 @@ class MobilityModel:
 
     @property
     def profiles(self) -> tuple[str, ...]:
-        return tuple(self.dwell_s)
+        return tuple(self.dwell_s) or (self.start,)
 
-    def steps(self, rng: random.Random, duration_s: float) -> tuple[Step, ...]:
-        """A timeline of ``duration_s`` spec seconds drawn with ``rng``."""
-        t, current = 0.0, self.start
+    @property
+    def static(self) -> bool:
+        return not self.dwell_s
+
+    def first(self, own: str | None = None) -> str:
+        """The profile a device starts on: its own link when the chain has it, else ``start``."""
+        return own if own is not None and (own in self.dwell_s or self.static) else self.start
+
+    def dwell(self, profile: str, rng: random.Random) -> float:
+        """How long a device stays on ``profile``: exponential with the profile's mean."""
+        return rng.expovariate(1.0 / self.dwell_s[profile])
+
+    def move(self, profile: str, rng: random.Random) -> str:
+        """The profile a device leaving ``profile`` moves to, drawn by weight."""
+        row = self.next[profile]
+        # One uniform draw per move (any rng with random(): the simulator's
+        # DeviceRandom too), scanned in the row's order.
+        x = rng.random() * sum(row.values())
+        for name, weight in row.items():
+            x -= weight
+            if x < 0:
+                return name
+        return name
+
+    def steps(self, rng: random.Random, duration_s: float, own: str | None = None) -> tuple[Step, ...]:
+        """A timeline of ``duration_s`` spec seconds drawn with ``rng``, starting on
+        :meth:`first` of ``own``. The simulator walks the same chain with the same
+        draws (dwell, then move), so sim and real see one day."""
+        t, current = 0.0, self.first(own)
         out = [Step(t=0.0, profile=current)]
+        if self.static:
+            return tuple(out)
         while True:
-            t += rng.expovariate(1.0 / self.dwell_s[current])
+            t += self.dwell(current, rng)
             if t >= duration_s:
                 return tuple(out)
-            row = self.next[current]
-            current = rng.choices(list(row), weights=list(row.values()))[0]
+            current = self.move(current, rng)
             out.append(Step(t=t, profile=current))
 
 
@@ -116,7 +149,10 @@ def parse_models(data: object, where: str = "mobility") -> dict[str, MobilityMod
 
 @functools.cache
 def presets() -> dict[str, MobilityModel]:
-    """The shipped mobility presets: urban, suburban, rural, underground."""
+    """The shipped mobility presets: urban, suburban, rural, underground, static.
+
+    The one mobility table of the bench: the simulator, the real runner and
+    ``syncbench link mobility`` all draw from it."""
     text = resources.files("bench.link").joinpath("mobility.yaml").read_text()
     return parse_models(yaml.safe_load(text), "bench/link/mobility.yaml")
 
@@ -127,6 +163,9 @@ def markdown_presets() -> str:
 
     lines = ["| preset | starts on | profiles (mean dwell, s) | largest K |", "|---|---|---|---|"]
     for name, model in presets().items():
+        if model.static:
+            lines.append(f"| {name} | its own link | stays there all day | — |")
+            continue
         dwell = ", ".join(f"{p} ({d:g})" for p, d in model.dwell_s.items())
         k = min(max_time_scale(p) for p in model.profiles)
         lines.append(f"| {name} | {model.start} | {dwell} | {k:g} |")

@@ -12,7 +12,7 @@ single process is started::
              ──> check_scale()    every profile used before the settle window
                                   must run at K (bench.link.timescale)
 
-The mobility chains are the simulator's presets (``bench.sim.mobility.PRESETS``:
+The mobility chains are the one preset table (``bench/link/mobility.yaml``:
 plain data, no SimPy), drawn here with the same exponential dwell and weighted
 moves, so a scenario file means the same day in both modes; the individual
 draws differ from the simulator's (it interleaves one generator per device
@@ -79,21 +79,12 @@ def device_specs(sc: Scenario) -> list[DeviceSpec]:
 
 def mobility_steps(preset: str, start: str, rng: random.Random,
                    duration_s: float) -> list[tuple[float, str]]:
-    """Draws of the simulator's Markov chain ``preset`` over ``[0, duration_s)``."""
-    from bench.sim.mobility import PRESETS
+    """The moves of mobility preset ``preset`` over ``[0, duration_s)`` after the
+    start (the draws the simulator makes for the same device and seed)."""
+    from bench.link.mobility import get_model
 
-    chain = PRESETS[preset]
-    if not chain.moves:
-        return []
-    state = start if start in chain.dwell_s else chain.start
-    out: list[tuple[float, str]] = []
-    t = 0.0
-    while True:
-        t += rng.expovariate(1.0 / chain.dwell_s[state])
-        if t >= duration_s:
-            return out
-        state = chain.next(state, rng)
-        out.append((t, state))
+    steps = get_model(preset).steps(rng, duration_s, own=start)
+    return [(s.t, s.profile) for s in steps[1:]]
 
 
 def link_timeline(spec: DeviceSpec, sc: Scenario) -> tuple[tuple[float, str], ...]:

@@ -32,6 +32,7 @@ from typing import Any
 import simpy
 from simpy.events import Timeout
 
+from bench.link import mobility as link_mobility
 from bench.rules import Checker, RuleResult
 from bench.rules import get_policy as get_rule_policy
 from bench.scenario.model import Scenario
@@ -123,7 +124,7 @@ class Fleet:
             if spec.steps:
                 env.process(people.steps(dev, spec.steps))
             if spec.mobility is not None:
-                env.process(mobility.markov(dev, mobility.PRESETS[spec.mobility], rng, start))
+                env.process(mobility.markov(dev, link_mobility.get_model(spec.mobility), rng, start))
             if spec.behaviour is not None:
                 self.behaving.append(spec.id)
                 env.process(people.worker(dev, people.PRESETS[spec.behaviour], rng))

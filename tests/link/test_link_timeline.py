@@ -27,8 +27,12 @@ from bench.trace import validate_event
 
 
 def test_presets_are_seeded_and_well_formed():
-    assert set(presets()) == {"urban", "suburban", "rural", "underground"}
+    assert set(presets()) == {"urban", "suburban", "rural", "underground", "static"}
+    static = presets()["static"]
+    assert static.steps(random.Random(9), 8 * 3600, own="edge") == (Step(t=0.0, profile="edge"),)
     for name, model in presets().items():
+        if model.static:
+            continue
         a = model.steps(random.Random(9), 8 * 3600)
         assert a == model.steps(random.Random(9), 8 * 3600) != model.steps(random.Random(10), 8 * 3600)
         assert a[0] == Step(t=0.0, profile=model.start)

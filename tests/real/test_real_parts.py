@@ -8,6 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from bench.link.mobility import get_model
 from bench.real.compare import compare_modes
 from bench.real.drift import MIN_SAMPLE_BYTES, samples, summarize, target_wall_s
 from bench.real.merge import write_merged
@@ -45,7 +46,7 @@ def test_real_link_timelines_are_seeded_and_start_at_zero() -> None:
     for d in a:
         assert d.links[0][0] == 0 and all(t < sc.duration_s for t, _ in d.links)
     rural = mobility_steps("rural", "edge", random.Random(1), 8 * 3600)
-    assert rural and {p for _, p in rural} <= {"edge", "gprs", "3g", "lte", "offline"}
+    assert rural and {p for _, p in rural} <= set(get_model("rural").profiles)
     assert mobility_steps("static", "lte", random.Random(1), 3600) == []
 
 

@@ -34,7 +34,7 @@ SLOW_KBPS = 200
 def _client(srv_url: str, token: str, store: Path, trace: Path, script: Path,
             log: Path) -> subprocess.Popen:
     cmd = [sys.executable, "-m", "reference_client.client", "--server", srv_url,
-           "--token", token, "--device", "w1", "--store", str(store), "--trace", str(trace),
+           f"--token={token}", "--device", "w1", "--store", str(store), "--trace", str(trace),
            "--time-scale", "60", "--script", str(script)]
     return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=log.open("ab"))
 

@@ -112,7 +112,7 @@ def test_stdin_malformed_line_stops_with_exit_2(tmp_path):
     with running_server() as srv:
         token = srv.provision("w1")
         cmd = [sys.executable, "-m", "reference_client.client", "--server", srv.url,
-               "--token", token, "--device", "w1", "--store", str(tmp_path / "s"),
+               f"--token={token}", "--device", "w1", "--store", str(tmp_path / "s"),
                "--trace", str(tmp_path / "w1.jsonl"), "--script", "-"]
         lines = json.dumps({"do": "link", "class": "wifi"}) + "\n" + '{"do": "jump"}\n'
         proc = subprocess.run(cmd, input=lines.encode(), capture_output=True, timeout=WAIT_S)

@@ -59,7 +59,7 @@ def test_script_file_errors_name_file_and_line(tmp_path):
 
 def _args(srv, tmp_path, *extra):
     token = srv.tokens.get("w1") or srv.provision("w1")
-    return ["client", "--server", srv.url, "--token", token, "--device", "w1",
+    return ["client", "--server", srv.url, f"--token={token}", "--device", "w1",
             "--store", str(tmp_path / "store"), "--trace", str(tmp_path / "w1.jsonl"), *extra]
 
 

@@ -236,3 +236,9 @@ def test_admin_files_from_an_older_database_stay_the_admins(tmp_path):
         rest = os.urandom(300)
         assert put(client, admin, "old-partial", 700, rest).status_code == 200
         assert finish(client, admin, "old-partial", old["old-partial"] + rest).status_code == 200
+
+
+def test_tokens_never_start_with_a_dash():
+    """One token in 64 began with "-", and ``client --token -x...`` then failed
+    with "expected one argument": the cause of a rare test failure."""
+    assert not [t for t in (new_token() for _ in range(3000)) if t.startswith("-")]

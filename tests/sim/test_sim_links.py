@@ -4,6 +4,7 @@ import random
 
 import pytest
 
+from bench.link.mobility import presets
 from bench.sim import links, mobility
 
 
@@ -54,16 +55,40 @@ def test_unknown_profile_names_the_known_ones():
 
 def test_mobility_presets_only_name_known_profiles_and_states():
     known = set(links.profiles())
-    for preset in mobility.PRESETS.values():
-        for state, row in preset.moves.items():
+    for preset in presets().values():
+        for state, row in preset.next.items():
             assert state in known and state in preset.dwell_s
-            for nxt, w in row:
+            for nxt, w in row.items():
                 assert nxt in preset.dwell_s and w > 0 and nxt != state
 
 
 def test_mobility_transitions_follow_the_weights():
-    urban = mobility.PRESETS["urban"]
+    urban = presets()["urban"]
     rng = random.Random(5)
     n = 20_000
-    got = sum(urban.next("offline", rng) == "lte" for _ in range(n)) / n
-    assert got == pytest.approx(0.7, abs=0.02)
+    got = sum(urban.move("offline", rng) == "lte" for _ in range(n)) / n
+    assert got == pytest.approx(3 / 5, abs=0.02)
+
+
+class Phone:
+    stopped = False
+
+    def __init__(self, env):
+        self.env, self.seen = env, []
+
+    def set_link(self, p):
+        self.seen.append((self.env.now, p))
+
+
+def test_the_simulator_walks_the_chain_the_real_runner_plays():
+    """One mobility table, one walk: the simulator's process and the timeline
+    the real runner plays make the same draws, so one seed is one day."""
+    import simpy
+
+    for name, model in presets().items():
+        phone = Phone(simpy.Environment())
+        phone.env.process(mobility.markov(phone, model, random.Random(3), "lte"))
+        phone.env.run(until=8 * 3600)
+        seen = phone.seen
+        steps = model.steps(random.Random(3), 8 * 3600, own="lte")
+        assert seen == [(s.t, s.profile) for s in steps[1:]], name
