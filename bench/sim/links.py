@@ -6,9 +6,9 @@ bytes over the direction's bandwidth, plus jitter drawn from the injected RNG::
     one_way(bytes, dir) = rtt/2 + U(-jitter/2, +jitter/2) + bytes*8 / (kbps*1000)
 
 A request/response exchange is ``one_way(request, up) + service +
-one_way(response, down)``. The numbers come from the link profiles table of
-``bench.link.profiles`` (spec/links.md as data) when it is importable; else
-from :data:`FALLBACK`, a copy of the spec's table kept here in one place.
+one_way(response, down)``. The numbers are the one link profile table,
+``bench.link.profiles`` (spec/links.md as data), the same the proxy shapes
+real links with.
 Loss is modelled as bench.link models it over TCP: the profile's effective
 ``shape`` adds delay and takes goodput off (spec/links.md, "Emulating packet
 loss over TCP"); a profile with ``reset`` toxicity resets that fraction of
@@ -24,6 +24,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+
+from bench.link.profiles import profiles as link_profiles
 
 SHAPED, OFFLINE, BLACKHOLE = "shaped", "offline", "blackhole"
 
@@ -54,29 +56,9 @@ class LinkProfile:
         return t if t > 0.0 else 0.0
 
 
-# spec/links.md, "Link profiles" table: (class, down kbps, up kbps, RTT ms, jitter ms, mode).
-# Used only when bench.link.profiles is not importable.
-FALLBACK: dict[str, tuple[str, float, float, float, float, str]] = {
-    "gprs": ("gprs", 50, 20, 500, 0, SHAPED),
-    "edge": ("edge", 240, 200, 840, 0, SHAPED),
-    "3g": ("3g", 780, 330, 200, 0, SHAPED),
-    "lte": ("lte", 12000, 12000, 70, 0, SHAPED),
-    "wifi": ("wifi", 30000, 15000, 2, 0, SHAPED),
-    "offline": ("offline", 0, 0, 0, 0, OFFLINE),
-    "blackhole": ("offline", 0, 0, 0, 0, BLACKHOLE),
-    "flaky": ("3g", 1000, 1000, 1000, 250, SHAPED),
-    "3g-slow": ("3g", 400, 400, 400, 0, SHAPED),
-    "3g-fast": ("3g", 1600, 768, 150, 0, SHAPED),
-}
-
-
-def _from_bench_link() -> dict[str, LinkProfile] | None:
-    try:
-        from bench.link.profiles import profiles
-    except ImportError:
-        return None
+def _table() -> dict[str, LinkProfile]:
     out = {}
-    for name, p in profiles().items():
+    for name, p in link_profiles().items():
         if p.mode != SHAPED:
             out[name] = LinkProfile(name=name, link_class=p.link_class, mode=p.mode)
             continue
@@ -87,28 +69,21 @@ def _from_bench_link() -> dict[str, LinkProfile] | None:
     return out
 
 
-def _fallback() -> dict[str, LinkProfile]:
-    out = {}
-    for name, (cls, down, up, rtt, jitter, mode) in FALLBACK.items():
-        out[name] = LinkProfile(name=name, link_class=cls, mode=mode, down_bps=down * 125,
-                                up_bps=up * 125, one_way_s=rtt / 2000, jitter_s=jitter / 2000)
-    return out
-
-
 _TABLE: dict[str, LinkProfile] | None = None
 
 
 def profiles() -> dict[str, LinkProfile]:
-    """Every known profile by name (bench.link's table, else the fallback)."""
+    """Every known profile by name, in simulator units (the one profile table:
+    ``bench/link/profiles.yaml``)."""
     global _TABLE
     if _TABLE is None:
-        _TABLE = _from_bench_link() or _fallback()
+        _TABLE = _table()
     return _TABLE
 
 
 def source() -> str:
     """Where the profile numbers came from (for reports)."""
-    return "bench.link.profiles" if _from_bench_link() is not None else "bench.sim.links.FALLBACK"
+    return "bench.link.profiles"
 
 
 def get(name: str) -> LinkProfile:

@@ -20,12 +20,14 @@ def test_profiles_follow_the_spec_table():
     assert p["blackhole"].mode == links.BLACKHOLE and p["blackhole"].link_class == "offline"
 
 
-def test_fallback_table_agrees_with_bench_link():
-    fb = links._fallback()
+def test_the_simulator_uses_the_one_profile_table():
+    from bench.link.profiles import profiles as link_profiles
+
+    table = link_profiles()
+    assert set(links.profiles()) == set(table) and links.source() == "bench.link.profiles"
     for name, prof in links.profiles().items():
-        if name in fb and prof.mode == links.SHAPED and not name.endswith("lossy"):
-            assert fb[name].down_bps == pytest.approx(prof.down_bps), name
-            assert fb[name].one_way_s == pytest.approx(prof.one_way_s), name
+        if prof.mode == links.SHAPED:
+            assert prof.down_bps == pytest.approx(table[name].shape("down").rate_kbps * 125), name
 
 
 def test_transfer_time_is_half_rtt_plus_bytes_over_bandwidth():
