@@ -26,6 +26,7 @@ from types import MappingProxyType
 
 import yaml
 
+from bench.draw import weighted
 from bench.link.profiles import ProfileError, get_profile
 
 
@@ -107,15 +108,7 @@ class MobilityModel:
 
     def move(self, profile: str, rng: random.Random) -> str:
         """The profile a device leaving ``profile`` moves to, drawn by weight."""
-        row = self.next[profile]
-        # One uniform draw per move (any rng with random(): the simulator's
-        # DeviceRandom too), scanned in the row's order.
-        x = rng.random() * sum(row.values())
-        for name, weight in row.items():
-            x -= weight
-            if x < 0:
-                return name
-        return name
+        return weighted(self.next[profile].items(), rng)
 
     def steps(self, rng: random.Random, duration_s: float, own: str | None = None) -> tuple[Step, ...]:
         """A timeline of ``duration_s`` spec seconds drawn with ``rng``, starting on

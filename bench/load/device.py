@@ -29,6 +29,7 @@ from typing import Any, Protocol
 
 import orjson
 
+from bench.draw import weighted
 from bench.load.behaviour import OUTAGE_ACTS, Person
 from bench.load.config import LoadConfig
 from bench.load.profiles import get_profile
@@ -63,12 +64,7 @@ class Transport(Protocol):
 
 
 def pick_link(rng: random.Random, mix: tuple[tuple[str, float], ...]) -> str:
-    x = rng.random() * sum(w for _, w in mix)
-    for cls, w in mix:
-        x -= w
-        if x < 0:
-            return cls
-    return mix[-1][0]
+    return weighted(mix, rng)
 
 
 class LoadDevice:

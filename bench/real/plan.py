@@ -26,6 +26,7 @@ import random
 from dataclasses import dataclass
 
 from bench.link.timescale import TimeScaleError, check_time_scale, max_time_scale
+from bench.scenario.fleet import device_specs
 from bench.scenario.model import DeviceSpec, Scenario, Step
 from bench.suite import SuiteError
 
@@ -50,31 +51,6 @@ class DevicePlan:
     links: tuple[tuple[float, str], ...]  # (spec t, profile) before the settle window
     steps: tuple[Step, ...]  # explicit non-link steps
     seed: int
-
-
-def _pick(mix: tuple[tuple[str, float], ...], rng: random.Random) -> str | None:
-    # The simulator's weighted pick (bench.sim.fleet._pick), so the same seed
-    # gives the generated fleet the same mobility, behaviour and push choices.
-    x = rng.random() * sum(w for _, w in mix)
-    for name, w in mix:
-        x -= w
-        if x < 0:
-            return None if name == "none" else name
-    return mix[-1][0] if mix and mix[-1][0] != "none" else None
-
-
-def device_specs(sc: Scenario) -> list[DeviceSpec]:
-    """Explicit devices, then the generated fleet drawn as the simulator draws it."""
-    specs = list(sc.devices)
-    fl = sc.fleet
-    if fl.size:
-        frng = random.Random(f"{sc.seed}/fleet")
-        for dev_id in fl.ids():
-            specs.append(DeviceSpec(
-                id=dev_id, client=fl.client or sc.policy, link=fl.link,
-                mobility=_pick(fl.mobility, frng), behaviour=_pick(fl.behaviour, frng),
-                push=not (fl.push_off and frng.random() < fl.push_off), steps=fl.steps))
-    return specs
 
 
 def mobility_steps(preset: str, start: str, rng: random.Random,

@@ -35,6 +35,7 @@ from simpy.events import Timeout
 from bench.link import mobility as link_mobility
 from bench.rules import Checker, RuleResult
 from bench.rules import get_policy as get_rule_policy
+from bench.scenario.fleet import device_specs
 from bench.scenario.model import Scenario
 from bench.sim import mobility, people
 from bench.sim.device import Device, _call
@@ -107,13 +108,7 @@ class Fleet:
     def _build_devices(self) -> None:
         sc = self.scenario
         env = self.env
-        specs = list(sc.devices)
-        fl = sc.fleet
-        if fl.size:
-            frng = random.Random(f"{sc.seed}/fleet")
-            for dev_id in fl.ids():
-                specs.append(_fleet_device(fl, dev_id, sc.policy, frng))
-        for spec in specs:
+        for spec in device_specs(sc):
             rng = DeviceRandom(f"{sc.seed}/{spec.id}")
             eng = Engine(device=spec.id, policy=get_client_policy(spec.client), rng=rng, start=0.0)
             dev = Device(self, spec.id, eng, rng, push_enabled=spec.push)
@@ -223,23 +218,6 @@ class Fleet:
             "pushes_delivered": ps.n_delivered, "pushes_dropped": ps.n_dropped,
             "file_bytes_moved": int(self.bytes_moved),
         }
-
-
-def _fleet_device(fl: Any, dev_id: str, policy: str, rng: random.Random) -> Any:
-    from bench.scenario.model import DeviceSpec
-
-    return DeviceSpec(id=dev_id, client=fl.client or policy, link=fl.link,
-                      mobility=_pick(fl.mobility, rng), behaviour=_pick(fl.behaviour, rng),
-                      push=not (fl.push_off and rng.random() < fl.push_off), steps=fl.steps)
-
-
-def _pick(mix: tuple[tuple[str, float], ...], rng: random.Random) -> str | None:
-    x = rng.random() * sum(w for _, w in mix)
-    for name, w in mix:
-        x -= w
-        if x < 0:
-            return None if name == "none" else name
-    return mix[-1][0] if mix and mix[-1][0] != "none" else None
 
 
 def expect_problems(sc: Scenario, results: list[RuleResult]) -> list[str]:

@@ -23,6 +23,7 @@ from collections.abc import Generator
 from dataclasses import dataclass
 from typing import Any
 
+from bench.draw import weighted
 from bench.scenario.dispatch import dispatcher_draws
 from bench.scenario.model import DispatchStep, Dist, Step
 from bench.sim.ports import SimDevice, SimFleet
@@ -45,12 +46,7 @@ class Behaviour:
     start_spread_s: float = 300.0  # shifts start within five minutes of each other
 
     def pick(self, rng: Any) -> str:
-        x = rng.random() * sum(w for _, w in self.weights)
-        for name, w in self.weights:
-            x -= w
-            if x < 0:
-                return name
-        return self.weights[-1][0]
+        return weighted(self.weights, rng)
 
 
 PRESETS: dict[str, Behaviour] = {

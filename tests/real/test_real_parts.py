@@ -12,8 +12,9 @@ from bench.link.mobility import get_model
 from bench.real.compare import compare_modes
 from bench.real.drift import MIN_SAMPLE_BYTES, samples, summarize, target_wall_s
 from bench.real.merge import write_merged
-from bench.real.plan import RealRunError, check_scale, device_specs, mobility_steps, plan_devices
+from bench.real.plan import RealRunError, check_scale, mobility_steps, plan_devices
 from bench.real.selftest import device_id, exercise_day
+from bench.scenario.fleet import device_specs
 from bench.scenario.parse import parse_scenario
 from bench.trace import read_meta, read_trace
 from reference_client.mutants import MUTANTS
@@ -30,12 +31,13 @@ def _sc(**over):
 
 
 def test_real_fleet_is_drawn_as_the_simulator_draws_it() -> None:
-    from bench.sim.fleet import _fleet_device
+    # One expansion (bench.scenario.fleet) for both modes: the devices the
+    # real runner plans are the simulator's, in the same order.
+    from bench.sim.fleet import Fleet
 
     sc = _sc()
-    rng = random.Random(f"{sc.seed}/fleet")
-    sim = [_fleet_device(sc.fleet, d, sc.policy, rng) for d in sc.fleet.ids()]
-    assert device_specs(sc)[1:] == sim
+    assert [d.id for d in plan_devices(sc)] == list(Fleet(sc).devices)
+    assert device_specs(sc) == device_specs(sc) and len(device_specs(sc)) == sc.n_devices
 
 
 def test_real_link_timelines_are_seeded_and_start_at_zero() -> None:
