@@ -195,7 +195,7 @@ class _Group:
 
     async def _person(self, d: DevicePlan) -> None:
         from bench.real.people import worker
-        from bench.sim.people import PRESETS
+        from bench.scenario.people import PRESETS
 
         await self.until(0.0)
         await asyncio.sleep(0)

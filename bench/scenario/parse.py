@@ -52,14 +52,15 @@ TOP_KEYS = ("name", "description", "policy", "seed", "duration", "settle", "sett
 
 def _registries() -> dict[str, Any]:
     from bench.link.mobility import presets
+    from bench.link.profiles import profiles
     from bench.rules import DEFAULT_PARAMS, builtin_policies
-    from bench.sim import links, people
+    from bench.scenario.people import PRESETS as BEHAVIOURS
     from bench.sim.mutants import SERVER_MUTANTS
     from reference_client import POLICIES
     from reference_client.mutants import MUTANTS
 
-    return {"profiles": list(links.profiles()), "mobility": list(presets()),
-            "behaviour": list(people.PRESETS), "clients": list(POLICIES), "mutants": MUTANTS,
+    return {"profiles": list(profiles()), "mobility": list(presets()),
+            "behaviour": list(BEHAVIOURS), "clients": list(POLICIES), "mutants": MUTANTS,
             "server_mutants": list(SERVER_MUTANTS), "params": list(DEFAULT_PARAMS),
             "policies": builtin_policies()}
 

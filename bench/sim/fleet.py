@@ -37,6 +37,7 @@ from bench.rules import Checker, RuleResult
 from bench.rules import get_policy as get_rule_policy
 from bench.scenario.fleet import device_specs
 from bench.scenario.model import Scenario
+from bench.scenario.people import PRESETS as BEHAVIOURS
 from bench.sim import mobility, people
 from bench.sim.device import Device, _call
 from bench.sim.mutants import get_server_mutant
@@ -122,7 +123,7 @@ class Fleet:
                 env.process(mobility.markov(dev, link_mobility.get_model(spec.mobility), rng, start))
             if spec.behaviour is not None:
                 self.behaving.append(spec.id)
-                env.process(people.worker(dev, people.PRESETS[spec.behaviour], rng))
+                env.process(people.worker(dev, BEHAVIOURS[spec.behaviour], rng))
 
     # ---- services the parts use --------------------------------------------------
 
