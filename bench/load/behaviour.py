@@ -16,19 +16,18 @@ import hashlib
 import random
 from typing import Any
 
+from bench.draw import weighted
+from bench.scenario.people import JOB_FLOW, PRESETS
 from reference_client import ManualSync, UserEdit
 
-# The simulator's field_worker weights without minimize/close/create (the app
-# stays open and jobs come from the dispatcher): status 0.3, text 0.25,
-# photo 0.12, manual 0.08, renormalised by the sum 0.75.
-ACT_WEIGHTS: tuple[tuple[str, float], ...] = (
-    ("status", 0.3 / 0.75), ("text", 0.25 / 0.75), ("photo", 0.12 / 0.75),
-    ("manual", 0.08 / 0.75))
-# Planado job statuses named in the help article ("Started, En route, Paused or
-# Finished"), as the flow a job moves along; a finished job starts over so a
-# long run keeps editing.
-STATUS_FLOW = {None: "en_route", "en_route": "started", "started": "finished",
-               "finished": "en_route"}
+# The field worker's weights (bench.scenario.people, the one person model)
+# without minimize/close/create: in a load test the app stays open and jobs
+# come from the dispatcher. Not renormalised: the pick scales by the sum.
+ACT_WEIGHTS: tuple[tuple[str, float], ...] = tuple(
+    (act, w) for act, w in PRESETS["field_worker"].weights if act in ("status", "text", "photo", "manual"))
+# The person's job flow ("Started, En route, Paused or Finished"), except that
+# a finished job starts over so a long run keeps editing.
+STATUS_FLOW = {**{k: v for k, v in JOB_FLOW.items() if k != "paused"}, "finished": "en_route"}
 # Edits made during a storm's outage: the ones a worker records on a job
 # without coverage (status and a note; photos go up with the normal acts).
 OUTAGE_ACTS = ("status", "text")
@@ -83,9 +82,4 @@ class Person:
     def _pick(self, kinds: tuple[str, ...] | None) -> str:
         if kinds:
             return kinds[int(self.rng.random() * len(kinds))]
-        x = self.rng.random()
-        for name, w in ACT_WEIGHTS:
-            x -= w
-            if x < 0:
-                return name
-        return ACT_WEIGHTS[-1][0]
+        return weighted(ACT_WEIGHTS, self.rng)
