@@ -146,3 +146,11 @@ def test_no_import_circles():
 def test_the_circle_finder_finds_circles():
     assert _circles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
     assert _circles({"a": {"b"}, "b": set()}) == []
+
+
+def test_the_scenario_model_imports_no_driver():
+    # "bench/scenario/parse.py imports the simulator": the day model sits
+    # under the three drivers (sim, real, load) and the suite, never above.
+    banned = ("bench.sim", "bench.real", "bench.load", "bench.report", "bench.suite", "bench.cli",
+              "simpy", "locust")
+    assert offenders(modules_under("bench", "scenario"), banned) == []

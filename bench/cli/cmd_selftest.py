@@ -14,7 +14,7 @@ from bench.cli import EXIT_FAIL, EXIT_OK
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("selftest", help="check that the rules catch every mutant",
                        description="Run every client mutant (reference_client.mutants) and server "
-                                   "mutant (bench.sim.mutants) in a scripted day built to exercise "
+                                   "mutant (bench.scenario.mutants) in a scripted day built to exercise "
                                    "its rule, and the true policies. Each mutant must fail its "
                                    "rule; the true policies must pass every rule. Exit 0: all OK.")
     p.add_argument("--mode", choices=("sim", "real"), default="sim",

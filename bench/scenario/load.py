@@ -11,7 +11,7 @@ wrong, e.g.::
 Unknown keys are errors too (a typo must not silently become a default).
 Names are checked against the registries they refer to: link profiles
 (:mod:`bench.sim.links`), mobility and behaviour presets, client policies and
-mutants (``reference_client``), server mutants (:mod:`bench.sim.mutants`), rule
+mutants (``reference_client``), server mutants (:mod:`bench.scenario.mutants`), rule
 ids and parameters (:mod:`bench.rules`).
 """
 

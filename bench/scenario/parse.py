@@ -54,8 +54,8 @@ def _registries() -> dict[str, Any]:
     from bench.link.mobility import presets
     from bench.link.profiles import profiles
     from bench.rules import DEFAULT_PARAMS, builtin_policies
+    from bench.scenario.mutants import SERVER_MUTANTS
     from bench.scenario.people import PRESETS as BEHAVIOURS
-    from bench.sim.mutants import SERVER_MUTANTS
     from reference_client import POLICIES
     from reference_client.mutants import MUTANTS
 

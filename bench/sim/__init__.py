@@ -12,8 +12,8 @@ Modules: ``fleet`` (the run), ``device`` (the engine driver), ``server``
 when), ``links`` (link profiles and transfer times). See docs/simulation.md.
 """
 
+from bench.scenario.mutants import SERVER_MUTANTS, TRUE_SERVER, ServerMutant, get_server_mutant
 from bench.sim.fleet import Fleet, SimResult, expect_problems, simulate, trace_meta
-from bench.sim.mutants import SERVER_MUTANTS, TRUE_SERVER, ServerMutant, get_server_mutant
 
 __all__ = ["SERVER_MUTANTS", "TRUE_SERVER", "Fleet", "ServerMutant", "SimResult",
            "expect_problems", "get_server_mutant", "simulate", "trace_meta"]

@@ -37,10 +37,10 @@ from bench.rules import Checker, RuleResult
 from bench.rules import get_policy as get_rule_policy
 from bench.scenario.fleet import device_specs
 from bench.scenario.model import Scenario
+from bench.scenario.mutants import get_server_mutant
 from bench.scenario.people import PRESETS as BEHAVIOURS
 from bench.sim import mobility, people
 from bench.sim.device import Device, _call
-from bench.sim.mutants import get_server_mutant
 from bench.sim.push import PushService
 from bench.sim.queue import ServiceQueue
 from bench.sim.rng import DeviceRandom

@@ -14,7 +14,7 @@ dropped (``ttl_s`` 0); with ``ttl_s`` > 0 the service stores and forwards it
 as FCM does with a message's ``time_to_live``, delivering it when the phone
 is next online and the time to live has not run out. A phone with
 notifications turned off never sees a push. Server-side mutants
-(:mod:`bench.sim.mutants`) drop every push or deliver to offline phones.
+(:mod:`bench.scenario.mutants`) drop every push or deliver to offline phones.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bench.scenario.model import Dist
-from bench.sim.mutants import TRUE_SERVER, ServerMutant
+from bench.scenario.mutants import TRUE_SERVER, ServerMutant
 from bench.sim.ports import SimDevice
 
 

@@ -3,7 +3,7 @@
 Theory of operation: the bench is only worth something if its rules catch
 the faults they are written for. For each mutant -- the client mutants of
 ``reference_client.mutants`` and the server/push mutants of
-:mod:`bench.sim.mutants` -- run the exercise day of its policy
+:mod:`bench.scenario.mutants` -- run the exercise day of its policy
 (:mod:`bench.sim.exercise`) with the mutant swapped in, and check that the
 mutant's rule fails. Run the true policies on the same days and check that
 every rule passes (n/a counts as a miss: the day must exercise every rule).
@@ -16,9 +16,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from bench.scenario.mutants import SERVER_MUTANTS
 from bench.sim.exercise import exercise
 from bench.sim.fleet import Fleet
-from bench.sim.mutants import SERVER_MUTANTS
 from reference_client.mutants import MUTANTS
 
 

@@ -19,7 +19,7 @@ database, so a fleet of thousands runs in one process:
 It emits ``dispatch``, ``srv_apply``, ``srv_push`` and ``srv_snapshot`` through
 the ``emit`` callable it is given, at the ``now`` it is given (the service
 queue in front of it lives in :mod:`bench.sim.queue`). A server mutant
-(:mod:`bench.sim.mutants`) turns one of these behaviours off.
+(:mod:`bench.scenario.mutants`) turns one of these behaviours off.
 
 A change on a record outside the sender's scope is refused by the reference
 server with an ack whose ``version`` is null; the engine's ``Ack`` takes an
@@ -33,7 +33,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from bench.sim.mutants import TRUE_SERVER, ServerMutant
+from bench.scenario.mutants import TRUE_SERVER, ServerMutant
 from reference_client.engine.inputs import Ack, FileRef, ServerRecord
 
 # Approximate wire sizes (bytes) of a sync request and response, for the

@@ -6,8 +6,8 @@ from pathlib import Path
 import yaml
 
 from bench.scenario import parse_scenario
+from bench.scenario.mutants import mutants_table
 from bench.sim import simulate
-from bench.sim.mutants import mutants_table
 
 DOCS = Path("docs")
 

@@ -1,7 +1,7 @@
 """selftest: every mutant fails its rule, the true policies pass every rule."""
 
 from bench.cli import main
-from bench.sim.mutants import SERVER_MUTANTS
+from bench.scenario.mutants import SERVER_MUTANTS
 from bench.sim.selftest import plan, render, run_one, run_selftest
 from reference_client.mutants import MUTANTS
 

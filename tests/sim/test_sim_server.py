@@ -2,7 +2,7 @@
 
 import pytest
 
-from bench.sim.mutants import SERVER_MUTANTS, get_server_mutant
+from bench.scenario.mutants import SERVER_MUTANTS, get_server_mutant
 from bench.sim.server import ServerModel
 
 

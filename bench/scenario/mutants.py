@@ -1,5 +1,8 @@
 """Server-side mutants: deliberately broken servers and push services, by name.
 
+They live with the scenario format because a scenario names them
+(`server.mutant`, `push.mutant`); the simulator reads their flags.
+
 Theory of operation: the device engine's mutants (``reference_client.mutants``)
 break client rules; the rules about the server and the push service need a
 broken server or push service instead. Each mutant here is the true server
