@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.rules import Checker, RuleResult, get_policy
+from bench.rules.expect import unmet
 from bench.trace import TraceReader
 
 VERDICTS = ("pass", "fail", "n/a")
@@ -46,18 +47,8 @@ class ItemResult:
 
 
 def unmet_expectations(results: Iterable[RuleResult], expect: dict[str, str]) -> tuple[str, ...]:
-    """Each expectation not met, as 'rule: expected X, got Y'."""
-    got = {r.id: r.verdict for r in results}
-    out = []
-    for rid, want in sorted(expect.items()):
-        if rid not in got:
-            out.append(f"{rid}: expected {want}, but the policy has no such rule")
-        elif got[rid] != want:
-            out.append(f"{rid}: expected {want}, got {got[rid]}")
-    for rid, verdict in sorted(got.items()):
-        if rid not in expect and verdict == "fail":
-            out.append(f"{rid}: failed unexpectedly")
-    return tuple(out)
+    """Each expectation not met (:func:`bench.rules.expect.unmet`)."""
+    return unmet(results, expect)
 
 
 def validate_expect(expect: Any, where: str) -> dict[str, str]:

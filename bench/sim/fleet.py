@@ -35,6 +35,7 @@ from simpy.events import Timeout
 from bench.link import mobility as link_mobility
 from bench.rules import Checker, RuleResult
 from bench.rules import get_policy as get_rule_policy
+from bench.rules.expect import unmet
 from bench.scenario.fleet import device_specs
 from bench.scenario.model import Scenario
 from bench.scenario.mutants import get_server_mutant
@@ -222,20 +223,8 @@ class Fleet:
 
 
 def expect_problems(sc: Scenario, results: list[RuleResult]) -> list[str]:
-    """Unmet ``expect:`` entries; by default every rule passes or is n/a."""
-    out = []
-    seen = {r.id for r in results}
-    for r in results:
-        want = sc.expect.get(r.id)
-        if want is None:
-            if r.verdict == "fail":
-                out.append(f"{r.id}: fail (expected pass or n/a)")
-        elif want != r.verdict:
-            out.append(f"{r.id}: {r.verdict} (expected {want})")
-    for rid in sc.expect:
-        if rid not in seen:
-            out.append(f"{rid}: not a rule of policy {sc.policy!r}")
-    return out
+    """Unmet ``expect:`` entries (:func:`bench.rules.expect.unmet`, as every mode)."""
+    return list(unmet(results, sc.expect))
 
 
 def simulate(scenario: Scenario, *, trace: Any = None, progress: Any = None) -> SimResult:
