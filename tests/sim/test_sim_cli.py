@@ -42,7 +42,7 @@ def test_unmet_expect_exits_1(tmp_path, capsys):
     sc = tmp_path / "x.yaml"
     sc.write_text(text)
     assert main(["simulate", str(sc), *SMALL, "--out", str(tmp_path / "r")]) == 1
-    assert "planado.cadence: pass (expected fail)" in capsys.readouterr().out
+    assert "planado.cadence: expected fail, got pass" in capsys.readouterr().out
 
 
 def test_expected_failure_is_met_and_exits_0(tmp_path, capsys):
