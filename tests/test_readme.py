@@ -52,6 +52,7 @@ def _tracked_copy(dest: Path) -> None:
             shutil.copy2(src, dest / rel)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(os.environ.get("SYNCBENCH_README_SMOKE") == "1", reason="inner README run")
 @pytest.mark.skipif(shutil.which("git") is None or not (ROOT / ".git").exists(), reason="needs a git checkout")
 def test_readme_commands_work_in_a_fresh_copy(tmp_path):

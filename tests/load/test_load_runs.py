@@ -32,6 +32,7 @@ def load(*args: str, out: Path | None = None) -> subprocess.CompletedProcess:
                           timeout=RUN_TIMEOUT_S)
 
 
+@pytest.mark.slow
 def test_steady_run_syncs_passes_lenient_gates_and_writes_the_report(tmp_path: Path) -> None:
     out = tmp_path / "steady"
     r = load("--profile", "steady", "--duration", "4", "--p99-ms", "5000",
@@ -50,6 +51,7 @@ def test_steady_run_syncs_passes_lenient_gates_and_writes_the_report(tmp_path: P
     assert sum(data["series"]["rps"]) > 0
 
 
+@pytest.mark.slow
 def test_impossible_gate_fails_with_one_line_reason_in_a_storm(tmp_path: Path) -> None:
     out = tmp_path / "storm"
     r = load("--profile", "storm", "--duration", "5", "--p99-ms", "0.001", out=out)
@@ -63,6 +65,7 @@ def test_impossible_gate_fails_with_one_line_reason_in_a_storm(tmp_path: Path) -
     assert data["summary"]["syncs_by_trigger"].get("link", 0) >= 12
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("workers", [1])
 def test_distributed_burst_with_one_worker_completes(tmp_path: Path, workers: int) -> None:
     out = tmp_path / "burst"

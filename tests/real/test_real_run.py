@@ -51,6 +51,7 @@ def _verdicts(item) -> dict[str, str]:
     return {r.id: r.verdict for r in item.results}
 
 
+@pytest.mark.slow
 def test_real_small_run_passes_the_rules_and_writes_a_report(tmp_path: Path) -> None:
     path, sc = _scenario(tmp_path)
     item = run_real_item(path, sc, tmp_path / "out", echo=lambda *a: None)
@@ -67,6 +68,7 @@ def test_real_small_run_passes_the_rules_and_writes_a_report(tmp_path: Path) -> 
     assert (item.report_dir / "index.html").exists()
 
 
+@pytest.mark.slow
 def test_real_mutant_is_caught(tmp_path: Path) -> None:
     path, sc = _scenario(tmp_path, client="client: ignores_manual")
     item = run_real_item(path, sc, None, echo=lambda *a: None)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from bench.real import run_real_item
 from bench.scenario import load_scenario
 from reference_server.testing import running_server
@@ -28,6 +30,7 @@ dispatch:
 """
 
 
+@pytest.mark.slow
 def test_real_run_against_a_target_server(tmp_path: Path) -> None:
     path = tmp_path / "target.yaml"
     path.write_text(SCENARIO)

@@ -7,6 +7,8 @@ import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import pytest
+
 from bench.testing import TraceBuilder
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -27,6 +29,7 @@ def test_example_traces_collect_one_test_per_rule(tmp_path):
     assert any(n == "planado.cadence" for _, n in names)
 
 
+@pytest.mark.slow
 def test_a_failing_rule_fails_its_test_with_the_violations(tmp_path):
     tb = TraceBuilder("planado")
     tb.link(0, "d1", "wifi").app(0, "d1", "opened")

@@ -102,6 +102,7 @@ def test_sim_mode_runs_a_scenario_and_writes_a_report(tmp_path, capsys):
     assert list((tmp_path / "out").glob("run-*/tiny-pair-sim/index.html"))
 
 
+@pytest.mark.slow
 def test_both_modes_compare_the_simulator_with_the_real_run(tmp_path, capsys):
     path = tmp_path / "tiny.yaml"
     path.write_text(PAIR)
