@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -37,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.real.plan import DevicePlan
+from bench.scenario.rng import stream
 
 # When the settle window's pull to refresh comes, as a fraction of the window:
 # the simulator's choice (bench.sim.fleet.SETTLE_PULL_AT), so both modes settle alike.
@@ -98,6 +98,7 @@ class _Group:
         self.link_api: Any = None
         self.drivers: list[Any] = []
         self.inflight: set[asyncio.Future[Any]] = set()  # link steps being applied
+        self.told: dict[str, str] = {}  # device -> the t = 0 link class told in play()
 
     async def until(self, t: float) -> None:
         wait = self.t0 + t / self.k - time.time()
@@ -147,14 +148,18 @@ class _Group:
         dev = self.clients[d.id]
 
         def on_link(cls: str) -> None:
+            if self.told.pop(d.id, None) == cls:
+                return  # the t = 0 class, already told in play()
             asyncio.get_running_loop().create_task(dev.set_link(cls))
 
         if self.link_api is None:  # no proxy: only tell the app
+            from bench.link.profiles import get_profile
+
             for t, profile in d.links:
                 await self.until(t)
-                from bench.link.profiles import get_profile
-
-                await dev.set_link(get_profile(profile).link_class)
+                cls = get_profile(profile).link_class
+                if self.told.pop(d.id, None) != cls:
+                    await dev.set_link(cls)
             return
         applier = client_applier(self.link_api, self.plan.proxies[d.id])
 
@@ -199,7 +204,7 @@ class _Group:
 
         await self.until(0.0)
         await asyncio.sleep(0)
-        rng = random.Random(f"{d.seed}/{d.id}/behaviour")
+        rng = stream(d.run_seed, d.id, "behaviour")
         await worker(self.clients[d.id], PRESETS[d.behaviour], rng, self.until, self.now,
                      self.plan.duration_s)
 
@@ -212,7 +217,18 @@ class _Group:
             self.result.errors.append(f"{what}: {exc!r}")
 
     async def play(self) -> None:
+        from bench.link.profiles import get_profile
+
         p = self.plan
+        # Every app learns its t = 0 link before any step or person acts, as in
+        # the simulator (its toxics went on in start()): a step at t = 0 once
+        # raced the link driver's thread and the app opened before it had a
+        # link, so its first sync was "link", not "open" (found by
+        # first_divergence, bench.real.compare).
+        for d in p.devices:
+            cls = get_profile(d.links[0][1]).link_class
+            self.told[d.id] = cls
+            await self.clients[d.id].set_link(cls)
         tasks = []
         for d in p.devices:
             tasks.append(asyncio.create_task(self._guard(self._links(d), f"{d.id} links")))

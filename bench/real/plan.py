@@ -13,11 +13,9 @@ single process is started::
                                   must run at K (bench.link.timescale)
 
 The mobility chains are the one preset table (``bench/link/mobility.yaml``:
-plain data, no SimPy), drawn here with the same exponential dwell and weighted
-moves, so a scenario file means the same day in both modes; the individual
-draws differ from the simulator's (it interleaves one generator per device
-between mobility and behaviour), so the two modes agree in distribution, not
-event by event.
+plain data, no SimPy), walked from the device's ``"<seed>/<dev>/mobility"``
+stream (``bench.scenario.rng.stream``) exactly as the simulator walks them,
+so a scenario file and a seed mean the same link timeline in both modes.
 """
 
 from __future__ import annotations
@@ -28,6 +26,7 @@ from dataclasses import dataclass
 from bench.link.timescale import TimeScaleError, check_time_scale, max_time_scale
 from bench.scenario.fleet import device_specs
 from bench.scenario.model import DeviceSpec, Scenario, Step
+from bench.scenario.rng import stream
 from bench.suite import SuiteError
 
 # The time scale of a real run when neither the caller nor the command line
@@ -47,10 +46,11 @@ class DevicePlan:
     policy: str  # the rule policy the client follows (planado or playmaker)
     mutant: str | None  # a reference_client.mutants name, or None
     push: bool  # push notifications enabled
-    behaviour: str | None  # a bench.sim.people preset name
+    behaviour: str | None  # a bench.scenario.people preset name
     links: tuple[tuple[float, str], ...]  # (spec t, profile) before the settle window
     steps: tuple[Step, ...]  # explicit non-link steps
-    seed: int
+    seed: int  # the client's own seed (timer jitter, photo bytes)
+    run_seed: int = 0  # the scenario's: the device's mobility and behaviour streams
 
 
 def mobility_steps(preset: str, start: str, rng: random.Random,
@@ -70,7 +70,7 @@ def link_timeline(spec: DeviceSpec, sc: Scenario) -> tuple[tuple[float, str], ..
     steps: list[tuple[float, str]] = [(0.0, start)]
     steps += [(s.t, s.value) for s in spec.steps if s.kind == "link" and s.t > 0]
     if spec.mobility is not None:
-        rng = random.Random(f"{sc.seed}/{spec.id}/mobility")
+        rng = stream(sc.seed, spec.id, "mobility")
         steps += mobility_steps(spec.mobility, start, rng, sc.duration_s)
     steps.sort(key=lambda s: s[0])
     return tuple(steps)
@@ -89,7 +89,8 @@ def plan_devices(sc: Scenario) -> list[DevicePlan]:
         out.append(DevicePlan(
             id=spec.id, policy=policy, mutant=mutant, push=spec.push,
             behaviour=spec.behaviour, links=link_timeline(spec, sc),
-            steps=tuple(s for s in spec.steps if s.kind != "link"), seed=sc.seed * 1000 + i))
+            steps=tuple(s for s in spec.steps if s.kind != "link"), seed=sc.seed * 1000 + i,
+            run_seed=sc.seed))
     return out
 
 

@@ -15,7 +15,7 @@ Theory of operation::
 
 Events are emitted at the simulation clock, which never goes back, so the
 trace is in non-decreasing ``t`` with no sorting. Randomness: one
-small generator per device (:mod:`bench.sim.rng`) seeded from ``(seed, device id)`` (so adding a
+small generator per device (:mod:`bench.scenario.rng`) seeded from ``(seed, device id)`` (so adding a
 device leaves the others' days unchanged) and one each for the server queue,
 the push service and the dispatcher. Same seed, same trace, byte for byte.
 
@@ -40,11 +40,11 @@ from bench.scenario.fleet import device_specs
 from bench.scenario.model import Scenario
 from bench.scenario.mutants import get_server_mutant
 from bench.scenario.people import PRESETS as BEHAVIOURS
+from bench.scenario.rng import DeviceRandom, stream
 from bench.sim import mobility, people
 from bench.sim.device import Device, _call
 from bench.sim.push import PushService
 from bench.sim.queue import ServiceQueue
-from bench.sim.rng import DeviceRandom
 from bench.sim.server import ServerModel
 from bench.trace import SCHEMA
 from reference_client import Engine
@@ -121,10 +121,12 @@ class Fleet:
             if spec.steps:
                 env.process(people.steps(dev, spec.steps))
             if spec.mobility is not None:
-                env.process(mobility.markov(dev, link_mobility.get_model(spec.mobility), rng, start))
+                env.process(mobility.markov(dev, link_mobility.get_model(spec.mobility),
+                                            stream(sc.seed, spec.id, "mobility"), start))
             if spec.behaviour is not None:
                 self.behaving.append(spec.id)
-                env.process(people.worker(dev, BEHAVIOURS[spec.behaviour], rng))
+                env.process(people.worker(dev, BEHAVIOURS[spec.behaviour],
+                                           stream(sc.seed, spec.id, "behaviour")))
 
     # ---- services the parts use --------------------------------------------------
 

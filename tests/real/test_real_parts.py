@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 from pathlib import Path
 from types import SimpleNamespace
@@ -150,3 +151,25 @@ def test_watch_names_an_unasked_exit_and_ignores_a_requested_stop(tmp_path) -> N
     assert death.line(t0=None, k=60) == (f"helper (pid {died.pid}) died before the run started "
                                          f"(exit 3); its log: {tmp_path / 'helper.log'}")
     assert "at t=120.0 s of the run" in death.line(t0=death.wall - 2.0, k=60)
+
+
+def test_first_divergence_names_the_device_the_input_and_what_came_before(tmp_path) -> None:
+    from bench.real.compare import first_divergence
+
+    def trace(name, events):
+        p = tmp_path / name
+        p.write_text("".join(json.dumps({"dev": "w1", **e}) + "\n" for e in events))
+        return p
+
+    common = [{"ev": "link", "t": 0, "class": "3g"}, {"ev": "app", "t": 0, "state": "opened"},
+              {"ev": "sync_start", "t": 0, "sync": "s1", "trigger": "open"},
+              {"ev": "link", "t": 5, "class": "3g"}]  # a repeated class is no input
+    a = trace("sim.jsonl", common + [{"ev": "edit", "t": 9, "record": "j1", "kind": "text"}])
+    b = trace("real.jsonl", common + [{"ev": "edit", "t": 9.4, "record": "j2", "kind": "text"},
+                                      {"ev": "manual", "t": 700}])
+    line = first_divergence(a, b, until=600)
+    assert line == ("first divergence: w1, input 3: sim edit j1 text at t=9.0 | real edit j2 text "
+                    "at t=9.4 (both had before it: link 3g at t=0.0; app opened at t=0.0)")
+    assert first_divergence(a, a, until=600) == "inputs agree event by event: 3 inputs on 1 devices"
+    short = trace("short.jsonl", common)
+    assert "sim edit j1 text at t=9.0 | real nothing more" in first_divergence(a, short, until=600)

@@ -5,7 +5,7 @@ import statistics
 
 import pytest
 
-from bench.sim.rng import DeviceRandom
+from bench.scenario.rng import DeviceRandom
 
 
 def test_same_key_same_stream_other_key_other_stream():

@@ -44,3 +44,14 @@ class DeviceRandom:
         # Box-Muller; one of the pair is dropped to keep the state a single int.
         u1 = 1.0 - self.random()
         return mu + sigma * math.sqrt(-2.0 * math.log(u1)) * math.cos(2.0 * math.pi * self.random())
+
+
+def stream(seed: int, dev: str, use: str) -> DeviceRandom:
+    """The random stream of one use on one device: ``"<seed>/<dev>/<use>"``.
+
+    The simulator and the real runner draw a device's mobility
+    (``use="mobility"``) and its person (``use="behaviour"``) from these same
+    streams, so one seed gives the same link timeline and the same acts in
+    both modes (given the same device state).
+    """
+    return DeviceRandom(f"{seed}/{dev}/{use}")
