@@ -70,6 +70,7 @@ class ServerModel:
         self.scope: dict[str, dict[str, None]] = {}
         self.left: dict[str, list[tuple[int, str]]] = {}
         self.applied: dict[str, tuple[str, int]] = {}
+        self.refused: dict[str, str] = {}  # change id -> record, for changes out of scope
         self.files: set[str] = set()
         self.seq = 0
         self.touched: dict[str, int] = {}  # device -> last seq that changed its scope
@@ -155,8 +156,10 @@ class ServerModel:
                                      fields=dict(r.fields), files=tuple(r.files)))
             for f in r.files:
                 files.append(FileRef(id=f["id"], record=rid, bytes=f["bytes"]))
+        # A first sync (no cursor) holds nothing, so nothing can leave it (the
+        # core answers removed: [] there too; tests/sim: the differential test).
         removed = tuple(rid for seq, rid in self.left.get(dev, ()) if seq > since
-                        and records[rid].assignee != dev)
+                        and records[rid].assignee != dev) if since else ()
         nbytes += RECORD_B * len(recs) + ID_B * (len(removed) + len(files))
         return acks, tuple(recs), removed, tuple(files), str(self.seq), nbytes
 
@@ -173,12 +176,19 @@ class ServerModel:
         if done is not None and not self.mutant.apply_twice:
             # "A change id seen before is acknowledged again ... not applied again."
             return Ack(change=cid, record=done[0], version=done[1])
+        refused = self.refused.get(cid)
+        if refused is not None:
+            # A refusal is an answer too: the retry gets it again, even if the
+            # record has since come into the device's scope (as the core does).
+            return Ack(change=cid, record=refused, version=self.records[refused].version,
+                       conflict="not in scope")
         rec = self.records.get(rid)
         if rec is None:
             # "base_version: null on a record id the server does not know creates the record"
             rec = self.records[rid] = _Rec("report", None)
             self._move(rid, rec, dev)
         elif rec.assignee != dev:
+            self.refused[cid] = rid
             return Ack(change=cid, record=rid, version=rec.version, conflict="not in scope")
         stale = c["base_version"] is not None and c["base_version"] < rec.version
         version = rec.version + 1
