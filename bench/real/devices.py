@@ -36,11 +36,8 @@ from pathlib import Path
 from typing import Any
 
 from bench.real.plan import DevicePlan
+from bench.scenario import settle
 from bench.scenario.rng import stream
-
-# When the settle window's pull to refresh comes, as a fraction of the window:
-# the simulator's choice (bench.sim.fleet.SETTLE_PULL_AT), so both modes settle alike.
-SETTLE_PULL_AT = 0.5
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -57,6 +54,7 @@ class GroupPlan:
     duration_s: float
     settle_s: float
     settle_link: str
+    settle_schedule: tuple[tuple[float, str], ...] = ()  # bench.scenario.settle.schedule
 
 
 @dataclass(slots=True, kw_only=True)
@@ -258,18 +256,19 @@ class _Group:
             await asyncio.gather(*(asyncio.to_thread(self._settle_proxy, p.proxies[d.id], profile,
                                                      shaped)
                                    for d in p.devices))
-        for dev in self.clients.values():
-            await dev.set_link(profile.link_class)
-            if dev.engine.app == "closed":
-                await dev.app("opened")
-            elif dev.engine.app == "background":
-                await dev.app("restored")
-        await self.until(p.duration_s + SETTLE_PULL_AT * p.settle_s)
-        for dev in self.clients.values():
-            await dev.manual("settle")
-        await self.until(p.duration_s + p.settle_s)
-        for dev in self.clients.values():
-            await dev.snapshot()
+        # The settle window's moments (bench.scenario.settle), as the simulator plays them.
+        for t, moment in p.settle_schedule:
+            await self.until(t)
+            for dev in self.clients.values():
+                if moment == "fast":
+                    await dev.set_link(profile.link_class)
+                    state = settle.wake(dev.engine.app)
+                    if state is not None:
+                        await dev.app(state)
+                elif moment == "pull":
+                    await dev.manual("settle")
+                else:
+                    await dev.snapshot()
 
     def _settle_proxy(self, proxy: str, profile: Any, shaped: bool) -> None:
         api = self.link_api

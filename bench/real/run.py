@@ -45,6 +45,7 @@ from bench.real.devices import GroupPlan, GroupResult, play_group, warm_up
 from bench.real.plan import DEFAULT_TIME_SCALE, DevicePlan, RealRunError, check_scale, plan_devices
 from bench.real.watch import Watch
 from bench.real.web import Dispatcher
+from bench.scenario import settle
 from bench.scenario.model import Scenario
 from bench.suite import ItemResult, unmet_expectations
 
@@ -268,7 +269,8 @@ def _run(sc: Scenario, devices: list[DevicePlan], k: float, tmp: Path, trace: Pa
         base = dict(urls={ids[i]: u for i, u in urls.items()},
                     tokens={ids[i]: t for i, t in tokens.items()}, proxy_api=endpoint.url,
                     store_root=str(tmp / "devices"), time_scale=k, duration_s=sc.duration_s,
-                    settle_s=sc.settle_s, settle_link=sc.settle_link)
+                    settle_s=sc.settle_s, settle_link=sc.settle_link,
+                    settle_schedule=settle.schedule(sc))
         base["proxies"] = {ids[i]: n for i, n in names.items()}
         plans = [GroupPlan(devices=tuple(g), **base)
                  for g in (_split(group_devs, n_proc) if n_proc else [group_devs])]

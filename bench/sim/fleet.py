@@ -36,6 +36,7 @@ from bench.link import mobility as link_mobility
 from bench.rules import Checker, RuleResult
 from bench.rules import get_policy as get_rule_policy
 from bench.rules.expect import unmet
+from bench.scenario import settle
 from bench.scenario.fleet import device_specs
 from bench.scenario.model import Scenario
 from bench.scenario.mutants import get_server_mutant
@@ -52,9 +53,6 @@ from reference_client import get_policy as get_client_policy
 
 # Progress is reported this many times over a run.
 PROGRESS_STEPS = 50
-# The settle window's pull to refresh comes this far into the window, leaving
-# the first half for uploads and the second for the pull and its downloads.
-SETTLE_PULL_AT = 0.5
 
 
 @dataclass(slots=True, kw_only=True)
@@ -170,10 +168,9 @@ class Fleet:
         for d in self.devices.values():
             d.stopped = True
             d.set_link(self.scenario.settle_link)
-            if d.engine.app == "closed":
-                d.app("opened")
-            elif d.engine.app == "background":
-                d.app("restored")
+            state = settle.wake(d.engine.app)
+            if state is not None:
+                d.app(state)
 
     def _pull(self) -> None:
         for d in self.devices.values():
@@ -189,9 +186,13 @@ class Fleet:
             env.process(people.dispatch_steps(self, sc.dispatch))
         env.process(people.dispatcher(self, random.Random(f"{sc.seed}/dispatcher")))
         end = sc.duration_s + sc.settle_s
-        self.later(sc.duration_s, self._settle)
-        if sc.settle_s > 0:
-            self.later(sc.duration_s + SETTLE_PULL_AT * sc.settle_s, self._pull)
+        # The settle window's moments (bench.scenario.settle); the snapshots come
+        # after the clock has run to the end.
+        for t, moment in settle.schedule(sc):
+            if moment == "fast":
+                self.later(t, self._settle)
+            elif moment == "pull":
+                self.later(t, self._pull)
         step = end / PROGRESS_STEPS
         for i in range(1, PROGRESS_STEPS + 1):
             env.run(until=min(end, i * step))
