@@ -5,8 +5,8 @@
     actions = eng.handle(LinkChanged(now=0.0, link_class="wifi"))
 
 See docs/engine.md. ``reference_client.mutants`` holds deliberately broken
-policies; ``reference_client.testing`` a deterministic harness. This package
-never imports ``bench``.
+policies (the deterministic harness that drives the engine in tests is
+``bench.testing.harness``). This package never imports ``bench``.
 """
 
 from reference_client.engine import *  # noqa: F403

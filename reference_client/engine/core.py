@@ -2,7 +2,7 @@
 
 Theory of operation: :class:`Engine` is the whole brain of one device. A
 driver (the SimPy fleet, the asyncio client, a Locust user, or
-``reference_client.testing.ScriptedHarness``) calls ``handle(input)`` with
+``bench.testing.harness.ScriptedHarness``) calls ``handle(input)`` with
 every input stamped with the spec time ``now``; the engine updates its state
 and returns the actions to carry out, trace events included. It never reads a
 clock: it reports ``next_deadline`` (also as a ``SetTimer`` action) and the

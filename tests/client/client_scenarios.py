@@ -9,9 +9,9 @@ from __future__ import annotations
 import random
 from typing import Any
 
+from bench.testing.harness import ScriptedHarness
 from reference_client.engine import Engine
 from reference_client.policies import Policy
-from reference_client.testing import ScriptedHarness
 
 SEED = 7
 PHOTO_BYTES = 3_000_000  # ~73 s up on 3g (330 kbps): long enough to be cut by a link change

@@ -1,4 +1,4 @@
-"""The test tool is tested: FakeServer follows the protocol, ScriptedHarness
+"""The test tool is tested: ModelServer answers in the protocol, ScriptedHarness
 keeps time, rates and failures as documented."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ import random
 import pytest
 from client_scenarios import harness, starts
 
+from bench.testing.harness import MAX_STEPS, ModelServer, ScriptedHarness
 from reference_client import PLANADO, Engine
-from reference_client.testing import MAX_STEPS, FakeServer, ScriptedHarness
 
 
 def change(cid, rid, base=None, **fields):
@@ -18,7 +18,7 @@ def change(cid, rid, base=None, **fields):
 
 
 def test_server_applies_a_change_once_and_reacks_it():
-    srv = FakeServer()
+    srv = ModelServer()
     req = {"device": "w1", "cursor": None, "mode": "upload", "changes": [change("c1", "r1")]}
     first = srv.sync(1.0, req)
     again = srv.sync(2.0, req)
@@ -26,11 +26,11 @@ def test_server_applies_a_change_once_and_reacks_it():
         {"change": "c1", "record": "r1", "version": 1, "conflict": None}]
     assert [e["ev"] for e in srv.events] == ["srv_apply"]
     assert "records" not in first  # upload mode: acks only
-    assert srv.records["r1"]["assignee"] == "w1"  # created by the device, owned by its user
+    assert srv.model.records["r1"].assignee == "w1"  # created by the device, owned by its user
 
 
 def test_server_cursor_scope_and_conflicts():
-    srv = FakeServer()
+    srv = ModelServer()
     srv.dispatch(0, "create", "j1", "w1")
     srv.dispatch(0, "create", "j2", "w2")
     full = srv.sync(1, {"device": "w1", "cursor": None, "mode": "full", "changes": []})
@@ -47,7 +47,7 @@ def test_server_cursor_scope_and_conflicts():
 
 
 def test_server_lists_attachments_with_their_record():
-    srv = FakeServer()
+    srv = ModelServer()
     srv.dispatch(0, "create", "j1", "w1")
     srv.dispatch(1, "attach", "j1", "w1", file="f1", bytes=10)
     body = srv.sync(2, {"device": "w1", "cursor": None, "mode": "full", "changes": []})

@@ -107,6 +107,7 @@ def test_photos_on_edge():
 
 def test_files_never_resume():
     h = harness(_policy("files_never_resume"))
+    h.dispatch(5, "create", "j", "w1")
     h.dispatch(10, "attach", "j", "w1", file="f1", bytes=30_000_000)  # 20 s on lte
     h.link(15, "edge").link(20, "lte")
     h.dispatch(30, "attach", "j", "w1", file="f2", bytes=1000)

@@ -1,4 +1,4 @@
-"""A deterministic driver for the engine: fake clock, fake server, collected trace.
+"""A deterministic driver for the engine: fake clock, the simulator's server, collected trace.
 
 Theory of operation: :class:`ScriptedHarness` is the smallest complete driver
 of one :class:`~reference_client.engine.Engine`. It keeps a queue of timed
@@ -12,18 +12,17 @@ engine and carrying out its actions:
                  └── sync answers, file progress, ───┘
                      timer ticks, pushes
 
-- A sync takes two round trips of the current link (spec/links.md RTTs) and
-  is answered by :class:`FakeServer`, an in-memory model of the protocol:
-  change ids applied once and re-acked, records created by a change with
-  ``base_version: null``, last-writer-wins with a ``stale base`` conflict
-  note, a cursor that is a change sequence number, scope by assignee. A sync
-  fails when the link went offline while it ran, or during a scripted outage;
-  :meth:`ScriptedHarness.lose_responses` makes the server apply and the
-  answer vanish.
-- Transfers move bytes at the link's rate (spec/links.md), shared equally
-  among those in the same direction and re-rated whenever one starts or stops
-  or the link class changes; each reports ``FileProgress`` every
-  ``PROGRESS_STEP_S``.
+- A sync takes two round trips of the current link and is answered by
+  :class:`ModelServer`: the simulator's server model (``bench.sim.server``,
+  held to the reference server's core by a differential test) answering in
+  the protocol's JSON. A sync fails when the link went offline while it ran,
+  or during a scripted outage; :meth:`ScriptedHarness.lose_responses` makes
+  the server apply and the answer vanish.
+- Transfers move bytes at the link's rate, shared equally among those in the
+  same direction and re-rated whenever one starts or stops or the link class
+  changes; each reports ``FileProgress`` every ``PROGRESS_STEP_S``. Round
+  trips and rates are the one profile table's (``bench.link.profiles``), a
+  link class taking its profile (``2g`` -> gprs, ``hspa`` -> 3g, ``5g`` -> lte).
 - A dispatcher operation assigned to the device sends a push, delivered
   ``push_delay_s`` later when the device is online and running.
 
@@ -34,24 +33,21 @@ Everything — device and server events — lands in ``harness.trace`` as
 
 from __future__ import annotations
 
+import functools
 import heapq
 from collections.abc import Callable
 from typing import Any
 
+from bench.link.profiles import get_profile
+from bench.sim.server import ServerModel
 from reference_client.engine import actions as A  # noqa: N812
 from reference_client.engine import inputs as I  # noqa: N812
 from reference_client.engine.core import Engine
 from reference_client.engine.vocab import APP_TO_RUN_STATE, CLOSED, OFFLINE, UP
 
-# spec/links.md round trips in seconds; classes it does not list take the
-# nearest listed profile (2g -> gprs, hspa -> 3g, 5g -> lte).
-RTT_S = {"2g": 0.5, "gprs": 0.5, "edge": 0.84, "3g": 0.2, "hspa": 0.2, "lte": 0.07,
-         "5g": 0.07, "wifi": 0.002}
-# spec/links.md bandwidths in kbps, down and up.
-DOWN_KBPS = {"2g": 50, "gprs": 50, "edge": 240, "3g": 780, "hspa": 780, "lte": 12000,
-             "5g": 12000, "wifi": 30000}
-UP_KBPS = {"2g": 20, "gprs": 20, "edge": 200, "3g": 330, "hspa": 330, "lte": 12000,
-           "5g": 12000, "wifi": 15000}
+# The profile a link class is timed by.
+CLASS_PROFILE = {"2g": "gprs", "gprs": "gprs", "edge": "edge", "3g": "3g", "hspa": "3g",
+                 "lte": "lte", "5g": "lte", "wifi": "wifi"}
 # How often a running transfer reports progress (resumable offsets are this fine).
 PROGRESS_STEP_S = 5.0
 # Push latency of the fake push service: within rules.md push_deliver_s (5).
@@ -60,89 +56,60 @@ PUSH_DELAY_S = 0.5
 MAX_STEPS = 200_000
 
 
-class FakeServer:
-    """An in-memory sync server for one or more devices (see module docstring)."""
+@functools.cache
+def _numbers(link_class: str) -> tuple[float, float, float]:
+    """(round trip s, down kbps, up kbps) of a link class; unknown: 1 s, 1 kbps."""
+    name = CLASS_PROFILE.get(link_class)
+    if name is None:
+        return 1.0, 1.0, 1.0
+    p = get_profile(name)
+    return p.rtt_ms / 1000, p.down_kbps, p.up_kbps
 
-    def __init__(self) -> None:
-        self.records: dict[str, dict[str, Any]] = {}
-        self.applied: dict[str, tuple[str, int]] = {}  # change -> (record, version)
-        self.files: dict[str, int] = {}  # uploaded file id -> bytes
+
+def rtt_s(link_class: str) -> float:
+    return _numbers(link_class)[0]
+
+
+class ModelServer:
+    """The simulator's server model with the protocol's JSON answers and a trace list."""
+
+    def __init__(self, devices: tuple[str, ...] = ()) -> None:
         self.events: list[dict[str, Any]] = []
-        self._seq = 0
-        self._left: dict[tuple[str, str], int] = {}  # (dev, record) -> seq it left scope
-
-    def _touch(self, rid: str) -> None:
-        self._seq += 1
-        self.records[rid]["seq"] = self._seq
+        self.model = ServerModel(emit=self.events.append, devices=devices)
+        self.files: dict[str, int] = {}  # uploaded file id -> bytes
 
     def dispatch(self, now: float, op: str, record: str, assignee: str | None = None, *,
                  status: str | None = None, file: str | None = None,
                  bytes: int | None = None) -> str | None:
         """A web dispatcher operation; returns the device to push to (or None)."""
-        rec = self.records.setdefault(record, {"version": 0, "assignee": None, "fields": {},
-                                               "files": [], "type": "job", "seq": 0})
-        old = rec["assignee"]
-        if op in ("assign", "unassign", "create") or assignee is not None:
-            rec["assignee"] = None if op == "unassign" else assignee
-        if old is not None and old != rec["assignee"]:
-            self._left[(old, record)] = self._seq + 1
-        if status is not None:
-            rec["fields"]["status"] = status
-        if op == "attach" and file is not None:
-            rec["files"].append({"id": file, "bytes": bytes or 0, "sha256": None})
-        rec["version"] += 1
-        self._touch(record)
-        self.events.append({"ev": "dispatch", "t": now, "op": op, "record": record,
-                            "assignee": rec["assignee"], "status": status,
-                            "version": rec["version"], "file": file, "bytes": bytes})
-        self.events[-1] = {k: v for k, v in self.events[-1].items()
-                           if v is not None or k == "assignee"}
-        return rec["assignee"]
+        targets = self.model.dispatch(now, op, record, assignee, status=status, file=file,
+                                      nbytes=bytes)
+        return targets[0] if targets else None
 
     def sync(self, now: float, request: dict[str, Any]) -> dict[str, Any]:
         """Answer a ``POST /v1/sync`` body as the protocol describes."""
-        dev, mode = request["device"], request["mode"]
-        acks = [self._apply(now, dev, c) for c in request["changes"]]
-        since = int(request["cursor"] or 0)
-        body: dict[str, Any] = {"acks": acks, "cursor": request["cursor"], "server_time": now}
-        if mode != "upload":
-            mine = [(rid, r) for rid, r in sorted(self.records.items())
-                    if r["assignee"] == dev and r["seq"] > since]
-            body["records"] = [{"id": rid, "type": r["type"], "version": r["version"],
-                                "assignee": dev, "fields": dict(r["fields"]),
-                                "files": list(r["files"])} for rid, r in mine]
-            body["removed"] = sorted(rid for (d, rid), seq in self._left.items()
-                                     if d == dev and seq > since
-                                     and self.records[rid]["assignee"] != dev)
-            body["files"] = [dict(f, record=rid) for rid, r in mine for f in r["files"]]
-            body["cursor"] = str(self._seq)
+        acks, recs, removed, files, cursor, _ = self.model.sync(now, request["device"], request)
+        body: dict[str, Any] = {
+            "acks": [{"change": a.change, "record": a.record, "version": a.version,
+                      "conflict": a.conflict} for a in acks],
+            "cursor": cursor, "server_time": now}
+        if request["mode"] != "upload":
+            body["records"] = [{"id": r.id, "type": r.type, "version": r.version,
+                                "assignee": r.assignee, "fields": dict(r.fields),
+                                "files": [dict(f) for f in r.files]} for r in recs]
+            body["removed"] = sorted(removed)
+            by_id = {f["id"]: f for r in recs for f in r.files}
+            body["files"] = [{"id": f.id, "bytes": f.bytes, "sha256": by_id[f.id].get("sha256"),
+                              "record": f.record} for f in files]
         return body
 
-    def _apply(self, now: float, dev: str, c: dict[str, Any]) -> dict[str, Any]:
-        cid, rid = c["change"], c["record"]
-        if cid in self.applied:  # "a change id seen before is acknowledged again"
-            rid, version = self.applied[cid]
-            return {"change": cid, "record": rid, "version": version, "conflict": None}
-        rec = self.records.get(rid)
-        if rec is None:  # "base_version: null on a record id the server does not know"
-            rec = self.records[rid] = {"version": 0, "assignee": dev, "fields": {},
-                                       "files": [], "type": "record", "seq": 0}
-        stale = c["base_version"] is not None and c["base_version"] < rec["version"]
-        rec["fields"].update(c["fields"])
-        if c["file"] is not None:
-            rec["files"].append({"id": c["file"]["id"], "bytes": c["file"]["bytes"],
-                                 "sha256": c["file"].get("sha256")})
-        rec["version"] += 1
-        self._touch(rid)
-        self.applied[cid] = (rid, rec["version"])
-        self.events.append({"ev": "srv_apply", "t": now, "dev": dev, "change": cid,
-                            "record": rid, "version": rec["version"]})
-        return {"change": cid, "record": rid, "version": rec["version"],
-                "conflict": "stale base" if stale else None}
+    def file_uploaded(self, file: str, nbytes: int) -> None:
+        self.files[file] = nbytes
+        self.model.file_uploaded(file)
 
     def snapshot(self, dev: str) -> dict[str, int]:
-        return {rid: r["version"] for rid, r in sorted(self.records.items())
-                if r["assignee"] == dev}
+        records = self.model.records
+        return {rid: records[rid].version for rid in sorted(self.model.scope.get(dev, {}))}
 
 
 class ScriptedHarness:
@@ -151,10 +118,10 @@ class ScriptedHarness:
     ``h = ScriptedHarness(engine); h.link(0, "wifi"); h.app(0, "opened"); h.run(until=600)``
     """
 
-    def __init__(self, engine: Engine, server: FakeServer | None = None, *,
+    def __init__(self, engine: Engine, server: ModelServer | None = None, *,
                  push_delay_s: float = PUSH_DELAY_S) -> None:
         self.engine = engine
-        self.server = server if server is not None else FakeServer()
+        self.server = server if server is not None else ModelServer()
         self.push_delay_s = push_delay_s
         self.trace: list[dict[str, Any]] = []
         self.actions: list[tuple[float, A.Action]] = []
@@ -269,7 +236,7 @@ class ScriptedHarness:
             self.trace.append(a.event)
         elif isinstance(a, A.StartSync):
             self._sync = (a.sync, a.request, False)
-            self.at(t + 2 * RTT_S.get(self._link, 1.0), lambda: self._answer(a.sync))
+            self.at(t + 2 * rtt_s(self._link), lambda: self._answer(a.sync))
         elif isinstance(a, A.AbortSync):
             self._sync = None
         elif isinstance(a, A.SetTimer):
@@ -307,7 +274,7 @@ class ScriptedHarness:
         self._handle(I.SyncResponse.from_json(now=self.now, sync=sid, body=body))
 
     def _start_transfer(self, t: float, a: A.StartTransfer) -> None:
-        start = t + RTT_S.get(self._link, 1.0)
+        start = t + rtt_s(self._link)
         self._xfers[(a.file, a.dir)] = {"file": a.file, "dir": a.dir, "offset": a.offset,
                                         "bytes": a.bytes, "start": start, "rate": 0.0}
         self._rebalance(t)
@@ -319,7 +286,8 @@ class ScriptedHarness:
         per_dir = {d: sum(1 for x in old if x["dir"] == d) for d in ("up", "down")}
         for x in old:
             moved = self._moved(x, t) if t > x["start"] else x["offset"]
-            kbps = (UP_KBPS if x["dir"] == UP else DOWN_KBPS).get(self._link, 1)
+            _, down, up = _numbers(self._link)
+            kbps = up if x["dir"] == UP else down
             rate = kbps * 1000 / 8 / per_dir[x["dir"]]  # bytes per second
             self._schedule_transfer(dict(x, offset=moved, start=max(t, x["start"]), rate=rate))
 
@@ -348,6 +316,6 @@ class ScriptedHarness:
         del self._xfers[key]
         self._rebalance(self.now)
         if xfer["dir"] == UP:
-            self.server.files[xfer["file"]] = xfer["bytes"]
+            self.server.file_uploaded(xfer["file"], xfer["bytes"])
         self._handle(I.FileDone(now=self.now, file=xfer["file"], dir=xfer["dir"], ok=True,
                                 bytes=xfer["bytes"]))
