@@ -98,7 +98,7 @@ class SyncbenchFile(pytest.File):
             if self.path.suffix == ".jsonl":
                 self._outcome = run_trace_item(self.path, out_root)
             else:
-                from bench.suite_scenarios import run_scenario_item
+                from bench.suite.scenarios import run_scenario_item
 
                 mode = self.config.getoption(_MODE_OPT)
                 self._outcome = run_scenario_item(self.path, out_root, mode=mode)

@@ -154,3 +154,10 @@ def test_the_scenario_model_imports_no_driver():
     banned = ("bench.sim", "bench.real", "bench.load", "bench.report", "bench.suite", "bench.cli",
               "simpy", "locust")
     assert offenders(modules_under("bench", "scenario"), banned) == []
+
+
+def test_the_drivers_import_no_suite():
+    # "bench/real subclasses an error of bench/suite which imports bench/real":
+    # the suite runs the drivers; the drivers never reach back up to it.
+    files = modules_under("bench", "real") + modules_under("bench", "sim") + modules_under("bench", "load")
+    assert offenders(files, ("bench.suite", "bench.cli", "bench.pytest_plugin")) == []

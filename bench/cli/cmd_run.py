@@ -92,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run_scenario(path, out_root, args, mode):
-    from bench.suite_scenarios import run_scenario_item
+    from bench.suite.scenarios import run_scenario_item
 
     target = {"target_server": args.target_server, "target_token": args.target_token} if args.target_server else {}
     return run_scenario_item(path, out_root, mode=mode, time_scale=args.time_scale, seed=args.seed, **target)

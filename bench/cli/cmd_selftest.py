@@ -33,12 +33,12 @@ def run(args: argparse.Namespace) -> int:
     if args.mode == "real":
         if args.only:
             raise UsageError("--only goes with --mode sim (real mode runs each policy's mutants side by side)")
+        from bench.real import RealRunError
         from bench.real.selftest import run_real_selftest
-        from bench.suite import SuiteError
 
         try:
             table, ok = run_real_selftest(time_scale=args.time_scale)
-        except SuiteError as exc:
+        except RealRunError as exc:
             raise UsageError(str(exc)) from None
         print(table)
         return EXIT_OK if ok else EXIT_FAIL

@@ -27,14 +27,13 @@ from bench.link.timescale import TimeScaleError, check_time_scale, max_time_scal
 from bench.scenario.fleet import device_specs
 from bench.scenario.model import DeviceSpec, Scenario, Step
 from bench.scenario.rng import stream
-from bench.suite import SuiteError
 
 # The time scale of a real run when neither the caller nor the command line
 # gives one: spec/links.md "a 2-hour field day runs in 2 minutes" is K = 60.
 DEFAULT_TIME_SCALE = 60.0
 
 
-class RealRunError(SuiteError):
+class RealRunError(ValueError):
     """A real run that cannot start or could not finish (one line, names what)."""
 
 

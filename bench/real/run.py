@@ -15,7 +15,7 @@ Theory of operation::
       │  [0, duration): play;  [duration, +settle): fast links, running, pull, snapshot
     srv_snapshot (POST /v1/web/snapshot) ──> merge client + server traces, one meta line
       │
-    check rules ──> drift ──> report (write_item_report) ──> ItemResult
+    check rules ──> drift ──> report (write_check_report) ──> RealRun
 
 The server is started before ``t0`` is known, so its trace epoch is the wall
 time it started at; its events are shifted by ``(server_epoch - t0) * K`` in
@@ -34,6 +34,7 @@ import secrets
 import shutil
 import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -45,9 +46,10 @@ from bench.real.devices import GroupPlan, GroupResult, play_group, warm_up
 from bench.real.plan import DEFAULT_TIME_SCALE, DevicePlan, RealRunError, check_scale, plan_devices
 from bench.real.watch import Watch
 from bench.real.web import Dispatcher
+from bench.report.metrics import MetricsBuilder
+from bench.rules.expect import unmet as unmet_expectations
 from bench.scenario import settle
 from bench.scenario.model import Scenario
-from bench.suite import ItemResult, unmet_expectations
 
 # The largest K a reference client accepts (reference_client.client.config.MAX_TIME_SCALE).
 MAX_TIME_SCALE = 600.0
@@ -102,10 +104,29 @@ def _split(devices: list[DevicePlan], n: int) -> list[list[DevicePlan]]:
     return [devices[i::n] for i in range(n) if devices[i::n]]
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RealRun:
+    """What a real run found; the suite makes it an ``ItemResult`` (same fields)."""
+
+    name: str
+    kind: str
+    policy: str
+    results: tuple[Any, ...]  # bench.rules.RuleResult
+    expect: dict[str, str]
+    unmet: tuple[str, ...]
+    report_dir: Path | None = None
+    seconds: float = 0.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def holds(self) -> bool:
+        return not self.unmet
+
+
 def run_real_item(path: Path | str, scenario: Scenario, out_root: Path | None, *,
                   time_scale: float | None = None, target_server: str | None = None,
                   target_token: str | None = None, workers: int | None = None,
-                  echo: Any = None) -> ItemResult:
+                  echo: Any = None) -> RealRun:
     """Play ``scenario`` for real and check it; see the module docs and docs/real.md.
 
     ``time_scale``: K (default 60); a K some profile of the scenario cannot run
@@ -144,8 +165,13 @@ def run_real_item(path: Path | str, scenario: Scenario, out_root: Path | None, *
             _raise_if_died(watch, path, k, out_dir)
             raise
         _raise_if_died(watch, path, k, out_dir)
-        results, meta = _check(trace, scenario)
-        found = drift_mod.samples(_read(trace), links, k, scenario.duration_s)
+        # One pass over the merged trace: the rules, the drift samples and the
+        # metrics all take their events from it.
+        events: list[dict[str, Any]] = []
+        builder = MetricsBuilder()
+        results, meta = _check(trace, scenario, also=(events.append, builder.feed))
+        metrics = builder.result()
+        found = drift_mod.samples(events, links, k, scenario.duration_s)
         drift = drift_mod.summarize(found)
         wall = time.perf_counter() - started
         extra = {"mode": "real", "time_scale": k, "wall_s": round(wall, 2), "drift": drift,
@@ -163,20 +189,18 @@ def run_real_item(path: Path | str, scenario: Scenario, out_root: Path | None, *
             echo(f"{scenario.name}: K={k:g}, no file transfer large enough to measure drift")
         report_dir = None
         if out_dir is not None:
-            from bench.suite import write_item_report
+            from bench.report.write import write_check_report as write_item_report
 
             log = Path(tmp) / "server.log"
             if log.exists() and log.stat().st_size:
                 shutil.copyfile(log, out_dir / "server.log")
             report_dir = write_item_report(out_dir, trace, scenario.policy, results, meta,
                                            scenario={"name": scenario.name, "source": str(path)},
-                                           extra=extra)
-        metrics = _metrics(trace)
-        if metrics is not None:
-            extra["metrics"] = metrics
+                                           extra=extra, metrics=metrics)
+        extra["metrics"] = metrics
         unmet = unmet_expectations(results, dict(scenario.expect))
         unmet += tuple(f"run: {e}" for e in facts.get("errors", ())[:5])
-    return ItemResult(name=path.name, kind="real", policy=scenario.policy, results=tuple(results),
+    return RealRun(name=path.name, kind="real", policy=scenario.policy, results=tuple(results),
                       expect=dict(scenario.expect), unmet=unmet, report_dir=report_dir,
                       seconds=time.perf_counter() - started, extra=extra)
 
@@ -205,28 +229,13 @@ def _stderr(*args: Any) -> None:
     print(*args, file=sys.stderr, flush=True)
 
 
-def _metrics(trace: Path) -> dict[str, Any] | None:
-    try:
-        from bench.report.metrics import trace_metrics
-
-        return trace_metrics(trace)
-    except Exception:  # metrics are a courtesy here; the report has its own
-        return None
-
-
-def _read(trace: Path) -> list[dict[str, Any]]:
-    from bench.trace import read_trace
-
-    return [ev for ev in read_trace(trace) if ev.get("ev") != "meta"]
-
-
-def _check(trace: Path, sc: Scenario) -> tuple[list, dict]:
+def _check(trace: Path, sc: Scenario, also: Any = ()) -> tuple[list, dict]:
     from bench.rules import PolicyError
-    from bench.suite import check_trace_file
+    from bench.rules.checker import check_trace_file
     from bench.trace import TraceError
 
     try:
-        _policy, results, meta = check_trace_file(trace, sc.policy)
+        _policy, results, meta = check_trace_file(trace, sc.policy, also=also)
     except (TraceError, PolicyError) as exc:
         raise RealRunError(f"{sc.source}: the real run's merged trace is invalid: {exc}") from None
     return results, meta

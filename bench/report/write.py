@@ -120,7 +120,7 @@ def verdicts_object(policy: str, results: Sequence[RuleResult], *, seed: Any, sc
 
 
 def write_report(out_dir, *, trace_path, policy, results, scenario=None, seed=None, series=None,
-                 extra=None) -> Path:
+                 extra=None, metrics=None) -> Path:
     """Write a run's whole report into ``out_dir``; return the path of its ``index.html``.
 
     ``trace_path``: the run's trace (copied in as ``trace.jsonl`` if elsewhere).
@@ -130,6 +130,8 @@ def write_report(out_dir, *, trace_path, policy, results, scenario=None, seed=No
     ``seed``: the run's seed (default: the trace meta's ``seed``).
     ``series``: named time series the trace does not hold, ``{"server_rps": [(t, v), ...]}``.
     ``extra``: run facts (``mode`` sim/real, time scale, wall time, drift...).
+    ``metrics``: the trace's metrics when the caller computed them in its own
+    pass over the trace (``bench.report.metrics.MetricsBuilder``); else computed here.
 
     Files written: trace.jsonl, verdicts.json, junit.xml, metrics.json, run.json,
     plots/*.png, index.html. Raises :class:`bench.trace.TraceError` for a
@@ -149,7 +151,8 @@ def write_report(out_dir, *, trace_path, policy, results, scenario=None, seed=No
     sname = scenario_name(scenario)
     extra = dict(extra or {})
 
-    metrics = trace_metrics(trace)
+    if metrics is None:
+        metrics = trace_metrics(trace)
     dump_json(out / VERDICTS_NAME, verdicts_object(policy_name, results, seed=seed, scenario=sname))
     # One suite per run, named after what ran, so a CI page listing many runs
     # tells them apart; the rules' class is the policy.
@@ -168,3 +171,11 @@ def write_report(out_dir, *, trace_path, policy, results, scenario=None, seed=No
     index = out / INDEX_NAME
     index.write_text(page, encoding="utf-8")
     return index
+
+
+def write_check_report(out_dir: Path, trace: Path, policy: str, results: Any,
+                       meta: dict[str, Any], **kw: Any) -> Path:
+    """The report of one checked run or trace; returns its folder (the seed from ``meta``)."""
+    written = Path(write_report(out_dir, trace_path=trace, policy=policy, results=list(results),
+                                seed=meta.get("seed"), **kw))
+    return written.parent if written.suffix == ".html" else written

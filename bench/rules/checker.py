@@ -17,11 +17,13 @@ event of a known kind."
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import itertools
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
 from typing import Any
 
 from bench.rules.base import REGISTRY, Rule, RuleResult
-from bench.rules.policies import Policy
+from bench.rules.policies import Policy, get_policy
 from bench.rules.state import Context, DeviceState, RecordState
 from bench.trace.schema import EVENTS
 
@@ -133,3 +135,34 @@ def check_events(events: Iterable[dict[str, Any]], policy: Policy, *, meta: dict
     checker = Checker(policy, meta=meta, params=params)
     checker.feed_all(events)
     return checker.finish()
+
+
+class NoPolicyError(ValueError):
+    """A trace checked without a policy whose meta names none."""
+
+
+def check_trace_file(path: Path, policy: str | None = None, *,
+                     also: Sequence[Callable[[dict[str, Any]], Any]] = ()
+                     ) -> tuple[str, list[RuleResult], dict[str, Any]]:
+    """Check a trace file; returns (policy name, results, meta). Raises TraceError,
+    PolicyError, or NoPolicyError when neither ``policy`` nor the meta names one.
+
+    ``also``: callables fed every event of the same single pass (a metrics
+    builder, a list's ``append``), so a run reads its trace once.
+    """
+    from bench.trace import TraceReader
+
+    reader = TraceReader(path)
+    events = iter(reader)
+    first = next(events, None)
+    meta = reader.meta or {}
+    name = policy or meta.get("policy")
+    if not name:
+        raise NoPolicyError(f"{path}: the trace's meta names no policy")
+    checker = Checker(get_policy(name), meta=meta)
+    if first is not None:
+        for ev in itertools.chain((first,), events):
+            checker.feed(ev)
+            for fn in also:
+                fn(ev)
+    return name, checker.finish(), meta

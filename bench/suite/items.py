@@ -13,14 +13,15 @@ suite may (and should) contain deliberately broken runs that must be caught.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.rules import Checker, RuleResult, get_policy
+from bench.rules import RuleResult
+from bench.rules.checker import NoPolicyError
+from bench.rules.checker import check_trace_file as check_file
 from bench.rules.expect import unmet
-from bench.trace import TraceReader
 
 VERDICTS = ("pass", "fail", "n/a")
 
@@ -62,20 +63,14 @@ def validate_expect(expect: Any, where: str) -> dict[str, str]:
     return dict(expect)
 
 
-def check_trace_file(path: Path, policy: str | None = None) -> tuple[str, list[RuleResult], dict[str, Any]]:
-    """Check a trace file; returns (policy name, results, meta). Raises TraceError/PolicyError."""
-    reader = TraceReader(path)
-    events = iter(reader)
-    first = next(events, None)
-    meta = reader.meta or {}
-    name = policy or meta.get("policy")
-    if not name:
-        raise SuiteError(f"{path}: the trace's meta names no policy")
-    checker = Checker(get_policy(name), meta=meta)
-    if first is not None:
-        checker.feed(first)
-        checker.feed_all(events)
-    return name, checker.finish(), meta
+def check_trace_file(path: Path, policy: str | None = None, *,
+                     also: Sequence[Callable[[dict[str, Any]], Any]] = ()
+                     ) -> tuple[str, list[RuleResult], dict[str, Any]]:
+    """:func:`bench.rules.check_trace_file`, a trace naming no policy being a SuiteError."""
+    try:
+        return check_file(path, policy, also=also)
+    except NoPolicyError as exc:
+        raise SuiteError(str(exc)) from None
 
 
 def run_trace_item(path: Path, out_root: Path | None) -> ItemResult:
@@ -92,11 +87,10 @@ def run_trace_item(path: Path, out_root: Path | None) -> ItemResult:
 
 def write_item_report(out_dir: Path, trace: Path, policy: str, results: Sequence[RuleResult],
                       meta: dict[str, Any], **kw: Any) -> Path:
-    from bench.report import write_report
+    """The one report writer (:func:`bench.report.write.write_check_report`)."""
+    from bench.report.write import write_check_report
 
-    written = Path(write_report(out_dir, trace_path=trace, policy=policy, results=list(results),
-                                seed=meta.get("seed"), **kw))
-    return written.parent if written.suffix == ".html" else written
+    return write_check_report(out_dir, trace, policy, results, meta, **kw)
 
 
 def collect(paths: Sequence[str | Path]) -> list[Path]:
