@@ -276,8 +276,14 @@ def create_app(config: ServerConfig | None = None, *,
     ]
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette):
-        yield
-        state.close()
+        if state.bus is not None:
+            await state.bus.start()
+        try:
+            yield
+        finally:
+            if state.bus is not None:
+                await state.bus.close()
+            state.close()
 
     app = Starlette(routes=routes, exception_handlers={HTTPException: _http_error},
                     lifespan=lifespan)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Callable
 
 from reference_server.core import Principal
 from reference_server.errors import ApiError
@@ -61,8 +62,11 @@ def new_token() -> str:
 
 
 class TokenTable:
-    def __init__(self) -> None:
+    def __init__(self, miss: Callable[[bytes], Principal | None] | None = None) -> None:
         self._by_hash: dict[bytes, tuple[bytes, Principal]] = {}
+        # Asked for a hash the table does not hold: a device another instance
+        # on the same database provisioned (then remembered here).
+        self._miss = miss
 
     def add(self, hashed: bytes, principal: Principal) -> None:
         self._by_hash[hashed] = (hashed, principal)
@@ -72,6 +76,11 @@ class TokenTable:
             return None
         h = token_hash(token)
         hit = self._by_hash.get(h)
+        if hit is None and self._miss is not None:
+            found = self._miss(h)
+            if found is not None:
+                self.add(h, found)
+                hit = self._by_hash[h]
         if hit is None or not hmac.compare_digest(hit[0], h):
             return None
         return hit[1]

@@ -70,8 +70,12 @@ class SyncCore:
         self.tracer = tracer
         self._secret = secret
         self._seq = store.max_seq()
+        # Other instances write the same database (PostgreSQL): the sequence is
+        # read under the store's write lock, and the in-memory indexes below
+        # are not trusted (every sync asks the store).
+        self._shared = bool(getattr(store, "shared", False))
         # user -> the last seq that wrote a record in, or moved a record out of,
-        # the user's scope. The server is the database's only writer, so this
+        # the user's scope. When the server is the database's only writer this
         # in-memory index is exact; it lets a sync with nothing to do for this
         # device answer without a query even while other devices write.
         self._scope_seq: dict[str, int] = store.scope_seqs()
@@ -82,6 +86,11 @@ class SyncCore:
 
     # ----- sequence and cursors -----
     def _next_seq(self) -> int:
+        if self._shared:
+            # Inside the transaction, under the store's write lock: every other
+            # instance's committed writes are visible, so the seq stays one
+            # global, gap-free-enough, commit-ordered counter.
+            self._seq = max(self._seq, self.store.max_seq())
         self._seq += 1
         return self._seq
 
@@ -94,6 +103,8 @@ class SyncCore:
         return seq
 
     def _departures_after(self, user: str, after: int) -> bool:
+        if self._shared:
+            return True  # another instance may have moved a record away
         return after < self._left_floor or after < self._left_seq.get(user, 0)
 
     def _mac(self, device: str, seq: int) -> str:
@@ -110,6 +121,8 @@ class SyncCore:
         if not (seq_s.isascii() and seq_s.isdigit()) or len(seq_s) > 18:
             raise bad("cursor was not issued by this server", "cursor")
         seq = int(seq_s)
+        if seq > self._seq and self._shared:
+            self._seq = max(self._seq, self.store.max_seq())  # issued by another instance
         if not hmac.compare_digest(mac, self._mac(device, seq)) or seq > self._seq:
             raise bad("cursor was not issued by this server to this device", "cursor")
         return seq
@@ -145,19 +158,25 @@ class SyncCore:
         now = self.tracer.clock()
         if req.mode == "upload":
             return {"acks": acks, "cursor": req.cursor, "server_time": now}
-        if req.cursor is not None and after >= self._scope_seq.get(p.user, 0):
+        if req.cursor is not None and not self._shared \
+                and after >= self._scope_seq.get(p.user, 0):
             # Nothing entered or left this user's scope since the cursor: the
             # common "nothing to do" sync answers without touching the database.
             return {"acks": acks, "records": [], "removed": [], "files": [],
                     "cursor": req.cursor, "more": False, "server_time": now}
         limit = limits.MAX_RECORDS_PER_RESPONSE
-        recs = self.store.records_since(p.user, after, limit + 1)
+        if self._shared:
+            # The committed sequence first, then only rows at or below it: a row
+            # another instance is committing now has a higher seq and comes next time.
+            self._seq = max(self._seq, self.store.max_seq())
+        top = self._seq
+        recs = [r for r in self.store.records_since(p.user, after, limit + 1) if r.seq <= top]
         more = len(recs) > limit
         if more:
             recs = recs[:limit]
             upto = recs[-1].seq
         else:
-            upto = self._seq
+            upto = top
         removed = (self.store.departed_since(p.user, after, upto)
                    if after and self._departures_after(p.user, after) else [])
         files = [{"id": f["id"], "record": r.id, "bytes": f["bytes"], "sha256": f["sha256"]}

@@ -191,6 +191,11 @@ class PostgresStore:
     def devices(self) -> Iterator[Device]:
         yield from (_device(r) for r in self._rows(_DEV_SELECT + " ORDER BY d.id"))
 
+    def user_devices(self, user: str) -> list[str]:
+        """The device ids of ``user`` (pushes go to every one)."""
+        return [r[0] for r in self._rows("SELECT id FROM devices WHERE uid=%s ORDER BY id",
+                                         (user,))]
+
     def get_record(self, record: str) -> Record | None:
         row = self._one(f"SELECT {_REC_COLS} FROM records WHERE id=%s", (record,))
         return _record(row) if row else None

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
 
 import orjson
 
@@ -39,6 +40,8 @@ class PushHub:
         self._devices_of = devices_of
         self._conns: dict[str, dict[int, tuple[str, Send]]] = {}
         self._pending: dict[str, deque[tuple[float, str]]] = {}
+        # Other instances on the same database (reference_server.pushbus), or None.
+        self.bus: Any = None
 
     def register(self, user: str, device: str, key: int, send: Send) -> None:
         self._conns.setdefault(user, {})[key] = (device, send)
@@ -57,6 +60,7 @@ class PushHub:
         return sorted(dev for dev, _ in self._conns.get(user, {}).values())
 
     async def deliver(self, pushes: Iterable[Push]) -> None:
+        pushes = list(pushes)
         for push in pushes:
             frame = orjson.dumps({"type": "push", "record": push.record,
                                   "reason": push.reason}).decode()
@@ -69,6 +73,15 @@ class PushHub:
                     q.append((self._tracer.clock(), frame))
             for key, (_device, send) in list(live.items()):
                 await self._send(push.user, key, send, frame)
+        if self.bus is not None and pushes:
+            await self.bus.publish(pushes)
+
+    async def send_local(self, push: Push) -> None:
+        """A push another instance sent: frames to this instance's sockets of the user only."""
+        frame = orjson.dumps({"type": "push", "record": push.record,
+                              "reason": push.reason}).decode()
+        for key, (_device, send) in list(self._conns.get(push.user, {}).items()):
+            await self._send(push.user, key, send, frame)
 
     async def flush(self, user: str, device: str, key: int, send: Send) -> None:
         """Deliver what waited for this device (call once its socket is open)."""

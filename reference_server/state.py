@@ -20,6 +20,7 @@ from reference_server.core import Principal, SyncCore
 from reference_server.files import BlobStore
 from reference_server.metrics import Metrics
 from reference_server.push import PushHub
+from reference_server.pushbus import PgPushBus
 from reference_server.tracing import TraceClock, Tracer
 
 # Bytes of the HMAC key for cursors, created once per database.
@@ -53,16 +54,29 @@ class ServerState:
         self.core = SyncCore(store=self.store, tracer=self.tracer, secret=bytes.fromhex(secret))
         # user -> device ids, for pushes to devices that are not connected.
         self.user_devices: dict[str, list[str]] = {}
-        self.tokens = TokenTable()
+        shared = getattr(self.store, "shared", False)
+        self.tokens = TokenTable(miss=self._provisioned_elsewhere if shared else None)
         self.admin_token = config.admin_token or new_token()
         self.tokens.add(token_hash(self.admin_token), ADMIN)
         for d in self.store.devices():
             self.tokens.add(d.token_hash, Principal(device=d.id, user=d.user, role=d.role))
             self.user_devices.setdefault(d.user, []).append(d.id)
-        self.hub = PushHub(self.tracer, lambda user: self.user_devices.get(user, ()))
+        self.hub = PushHub(self.tracer, self._devices_of if shared else
+                           (lambda user: self.user_devices.get(user, ())))
+        # Pushes to devices held by other instances on the same database.
+        self.bus = PgPushBus(config.db, self.hub) if shared else None
+        self.hub.bus = self.bus
         self.metrics = Metrics()
         # File ids with a PATCH or finish running: one at a time per file.
         self.busy_files: set[str] = set()
+
+    def _provisioned_elsewhere(self, h: bytes) -> Principal | None:
+        d = self.store.device_by_token_hash(h)
+        return None if d is None else Principal(device=d.id, user=d.user, role=d.role)
+
+    def _devices_of(self, user: str) -> list[str]:
+        # Another instance may have provisioned devices of this user since start-up.
+        return self.store.user_devices(user)
 
     def provision(self, *, user: str, role: str, device: str | None = None) -> str:
         """Create a user (if new) and a device; return the device's new token."""
