@@ -1,23 +1,27 @@
-"""What the person holding a load-test device does: edits, photos, pull to refresh.
+"""What the person holding a load-test device does.
 
-Theory of operation: a :class:`Person` acts at exponential intervals (mean
-``act_mean_s`` spec seconds, the simulator's field worker: "a dozen acts an
-hour") and each act is drawn by weight from :data:`ACT_WEIGHTS`: move a job
-along its status flow, write a note, take a photo, or pull to refresh. The app
-stays open (a load test measures the server under the cadence, so nobody
-minimizes it away). Edits go to the records the engine holds; with none yet,
-the person waits for the next act. Randomness comes from the injected
+Theory of operation: the person is the one person model
+(:func:`bench.scenario.people.workday`) with :func:`load_behaviour`: the
+field worker's act weights without minimize, close or create (a load test
+measures the server under the cadence, so nobody minimizes the app away, and
+jobs come from the dispatcher), acts at exponential intervals (mean
+``act_mean_s`` spec seconds: "a dozen acts an hour"), photos of one size.
+:class:`Person` keeps what only a load run needs: the photo bytes until they
+are uploaded, and the edits a storm profile makes while the device is
+offline (``OUTAGE_ACTS``). Randomness comes from the injected
 ``random.Random``; the time from the caller's ``now``.
 """
 
 from __future__ import annotations
 
 import hashlib
+import math
 import random
 from typing import Any
 
 from bench.draw import weighted
-from bench.scenario.people import JOB_FLOW, PRESETS
+from bench.scenario.model import Dist
+from bench.scenario.people import JOB_FLOW, PRESETS, Behaviour
 from reference_client import ManualSync, UserEdit
 
 # The field worker's weights (bench.scenario.people, the one person model)
@@ -41,22 +45,26 @@ def photo_bytes(rng: random.Random, nbytes: int) -> tuple[bytes, str]:
     return data, hashlib.sha256(data).hexdigest()
 
 
+def load_behaviour(act_mean_s: float, photo_size: int, spread_s: float) -> Behaviour:
+    """The load test's person: the field worker's acts without minimize, close or
+    create (the app stays open all run, jobs come from the dispatcher), photos
+    of one size, the opens spread over ``spread_s``."""
+    return Behaviour(name="load_worker", act_mean_s=act_mean_s, shift_s=math.inf,
+                     weights=ACT_WEIGHTS, photo_bytes=Dist(kind="const", a=float(photo_size)),
+                     start_spread_s=spread_s)
+
+
 class Person:
     """One device's user; ``act`` returns the engine input for the next act (or None)."""
 
-    __slots__ = ("rng", "act_mean_s", "photo_size", "stages", "n_notes", "photos")
+    __slots__ = ("rng", "photo_size", "stages", "n_notes", "photos")
 
-    def __init__(self, *, rng: random.Random, act_mean_s: float, photo_size: int) -> None:
+    def __init__(self, *, rng: random.Random, photo_size: int) -> None:
         self.rng = rng
-        self.act_mean_s = act_mean_s
         self.photo_size = photo_size
         self.stages: dict[str, str | None] = {}
         self.n_notes = 0
         self.photos: dict[str, bytes] = {}  # sha256 -> content, until uploaded
-
-    def next_gap(self) -> float:
-        """Spec seconds to the next act."""
-        return self.rng.expovariate(1.0 / self.act_mean_s)
 
     def act(self, now: float, records: dict[str, Any], kinds: tuple[str, ...] | None = None
             ) -> UserEdit | ManualSync | None:

@@ -1,7 +1,8 @@
 """The load device: one sans-I/O engine carried out over real HTTP, in wall time.
 
 Theory of operation: a :class:`LoadDevice` owns a ``reference_client`` engine,
-the :class:`~bench.load.behaviour.Person` using it, and the profile's moments.
+the person using it (``bench.scenario.people.workday``, the load preset),
+and the profile's moments.
 It knows no Locust: HTTP goes through an injected :class:`Transport` (the
 Locust user's ``FastHttpSession`` in a load run, anything with the same
 ``request`` method in a test), the wall clock is an injected callable::
@@ -30,21 +31,24 @@ from typing import Any, Protocol
 import orjson
 
 from bench.draw import weighted
-from bench.load.behaviour import OUTAGE_ACTS, Person
+from bench.load.behaviour import OUTAGE_ACTS, Person, load_behaviour, photo_bytes
 from bench.load.config import LoadConfig
 from bench.load.profiles import get_profile
+from bench.scenario.people import workday
 from reference_client import (
     AppChanged,
     Emit,
     Engine,
     FileDone,
     LinkChanged,
+    ManualSync,
     PushReceived,
     StartSync,
     StartTransfer,
     SyncFailed,
     SyncResponse,
     Tick,
+    UserEdit,
     get_policy,
 )
 
@@ -67,6 +71,22 @@ def pick_link(rng: random.Random, mix: tuple[tuple[str, float], ...]) -> str:
     return weighted(mix, rng)
 
 
+class _View:
+    """The person's view of the load device's phone (bench.scenario.people.PhoneView)."""
+
+    __slots__ = ("_engine",)
+
+    def __init__(self, engine: Any) -> None:
+        self._engine = engine
+
+    @property
+    def app(self) -> str:
+        return self._engine.app
+
+    def jobs(self) -> list[str]:
+        return sorted(r for r, v in self._engine.records().items() if v is not None)
+
+
 class LoadDevice:
     """One device of the fleet; call :meth:`step` when :meth:`wake_in` says."""
 
@@ -84,14 +104,18 @@ class LoadDevice:
         now = self.now()
         policy = get_policy(cfg.policy)
         self.engine = Engine(device=device, policy=policy, rng=rng, start=now)
-        self.person = Person(rng=rng, act_mean_s=cfg.act_mean_s, photo_size=cfg.photo_bytes)
+        self.person = Person(rng=rng, photo_size=cfg.photo_bytes)
         self.link_class = pick_link(rng, cfg.link_mix)
         k = cfg.time_scale
         profile = get_profile(cfg.profile)
         moments = {name: off * k for name, off in profile.moments(cfg.duration_s).items()}
-        # Spread the opens over one cadence period so timer syncs spread over it too.
+        # The person is the one person model (bench.scenario.people.workday) with
+        # the load preset; its opens spread over one cadence period so timer
+        # syncs spread over it too. The OS reports the link first.
         period = policy.timer_s or cfg.act_mean_s
-        self.plan: list[tuple[float, str]] = [(now + rng.uniform(0.0, period), "open")]
+        self.day = workday(device, load_behaviour(cfg.act_mean_s, cfg.photo_bytes, period), rng,
+                           _View(self.engine), start=now)
+        self.plan: list[tuple[float, str]] = [(now, "link"), (self._next_at(), "person")]
         if "offline" in moments:
             off, on = moments["offline"], moments["reconnect"]
             if now < on:
@@ -99,7 +123,6 @@ class LoadDevice:
                 self.plan += [(rng.uniform(max(off, now), on), "outage_edit")
                               for _ in range(profile.offline_edits)]
                 self.plan.append((on, "reconnect"))
-        self.plan.append((now + self.person.next_gap(), "act"))
         self.plan.sort()
         self.pushes: deque[tuple[str, str | None]] = deque()
         self.events: dict[str, int] = {}  # trace events emitted, by `ev`
@@ -148,25 +171,53 @@ class LoadDevice:
         if deadline is not None and deadline <= self.now():
             self.feed(Tick(now=self.now()))
 
+    def _next_at(self) -> float:
+        op = next(self.day)
+        assert op[0] == "at", op
+        return op[1]
+
+    def _person(self) -> None:
+        """The person's acts now due, up to their next wait (then scheduled)."""
+        for op in self.day:
+            kind = op[0]
+            if kind == "at":
+                self.plan.append((op[1], "person"))
+                self.plan.sort()
+                return
+            now = self.now()
+            if kind == "app":
+                self.feed(AppChanged(now=now, state=op[1]))
+            elif kind == "manual":
+                self.feed(ManualSync(now=now, via=op[1]))
+            else:
+                _, record, what, status, text, nbytes = op
+                if what == "photo":
+                    data, sha = photo_bytes(self.rng, nbytes)
+                    self.person.photos[sha] = data
+                    self.feed(UserEdit(now=now, record=record, kind="photo", bytes=len(data),
+                                       sha256=sha))
+                elif what == "status":
+                    self.feed(UserEdit(now=now, record=record, kind="status", status=status))
+                else:
+                    self.feed(UserEdit(now=now, record=record, kind="text",
+                                       fields={"notes": text}))
+
     def _do(self, what: str, now: float) -> None:
-        if what == "open":
+        if what == "link":
             self.feed(LinkChanged(now=now, link_class=self._link_now()))
-            self.feed(AppChanged(now=self.now(), state="opened"))
+        elif what == "person":
+            self._person()
         elif what == "offline":
             self.outage = True
             self.feed(LinkChanged(now=now, link_class="offline"))
         elif what == "reconnect":
             self.outage = False
             self.feed(LinkChanged(now=now, link_class=self.link_class))
-        elif what in ("act", "outage_edit"):
+        elif what == "outage_edit":
             if self.engine.app != "closed":
-                inp = self.person.act(now, self.engine.records(),
-                                      OUTAGE_ACTS if what == "outage_edit" else None)
+                inp = self.person.act(now, self.engine.records(), OUTAGE_ACTS)
                 if inp is not None:
                     self.feed(inp)
-            if what == "act":
-                self.plan.append((now + self.person.next_gap(), "act"))
-                self.plan.sort()
 
     def _link_now(self) -> str:
         return "offline" if self.outage else self.link_class

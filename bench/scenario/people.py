@@ -19,7 +19,8 @@ the device holds, sorted). After ``shift_s`` the app closes until the next day.
 
 The drivers are thin clock loops over it: the simulator's SimPy process
 (``bench.sim.people.worker``), the real runner's coroutine
-(``bench.real.people.worker``). A driver that stops (the settle window, the
+(``bench.real.people.worker``) and the Locust device
+(``bench.load.device.LoadDevice``, with a preset that keeps the app open). A driver that stops (the settle window, the
 end of the run) simply stops asking. Same preset, seed and device state, same
 acts, in either mode.
 """
@@ -81,11 +82,13 @@ Op = tuple[Any, ...]
 
 
 def workday(dev_id: str, b: Behaviour, rng: Any, view: PhoneView,
-            note: Callable[[float], str] = lambda t: f"note at {t:.0f}") -> Generator[Op, None, None]:
-    """The acts of preset ``b`` on device ``dev_id``, forever (the driver stops)."""
+            note: Callable[[float], str] = lambda t: f"note at {t:.0f}",
+            start: float = 0.0) -> Generator[Op, None, None]:
+    """The acts of preset ``b`` on device ``dev_id`` from spec time ``start``, forever
+    (the driver stops)."""
     stages: dict[str, str | None] = {}
     n_new = 0
-    t = rng.uniform(0.0, b.start_spread_s)
+    t = start + rng.uniform(0.0, b.start_spread_s)
     while True:
         yield ("at", t)
         shift_end = t + b.shift_s

@@ -200,3 +200,33 @@ def test_run_load_warns_on_a_saturated_generator_and_writes_the_report(
     for name in ("rps", "latency", "users_cpu"):
         assert (tmp_path / "plots" / f"{name}.png").stat().st_size > 0
     assert "saturated" in (tmp_path / "index.html").read_text()
+
+
+def test_the_load_person_is_the_one_person_model_with_the_app_kept_open() -> None:
+    """A Locust device is a clock loop over bench.scenario.people.workday: same
+    seed, same acts as the generator gives, and the load preset never
+    minimizes, closes or creates."""
+    from bench.load.behaviour import load_behaviour
+    from bench.scenario.people import workday
+
+    with running_server() as srv:
+        tokens = srv.provision_workers(1)
+        r = httpx.post(srv.url + "/v1/web/jobs", headers=srv.auth(srv.dispatcher_token),
+                       json={"id": "job-w1-1", "assignee": "w1"})
+        assert r.status_code == 201
+        clock = [1000.0]
+        cfg = LoadConfig(devices=1, tokens=tokens, time_scale=60, duration_s=30, epoch=1000.0,
+                         act_mean_s=20, photo_bytes=2000, dispatch_per_device_h=0)
+        dev = LoadDevice(device="w1", token=tokens["w1"], cfg=cfg, rng=random.Random(4),
+                         clock=lambda: clock[0], transport=_Httpx(srv.url))
+        while clock[0] < 1030.0:
+            if dev.wake_in() == 0:
+                dev.step()
+            clock[0] += max(dev.wake_in(), 0.01)
+    assert dev.events.get("edit", 0) >= 5 and dev.engine.unsent == 0
+    assert dev.events.get("app") == 1  # opened once, never closed or minimized
+    assert not {"minimize", "close", "create"} & {a for a, _ in
+                                                 load_behaviour(20, 2000, 120).weights}
+    # The acts come from the generator: the first wait is the one it yields.
+    gen = workday("w1", load_behaviour(20, 2000, 120), random.Random(4), None, start=0.0)
+    assert next(gen)[0] == "at"
