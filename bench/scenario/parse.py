@@ -50,7 +50,15 @@ TOP_KEYS = ("name", "description", "policy", "seed", "duration", "settle", "sett
             "params", "fleet", "devices", "dispatch", "dispatcher", "server", "push", "expect")
 
 
-def _registries() -> dict[str, Any]:
+def default_registries() -> dict[str, Any]:
+    """The names a scenario may use, from the layers below the scenario format:
+    link profiles and mobility presets (``bench.link``), behaviour presets and
+    server mutants (``bench.scenario``), rule policies and parameters
+    (``bench.rules``), client policies and mutants (``reference_client``).
+
+    A caller with more (its own profiles or policies) passes its own mapping
+    with the same keys to :func:`parse_scenario`.
+    """
     from bench.link.mobility import presets
     from bench.link.profiles import profiles
     from bench.rules import DEFAULT_PARAMS, builtin_policies
@@ -63,6 +71,10 @@ def _registries() -> dict[str, Any]:
             "behaviour": list(BEHAVIOURS), "clients": list(POLICIES), "mutants": MUTANTS,
             "server_mutants": list(SERVER_MUTANTS), "params": list(DEFAULT_PARAMS),
             "policies": builtin_policies()}
+
+
+REGISTRY_KEYS = ("profiles", "mobility", "behaviour", "clients", "mutants", "server_mutants",
+                 "params", "policies")
 
 
 def _client(m: dict[str, Any], p: _P, reg: dict[str, Any], policy: str) -> str | None:
@@ -230,10 +242,15 @@ def _push(v: Any, p: _P, reg: dict[str, Any]) -> PushSpec:
     return PushSpec(**kw)
 
 
-def parse_scenario(data: Any, source: str = "<scenario>") -> Scenario:
-    """A validated :class:`Scenario` from a decoded YAML mapping."""
+def parse_scenario(data: Any, source: str = "<scenario>",
+                   registries: dict[str, Any] | None = None) -> Scenario:
+    """A validated :class:`Scenario` from a decoded YAML mapping; names are checked
+    against ``registries`` (default: :func:`default_registries`)."""
     top = _P(source)
-    reg = _registries()
+    reg = default_registries() if registries is None else registries
+    missing = [k for k in REGISTRY_KEYS if k not in reg]
+    if missing:
+        raise ValueError(f"parse_scenario: registries lack {', '.join(missing)}")
     m = _mapping(data, top, TOP_KEYS)
     for k in ("name", "policy"):
         if k not in m:
@@ -322,7 +339,7 @@ def _cross_check(sc: Scenario, top: _P) -> None:
                 f"{d.t:g} is not before the end of the run (duration {sc.duration_s:g} s)")
 
 
-def load_scenario(path: str | Path) -> Scenario:
+def load_scenario(path: str | Path, registries: dict[str, Any] | None = None) -> Scenario:
     """Read and validate a scenario file; ScenarioError names file and key on a problem."""
     source = str(path)
     try:
@@ -353,4 +370,4 @@ def load_scenario(path: str | Path) -> Scenario:
             where = "?"
         problem = " ".join(str(getattr(exc, "problem", None) or exc).split())
         raise ScenarioError(f"{source}: {where}: not valid YAML ({show(problem, 120)})") from None
-    return parse_scenario(data, source)
+    return parse_scenario(data, source, registries)

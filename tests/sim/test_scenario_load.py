@@ -173,3 +173,18 @@ def test_too_many_steps_is_refused_before_they_are_read():
 def test_overrides_resize_the_fleet_and_keep_explicit_devices():
     sc = _parse(GOOD).with_overrides(devices=10, hours=0.5, seed=4)
     assert sc.n_devices == 10 and sc.fleet.size == 9 and sc.duration_s == 1800 and sc.seed == 4
+
+
+def test_registries_are_passed_in():
+    """"registries are passed into scenario parsing": a caller with its own
+    profile names passes them; the default comes from the layers below."""
+    from bench.scenario.parse import default_registries
+
+    reg = {**default_registries(), "profiles": ["lte", "wifi", "my-5g"]}
+    sc = parse_scenario(yaml.safe_load(GOOD.replace("link: wifi", "link: my-5g")), "x.yaml", reg)
+    assert sc.devices[0].link == "my-5g"
+    with pytest.raises(ScenarioError, match="unknown profile 'my-5g'"):
+        parse_scenario(yaml.safe_load(GOOD.replace("link: wifi", "link: my-5g")), "x.yaml")
+    with pytest.raises(ValueError, match="registries lack profiles"):
+        parse_scenario(yaml.safe_load(GOOD), "x.yaml", {k: v for k, v in reg.items()
+                                                      if k != "profiles"})
