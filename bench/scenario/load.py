@@ -9,10 +9,11 @@ wrong, e.g.::
     scenarios/x.yaml: devices[2].timeline[0].link: unknown profile 'lte5' (known: gprs, edge, ...)
 
 Unknown keys are errors too (a typo must not silently become a default).
-Names are checked against the registries they refer to: link profiles
-(:mod:`bench.sim.links`), mobility and behaviour presets, client policies and
-mutants (``reference_client``), server mutants (:mod:`bench.scenario.mutants`), rule
-ids and parameters (:mod:`bench.rules`).
+Names are checked against the registries passed to ``parse_scenario``
+(``parse.default_registries``): link profiles and mobility presets
+(:mod:`bench.link`), behaviour presets and server mutants (:mod:`bench.scenario`),
+client policies and mutants (``reference_client``), rule ids and parameters
+(:mod:`bench.rules`).
 """
 
 from __future__ import annotations
