@@ -4,7 +4,7 @@ Theory of operation: the dispatcher sits at the web application, not on a
 phone, so its requests go straight to the server (no shaped link). Explicit
 ``dispatch:`` steps are replayed at ``t0 + t / K``; the scenario's random
 ``dispatcher:`` work is drawn with the simulator's rates and choices
-(``bench.sim.people.dispatcher``: jobs at start for every device that has a
+(``bench.sim.people.dispatcher``, drawing from ``bench.scenario.dispatch``: jobs at start for every device that has a
 behaviour, then Poisson operations per device per hour) from
 ``random.Random("<seed>/dispatcher")``. The scope the random dispatcher picks
 from is what it assigned itself (records the devices created are theirs, and
