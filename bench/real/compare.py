@@ -2,7 +2,7 @@
 
 Theory of operation: the simulator is only as credible as its agreement with
 real clients on real (shaped) links. :func:`compare_modes` takes the
-result (a :class:`~bench.suite.ItemResult` or :class:`~bench.real.run.RealRun`) of one scenario run in sim mode and in real
+result (:class:`~bench.rules.expect.ItemResult`) of one scenario run in sim mode and in real
 mode and prints the key metrics side by side -- syncs per device-hour, file
 bytes by link class and direction, the median upload delay (edit -> ack) --
 with the real/sim ratio of each. The numbers are the trace metrics of

@@ -15,7 +15,7 @@ Theory of operation::
       │  [0, duration): play;  [duration, +settle): fast links, running, pull, snapshot
     srv_snapshot (POST /v1/web/snapshot) ──> merge client + server traces, one meta line
       │
-    check rules ──> drift ──> report (write_check_report) ──> RealRun
+    check rules ──> drift ──> report (write_check_report) ──> ItemResult
 
 The server is started before ``t0`` is known, so its trace epoch is the wall
 time it started at; its events are shifted by ``(server_epoch - t0) * K`` in
@@ -34,7 +34,6 @@ import secrets
 import shutil
 import tempfile
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -47,6 +46,7 @@ from bench.real.plan import DEFAULT_TIME_SCALE, DevicePlan, RealRunError, check_
 from bench.real.watch import Watch
 from bench.real.web import Dispatcher
 from bench.report.metrics import MetricsBuilder
+from bench.rules.expect import ItemResult
 from bench.rules.expect import unmet as unmet_expectations
 from bench.scenario import settle
 from bench.scenario.model import Scenario
@@ -104,29 +104,10 @@ def _split(devices: list[DevicePlan], n: int) -> list[list[DevicePlan]]:
     return [devices[i::n] for i in range(n) if devices[i::n]]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class RealRun:
-    """What a real run found; the suite makes it an ``ItemResult`` (same fields)."""
-
-    name: str
-    kind: str
-    policy: str
-    results: tuple[Any, ...]  # bench.rules.RuleResult
-    expect: dict[str, str]
-    unmet: tuple[str, ...]
-    report_dir: Path | None = None
-    seconds: float = 0.0
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def holds(self) -> bool:
-        return not self.unmet
-
-
 def run_real_item(path: Path | str, scenario: Scenario, out_root: Path | None, *,
                   time_scale: float | None = None, target_server: str | None = None,
                   target_token: str | None = None, workers: int | None = None,
-                  echo: Any = None) -> RealRun:
+                  echo: Any = None) -> ItemResult:
     """Play ``scenario`` for real and check it; see the module docs and docs/real.md.
 
     ``time_scale``: K (default 60); a K some profile of the scenario cannot run
@@ -200,7 +181,7 @@ def run_real_item(path: Path | str, scenario: Scenario, out_root: Path | None, *
         extra["metrics"] = metrics
         unmet = unmet_expectations(results, dict(scenario.expect))
         unmet += tuple(f"run: {e}" for e in facts.get("errors", ())[:5])
-    return RealRun(name=path.name, kind="real", policy=scenario.policy, results=tuple(results),
+    return ItemResult(name=path.name, kind="real", policy=scenario.policy, results=tuple(results),
                       expect=dict(scenario.expect), unmet=unmet, report_dir=report_dir,
                       seconds=time.perf_counter() - started, extra=extra)
 

@@ -14,37 +14,19 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from bench.rules import RuleResult
 from bench.rules.checker import NoPolicyError
 from bench.rules.checker import check_trace_file as check_file
-from bench.rules.expect import unmet
+from bench.rules.expect import ItemResult, unmet
 
 VERDICTS = ("pass", "fail", "n/a")
 
 
 class SuiteError(ValueError):
     """A suite item that cannot be run: bad path, file or expectation."""
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ItemResult:
-    name: str
-    kind: str  # "trace" | "sim" | "real"
-    policy: str
-    results: tuple[RuleResult, ...]
-    expect: dict[str, str]
-    unmet: tuple[str, ...]
-    report_dir: Path | None = None
-    seconds: float = 0.0
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def holds(self) -> bool:
-        return not self.unmet
 
 
 def unmet_expectations(results: Iterable[RuleResult], expect: dict[str, str]) -> tuple[str, ...]:

@@ -50,15 +50,12 @@ def _simulate(path: Path, scenario, out_root: Path | None) -> ItemResult:
 
 def _real(path: Path, scenario, out_root: Path | None, time_scale: float | None,
           target_server: str | None, target_token: str | None) -> ItemResult:
-    import dataclasses
-
     try:
         from bench.real import RealRunError, run_real_item
     except ImportError:
         raise SuiteError(f"{path}: real mode is not available in this build") from None
     target = {"target_server": target_server, "target_token": target_token} if target_server else {}
     try:
-        run = run_real_item(path, scenario, out_root, time_scale=time_scale, **target)
+        return run_real_item(path, scenario, out_root, time_scale=time_scale, **target)
     except RealRunError as exc:
         raise SuiteError(str(exc)) from None
-    return ItemResult(**{f.name: getattr(run, f.name) for f in dataclasses.fields(ItemResult)})

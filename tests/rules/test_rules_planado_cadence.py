@@ -8,17 +8,12 @@ from rules_helpers import up
 from bench.testing import TraceBuilder
 
 CADENCE = "planado.cadence"
-
-OVERPOLL = "planado.no_overpoll"
-
 LIMIT = 130  # interval_s 120 + cadence_tol_s 10 (rules.md defaults)
-
 EPS = 1e-6  # one step: the writer keeps microseconds
 
 def result(tb: TraceBuilder, rule: str = CADENCE, **params):
     return tb.results(**params)[rule]
 
-MIN_GAP = 110  # interval_s - cadence_tol_s
 
 def timers(*starts: float, dev: str = "d1", tb: TraceBuilder | None = None) -> TraceBuilder:
     tb = tb or up(TraceBuilder(), dev=dev)

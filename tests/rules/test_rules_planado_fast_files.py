@@ -7,14 +7,8 @@ from rules_helpers import result, tail, up
 
 from bench.testing import TraceBuilder
 
-SLOW = "planado.slow_no_files"
-
 FAST = "planado.fast_files"
-
-ABORT = 5  # slow_abort_s default
-
 FILES = 160  # files_s default
-
 EPS = 1e-6
 
 

@@ -7,12 +7,8 @@ from rules_helpers import result, up
 
 from bench.testing import TraceBuilder
 
-UNSENT = "planado.unsent_count"
-
 LAST = "planado.last_sync_time"
-
 LAG = 1  # display_lag_s default
-
 EPS = 1e-6
 
 def tail(tb: TraceBuilder, t: float = 100) -> TraceBuilder:

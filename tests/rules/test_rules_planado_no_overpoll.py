@@ -8,11 +8,7 @@ from rules_helpers import up
 from bench.testing import TraceBuilder
 
 CADENCE = "planado.cadence"
-
 OVERPOLL = "planado.no_overpoll"
-
-LIMIT = 130  # interval_s 120 + cadence_tol_s 10 (rules.md defaults)
-
 EPS = 1e-6  # one step: the writer keeps microseconds
 
 def result(tb: TraceBuilder, rule: str = CADENCE, **params):

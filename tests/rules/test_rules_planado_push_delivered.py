@@ -7,20 +7,8 @@ from rules_helpers import result, tail, up
 
 from bench.testing import TraceBuilder
 
-SENT = "planado.push_sent"
-
 DELIVERED = "planado.push_delivered"
-
-SCOPE = "planado.push_scope"
-
-OFFLINE = "planado.offline_no_push"
-
-SEND = 5  # push_send_s
-
 DELIVER = 5  # push_deliver_s
-
-SLACK = 5  # scope_slack_s
-
 EPS = 1e-6
 
 

@@ -6,13 +6,9 @@ from rules_helpers import result, tail, up
 
 from bench.testing import TraceBuilder
 
-FLOWS = "planado.text_flows"
-
 UPLOADS = "planado.sync_uploads_all"
 
-ACK = 160  # text_ack_s
 
-EPS = 1e-6
 
 
 def test_uploads_passes_when_the_sync_acks_every_earlier_edit():
