@@ -61,3 +61,22 @@ def test_bad_input_exits_2_with_one_line(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert err == ("syncbench simulate: error: argument --devices: must be positive, got 0 "
                    "(see syncbench simulate --help)")
+
+
+def test_progress_gives_device_hours_rate_and_eta_and_is_quiet_in_ci():
+    import io
+
+    from bench.cli.cmd_simulate import _progress, progress_line
+
+    assert progress_line("day", 100, 3600.0, 4 * 3600.0, 2.0) == \
+        "simulating day:  25% 100 of 400 device-hours, 50 device-h/s, ETA 6 s"
+    assert progress_line("day", 100, 7200.0, 7200.0, 4.0).endswith("200 device-hours, 50 device-h/s")
+    out, t = io.StringIO(), [0.0]
+    show = _progress("day", 10, out=out, clock=lambda: t[0], env={})
+    for i in range(1, 11):
+        t[0] = i * 0.5
+        show(i * 360.0, 3600.0, 100 * i)
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 10 and lines[-1].startswith("simulating day: 100% 10 of 10 device-hours")
+    assert "ETA" in lines[0] and "ETA" not in lines[-1]
+    assert _progress("day", 10, out=io.StringIO(), env={"CI": "true"}) is None
