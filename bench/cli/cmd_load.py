@@ -55,6 +55,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "cadence every 12 s)")
     p.add_argument("--seed", type=seed_arg, metavar="S", help="random seed (default 1)")
     p.add_argument("--photo-bytes", type=int, metavar="B", help="bytes per photo (400000)")
+    p.add_argument("--no-push-sockets", dest="push_sockets", action="store_false", default=None,
+                   help="do not hold a push WebSocket per device; the dispatcher relays pushes "
+                        "inside Locust instead")
     p.add_argument("--dispatch-rate", type=float, metavar="OPS",
                    help="dispatcher operations per device per spec hour (default 1)")
     p.add_argument("--out", metavar="DIR", help="report directory "
@@ -85,7 +88,7 @@ def build_config(args: argparse.Namespace):
              "time_scale": args.time_scale, "seed": args.seed, "photo_bytes": args.photo_bytes,
              "dispatch_per_device_h": args.dispatch_rate,
              "remote_workers": args.remote_workers, "master_bind": args.master_bind,
-             "master_port": args.master_port}
+             "master_port": args.master_port, "push_sockets": args.push_sockets}
     if args.host and not args.host.startswith(("http://", "https://")):
         raise UsageError(f"--host must be an http:// or https:// URL, got {args.host!r}")
     try:

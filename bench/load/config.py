@@ -91,6 +91,9 @@ class LoadConfig:
     photo_bytes: int = DEFAULT_PHOTO_BYTES
     dispatch_per_device_h: float = DEFAULT_DISPATCH_PER_DEVICE_H
     jobs_per_device: int = DEFAULT_JOBS_PER_DEVICE
+    # Every device holds its push WebSocket while its app is open and online,
+    # as a phone does; False: the dispatcher relays pushes inside Locust.
+    push_sockets: bool = True
     # Wall clock (time.time()) of spec time 0 for every device: the profile's
     # moments (storm reconnect, burst) are offsets from it. Set by the controller
     # just before users start.

@@ -171,6 +171,8 @@ def run_locust(cfg: LoadConfig, *, out: Path | None = None) -> RunOutput:
                                          encoding="utf-8")
     summary = _summary(runner.stats, elapsed, cfg)
     summary["syncs_by_trigger"] = users.triggers()
+    if cfg.push_sockets:
+        summary.update({f"push_{k}": v for k, v in users.push_stats().items()})
     return RunOutput(summary=summary, snapshots=snaps,
                      marks=list(users.STATE.marks),
                      cpu=cpu_summary(per_proc, cpu1 - cpu0, len(gen)),

@@ -19,10 +19,16 @@ device, through Locust's message channel::
     DispatcherUser --send_message("push")--> (local runner | master --relay--> every worker)
                                                   └--> DeviceUser.dev.push() + wake
 
-This stands in for one push WebSocket per device (not opened by the load
-generator; see docs/load.md). The run configuration reaches workers the same
-way (message ``config``); the dispatcher's marks (burst start/end) go to the
-controller as message ``mark``.
+By default (``push_sockets``) every device instead holds its own push
+WebSocket (``/v1/push``) while its app is open and online, as a phone holds
+its push channel, and the server's push wakes it; the dispatcher then only
+tells the devices' processes *when* it made each change (message ``sent``),
+so each push's delivery latency -- dispatcher change to device -- is
+measured, along with the sockets held and the reconnects (a storm's
+reconnect wave among them). Without it the dispatcher relays the push itself
+through Locust's message channel, as drawn above. The run configuration
+reaches workers the same way (message ``config``); the dispatcher's marks
+(burst start/end) go to the controller as message ``mark``.
 """
 
 from __future__ import annotations
@@ -30,8 +36,10 @@ from __future__ import annotations
 import hashlib
 import random
 import time
+from collections import deque
 from typing import Any
 
+import gevent
 import orjson
 from gevent.event import Event
 from gevent.pool import Pool
@@ -53,6 +61,10 @@ DISPATCH_OPS: tuple[tuple[str, float], ...] = (("edit", 0.45), ("status", 0.2), 
 # on fast links download it after their next sync.
 ATTACH_BYTES = 50_000
 DISPATCH_STATUSES = ("en_route", "started", "paused", "finished")
+# A push socket's read timeout (it then rechecks whether the app is still open
+# and online) and the wait before a failed connect is retried.
+SOCKET_POLL_S = 0.5
+SOCKET_RETRY_S = 1.0
 
 
 class _State:
@@ -64,6 +76,18 @@ class _State:
     marks: list[dict[str, Any]] = []
     retired: dict[str, int] = {}  # sync triggers of users that stopped
     reported: dict[str, dict[str, int]] = {}  # master: each worker's latest trigger counts
+    # Push sockets: when the dispatcher changed (device, record), the delivery
+    # latencies seen (ms, a bounded sample), sockets open now and at most, connects.
+    # Per (device, record), in order: a record changed twice in a row gets two
+    # pushes, each timed from its own change.
+    sent: dict[tuple[str, str], deque[float]] = {}
+    early: dict[tuple[str, str], deque[float]] = {}  # pushes that arrived before their "sent"
+    latencies: list[float] = []
+    sockets = 0
+    sockets_max = 0
+    connects = 0
+    pushes = 0
+    push_reported: dict[str, dict[str, Any]] = {}  # master: each worker's push figures
 
 
 STATE = _State()
@@ -76,6 +100,36 @@ def configure(cfg: LoadConfig) -> None:
     STATE.marks = []
     STATE.retired = {}
     STATE.reported = {}
+    STATE.sent = {}
+    STATE.early = {}
+    STATE.latencies = []
+    STATE.sockets = STATE.sockets_max = STATE.connects = STATE.pushes = 0
+    STATE.push_reported = {}
+
+
+# Latencies kept per process (a uniform sample past this many).
+MAX_LATENCIES = 20_000
+
+
+def _local_push_stats() -> dict[str, Any]:
+    return {"sockets_max": STATE.sockets_max, "connects": STATE.connects,
+            "pushes": STATE.pushes, "latencies": STATE.latencies[-MAX_LATENCIES:]}
+
+
+def push_stats() -> dict[str, Any]:
+    """Push figures of this process, or on a master the workers' combined: sockets
+    held at most, connects (first ones and reconnects), pushes received, delivery
+    latency p50/p99 in ms (dispatcher change -> device)."""
+    parts = list(STATE.push_reported.values()) or [_local_push_stats()]
+    lat = sorted(x for p in parts for x in p["latencies"])
+
+    def q(f: float) -> float | None:
+        return round(lat[min(len(lat) - 1, int(f * len(lat)))], 1) if lat else None
+
+    return {"sockets_max": sum(p["sockets_max"] for p in parts),
+            "connects": sum(p["connects"] for p in parts),
+            "pushes": sum(p["pushes"] for p in parts),
+            "delivery_p50_ms": q(0.5), "delivery_p99_ms": q(0.99)}
 
 
 def triggers() -> dict[str, int]:
@@ -97,23 +151,32 @@ def install(environment: Any) -> None:
     """Register the ``config``/``push``/``mark`` message handlers on this process's runner."""
     runner = environment.runner
     if isinstance(runner, MasterRunner):
-        def relay(environment: Any, msg: Any, **_: Any) -> None:
-            environment.runner.send_message("push", msg.data)
+        def relay(name: str):
+            def forward(environment: Any, msg: Any, **_: Any) -> None:
+                environment.runner.send_message(name, msg.data)
+            return forward
 
-        runner.register_message("push", relay)
+        runner.register_message("push", relay("push"))
+        runner.register_message("sent", relay("sent"))
         runner.register_message("mark", _on_mark)
 
         def worker_report(client_id: str, data: dict, **_: Any) -> None:
             if "sync_triggers" in data:
                 STATE.reported[client_id] = data["sync_triggers"]
+            if "push_stats" in data:
+                STATE.push_reported[client_id] = data["push_stats"]
 
         environment.events.worker_report.add_listener(worker_report)
         return
     runner.register_message("push", _on_push)
+    runner.register_message("sent", _on_sent)
     if isinstance(runner, WorkerRunner):
         # Locust's own channel for custom figures: every stats report carries them.
-        environment.events.report_to_master.add_listener(
-            lambda client_id, data, **_: data.__setitem__("sync_triggers", triggers()))
+        def report(client_id: str, data: dict, **_: Any) -> None:
+            data["sync_triggers"] = triggers()
+            data["push_stats"] = _local_push_stats()
+
+        environment.events.report_to_master.add_listener(report)
         runner.register_message("config", lambda environment, msg, **_: configure(
             LoadConfig.from_dict(msg.data)))
     else:
@@ -122,6 +185,27 @@ def install(environment: Any) -> None:
 
 def _on_mark(environment: Any, msg: Any, **_: Any) -> None:
     STATE.marks.append(msg.data)
+
+
+def _on_sent(environment: Any, msg: Any, **_: Any) -> None:
+    for device, record, t in msg.data:
+        if device not in STATE.devices:
+            continue
+        key = (device, record)
+        early = STATE.early.get(key)
+        # A push received before this change was made belongs to an untimed one
+        # (a job created at set-up, its push queued until the socket opened).
+        while early and early[0] < t:
+            early.popleft()
+        if early:  # the push outran this message (another process's dispatcher)
+            _latency(early.popleft() - t)
+        else:
+            STATE.sent.setdefault(key, deque()).append(t)
+
+
+def _latency(seconds: float) -> None:
+    if len(STATE.latencies) < 10 * MAX_LATENCIES:
+        STATE.latencies.append(max(0.0, seconds) * 1000.0)
 
 
 def _on_push(environment: Any, msg: Any, **_: Any) -> None:
@@ -187,8 +271,57 @@ class DeviceUser(FastHttpUser):
                               rng=random.Random(f"{cfg.seed}:{device}"), clock=time.time,
                               transport=_Transport(self.client))
         STATE.devices[device] = self
+        self.socket = gevent.spawn(self._push_socket) if cfg.push_sockets else None
+
+    def _push_socket(self) -> None:
+        """Hold /v1/push while the app is open and online; each push wakes the device."""
+        import websocket
+
+        cfg = STATE.cfg
+        url = cfg.host.replace("http", "ws", 1) + f"/v1/push?token={cfg.tokens[self.dev.device]}"
+        ws = None
+        while True:
+            want = self.dev.engine.app != "closed" and not self.dev.outage
+            if want and ws is None:
+                try:
+                    ws = websocket.create_connection(url, timeout=SOCKET_POLL_S)
+                except (OSError, websocket.WebSocketException):
+                    gevent.sleep(SOCKET_RETRY_S)
+                    continue
+                STATE.connects += 1
+                STATE.sockets += 1
+                STATE.sockets_max = max(STATE.sockets_max, STATE.sockets)
+            elif not want and ws is not None:
+                ws.close()
+                ws = None
+                STATE.sockets -= 1
+            if ws is None:
+                gevent.sleep(SOCKET_POLL_S)
+                continue
+            try:
+                frame = ws.recv()
+            except websocket.WebSocketTimeoutException:
+                continue
+            except (OSError, websocket.WebSocketException):
+                ws = None  # the server or the link dropped it: reconnect
+                STATE.sockets -= 1
+                continue
+            msg = orjson.loads(frame)
+            if msg.get("type") != "push":
+                continue
+            key = (self.dev.device, msg.get("record"))
+            waiting = STATE.sent.get(key)
+            if waiting:
+                _latency(time.time() - waiting.popleft())
+            else:
+                STATE.early.setdefault(key, deque()).append(time.time())
+            STATE.pushes += 1
+            self.dev.push(msg.get("record"), msg.get("reason"))
+            self.wake.set()
 
     def on_stop(self) -> None:
+        if getattr(self, "socket", None) is not None:
+            self.socket.kill()
         dev = getattr(self, "dev", None)
         if dev is not None and STATE.devices.get(dev.device) is self:
             del STATE.devices[dev.device]
@@ -289,7 +422,11 @@ class DispatcherUser(FastHttpUser):
 
     def _call(self, method: str, path: str, name: str, body: dict, dev: str, record: str,
               reason: str) -> None:
+        if self.cfg.push_sockets:
+            # The server pushes during the request: say when the change was made
+            # before making it, so the device can time the push it receives.
+            self.environment.runner.send_message("sent", [[dev, record, time.time()]])
         r = self.client.request(method, path, name=name, headers=self.auth,
                                 data=orjson.dumps(body))
-        if 200 <= r.status_code < 300:
+        if 200 <= r.status_code < 300 and not self.cfg.push_sockets:
             self.environment.runner.send_message("push", [[dev, record, reason]])
