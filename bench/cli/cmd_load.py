@@ -67,6 +67,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--p99-ms", type=float, metavar="MS", help="p99 response time at most MS")
     g.add_argument("--max-fail-ratio", type=float, metavar="F", help="failed/all at most F")
     g.add_argument("--min-rps", type=float, metavar="RPS", help="requests/s at least RPS")
+    g.add_argument("--min-sockets", type=float, metavar="F",
+                   help="at least this share (0..1) of the fleet held its push socket at once")
     c = p.add_argument_group("capacity search")
     c.add_argument("--find-capacity", action="store_true",
                    help="double the fleet, then bisect, until --p99-ms breaks; report the "
@@ -101,7 +103,8 @@ def build_gates(args: argparse.Namespace):
     from bench.load.gates import Gates
 
     try:
-        return Gates(p99_ms=args.p99_ms, max_fail_ratio=args.max_fail_ratio, min_rps=args.min_rps)
+        return Gates(p99_ms=args.p99_ms, max_fail_ratio=args.max_fail_ratio, min_rps=args.min_rps,
+                     min_sockets=args.min_sockets)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
 

@@ -49,8 +49,9 @@ def run_load(cfg: LoadConfig, *, gates: gates_mod.Gates | None = None, out: Path
 
         run = run_locust(ready, out=out if report else None)
     s = run.summary
+    held = s.get("push_sockets_max")
     results = gates_mod.check(gates, p99_ms=s["p99_ms"], fail_ratio=s["fail_ratio"],
-                              rps=s["rps"])
+                              rps=s["rps"], sockets=None if held is None else held / cfg.devices)
     reason = gates_mod.reason(results)
     warnings = []
     if run.cpu["saturated"]:

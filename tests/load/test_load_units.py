@@ -27,6 +27,14 @@ def test_gates_hold_and_fail_with_one_line_naming_each_broken_gate() -> None:
     assert check(Gates(), p99_ms=1e9, fail_ratio=1, rps=0) == []
     with pytest.raises(ValueError, match="--p99-ms"):
         Gates(p99_ms=-1)
+    # Sockets held: a share of the fleet; a run that held none fails the gate.
+    s = Gates(min_sockets=0.9)
+    assert reason(check(s, p99_ms=1, fail_ratio=0, rps=1, sockets=0.95)) is None
+    assert "--min-sockets: sockets held 0.5 < 0.9" in reason(check(s, p99_ms=1, fail_ratio=0,
+                                                                   rps=1, sockets=0.5))
+    assert not check(s, p99_ms=1, fail_ratio=0, rps=1, sockets=None)[0].ok
+    with pytest.raises(ValueError, match="--min-sockets is a share"):
+        Gates(min_sockets=2)
 
 
 def test_series_quantiles_come_from_each_interval_not_the_whole_run() -> None:
