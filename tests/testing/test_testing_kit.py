@@ -17,7 +17,10 @@ from bench.testing import REFERENCE_CLIENT, check_client, check_proxy, check_ser
 from reference_client.mutants import MUTANTS
 from reference_server.testing import running_server
 
-K = 120.0  # the default scripts last 150-360 spec s: 1-3 wall seconds here
+# The default scripts last 150-360 spec s: 5-12 wall seconds at K = 30, where the
+# cadence tolerance (10 spec s) is a third of a wall second: room for a loaded
+# machine's late timers (the real-client rule tests run at K = 10 for the same reason).
+K = 30.0
 
 
 @pytest.mark.parametrize("policy", ["planado", "playmaker"])
