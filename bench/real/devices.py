@@ -96,7 +96,6 @@ class _Group:
         self.link_api: Any = None
         self.drivers: list[Any] = []
         self.inflight: set[asyncio.Future[Any]] = set()  # link steps being applied
-        self.told: dict[str, str] = {}  # device -> the t = 0 link class told in play()
 
     async def until(self, t: float) -> None:
         wait = self.t0 + t / self.k - time.time()
@@ -146,8 +145,6 @@ class _Group:
         dev = self.clients[d.id]
 
         def on_link(cls: str) -> None:
-            if self.told.pop(d.id, None) == cls:
-                return  # the t = 0 class, already told in play()
             asyncio.get_running_loop().create_task(dev.set_link(cls))
 
         if self.link_api is None:  # no proxy: only tell the app
@@ -155,9 +152,7 @@ class _Group:
 
             for t, profile in d.links:
                 await self.until(t)
-                cls = get_profile(profile).link_class
-                if self.told.pop(d.id, None) != cls:
-                    await dev.set_link(cls)
+                await dev.set_link(get_profile(profile).link_class)
             return
         applier = client_applier(self.link_api, self.plan.proxies[d.id])
 
@@ -222,11 +217,10 @@ class _Group:
         # the simulator (its toxics went on in start()): a step at t = 0 once
         # raced the link driver's thread and the app opened before it had a
         # link, so its first sync was "link", not "open" (found by
-        # first_divergence, bench.real.compare).
+        # first_divergence, bench.real.compare). The link driver's own t = 0 step
+        # then repeats the class, which the engine ignores.
         for d in p.devices:
-            cls = get_profile(d.links[0][1]).link_class
-            self.told[d.id] = cls
-            await self.clients[d.id].set_link(cls)
+            await self.clients[d.id].set_link(get_profile(d.links[0][1]).link_class)
         tasks = []
         for d in p.devices:
             tasks.append(asyncio.create_task(self._guard(self._links(d), f"{d.id} links")))
