@@ -76,6 +76,8 @@ class RuleResult:
     # How many violations there were; more than len(violations) only when the
     # list was cut at MAX_VIOLATIONS_KEPT.
     failures: int = 0
+    # Why nothing was judged (n/a only): one line for the console, reports and JUnit.
+    why: str | None = None
 
     @property
     def count(self) -> int:
@@ -94,6 +96,8 @@ class RuleResult:
         }
         if self.truncated:  # an extension of the check --json shape, present only when cut
             out["violations_total"] = self.failures
+        if self.why is not None:  # an extension: why an n/a rule judged nothing
+            out["why"] = self.why
         return out
 
 
@@ -107,7 +111,12 @@ class Rule:
     source: ClassVar[str] = ""
     statement: ClassVar[str]
     params: ClassVar[tuple[str, ...]] = ()
-    # Kinds whose handlers are resolved from ``on_<kind>`` methods.
+    # Does the rule need events only the server can write (docs/rules.md's
+    # column)? None: a device rule; False: a server rule the bench judges from
+    # its own record; True: needs the server's trace.
+    needs_server_trace: ClassVar[bool | None] = None
+    # Why a trace gave the rule nothing to judge, when it did (see na_reason).
+    why_na: ClassVar[str] = "the trace holds no instance this rule judges"
 
     def __init__(self, ctx: Context, values: dict[str, float]) -> None:
         self.ctx = ctx
@@ -135,17 +144,23 @@ class Rule:
     def finish(self, end_t: float | None) -> None:
         """Called once at the end of the trace (``end_t``: last known event's t)."""
 
+    def na_reason(self) -> str:
+        """One line: why nothing was judged ("an unjudged rule says why")."""
+        return self.why_na
+
     def result(self) -> RuleResult:
+        why = None
         if self.violations:
             verdict = FAIL
         elif self.judged:
             verdict = PASS
         else:
             verdict = NA
+            why = self.na_reason()
         # Rules find some violations late (at a deadline, at the end): list them in time order.
         ordered = tuple(sorted(self.violations, key=lambda v: (v.t, v.dev or "")))
         return RuleResult(id=self.id, verdict=verdict, judged=self.judged, violations=ordered,
-                          failures=self.failures)
+                          failures=self.failures, why=why)
 
 
 REGISTRY: dict[str, type[Rule]] = {}

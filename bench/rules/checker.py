@@ -65,6 +65,9 @@ class Checker:
             # it into a device event ("extend it only by adding optional fields").
             ds = None
             self._apply_dispatch(ev, t)
+        elif kind == "srv_record":
+            ds = None
+            ctx.any_srv_record = True
         else:
             dev = ev["dev"]  # every other known kind requires "dev"
             ds = self._devices.get(dev)

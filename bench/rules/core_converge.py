@@ -18,6 +18,8 @@ def _diff(dev_view: dict, srv_view: dict) -> str:
 @register
 class Converge(Rule):
     id = "core.converge"
+    needs_server_trace = False
+    why_na = 'needs, after a settle window, a device `snapshot` and a `srv_snapshot` of the same device'
     title = "Device and server agree after settling"
     statement = (
         "When settled: the device's last `snapshot` equals the server's last `srv_snapshot` "

@@ -9,6 +9,8 @@ from bench.rules.respond import RespondRule
 @register
 class ManualSync(RespondRule):
     id = "core.manual_sync"
+    needs_server_trace = None
+    why_na = 'no `manual` sync request while online and running'
     title = "A manual sync request starts a sync"
     source = (
         "Planado: \"Synchronization can be done manually\"; PlayMaker: \"a manual sync must be "

@@ -14,6 +14,8 @@ from bench.rules.base import Rule, fmt_t, register
 @register
 class Scope(Rule):
     id = "core.scope"
+    needs_server_trace = False
+    why_na = "no `recv` of a record named by a `dispatch` (the dispatcher's record)"
     title = "A device receives only records assigned to it"
     statement = (
         "Every `recv` of a record that appears in any `dispatch` needs that record to have had "

@@ -16,6 +16,8 @@ from bench.rules.base import Rule, fmt_t, register
 @register
 class PushScope(Rule):
     id = "planado.push_scope"
+    needs_server_trace = False
+    why_na = "no `push` or `srv_push` while the trace has `dispatch` events (the dispatcher's record)"
     title = "Pushes go only to the assignee"
     source = "user (to whom the job is assigned) will receive push-notification"
     statement = (

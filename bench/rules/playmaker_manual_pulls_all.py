@@ -31,6 +31,8 @@ class _Version:
 @register
 class ManualPullsAll(Rule):
     id = "playmaker.manual_pulls_all"
+    needs_server_trace = False
+    why_na = 'no successful manual sync while the trace has `dispatch` events'
     title = "A manual sync pulls all updated records"
     source = "This process will pull all updated records from the web"
     statement = (

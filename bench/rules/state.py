@@ -88,6 +88,9 @@ class Context:
         self.records: dict[str, RecordState] = {}
         self.any_dispatch = False
         self.any_srv_apply = False
+        # The bench's end-of-run reading of records through the server's API:
+        # the value oracle of core.no_loss and core.exactly_once's black-box form.
+        self.any_srv_record = False
         self.now = float("-inf")
         self._heap: list[tuple[float, int, Window]] = []
         self._seq = 0

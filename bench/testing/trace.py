@@ -45,9 +45,11 @@ class TraceBuilder:
         return self.add("manual", t, dev, via=via)
 
     def edit(self, t: float, dev: str, record: str, kind: str = "text", *, change: str | None = None,
-             bytes: int | None = None, status: str | None = None) -> str:
+             bytes: int | None = None, status: str | None = None,
+             fields: dict[str, Any] | None = None, sha256: str | None = None) -> str:
         change = change or self._id(dev, "c")
-        self.add("edit", t, dev, change=change, record=record, kind=kind, bytes=bytes, status=status)
+        self.add("edit", t, dev, change=change, record=record, kind=kind, bytes=bytes, status=status,
+                 fields=fields, sha256=sha256)
         return change
 
     def sync_start(self, t: float, dev: str, trigger: str, sync: str | None = None) -> str:
@@ -72,8 +74,11 @@ class TraceBuilder:
                  bytes: int | None = None) -> TraceBuilder:
         return self.add("file_end", t, dev, file=file, dir=dir, ok=ok, bytes=bytes)
 
-    def ack(self, t: float, dev: str, change: str) -> TraceBuilder:
-        return self.add("ack", t, dev, change=change)
+    def ack(self, t: float, dev: str, change: str, version: int | None = None) -> TraceBuilder:
+        return self.add("ack", t, dev, change=change, version=version)
+
+    def push_channel(self, t: float, dev: str, up: bool) -> TraceBuilder:
+        return self.add("push_channel", t, dev, up=up)
 
     def recv(self, t: float, dev: str, record: str, version: int, sync: str | None = None) -> TraceBuilder:
         return self.add("recv", t, dev, record=record, version=version, sync=sync)
@@ -102,6 +107,13 @@ class TraceBuilder:
 
     def srv_snapshot(self, t: float, dev: str, records: dict[str, int]) -> TraceBuilder:
         return self.add("srv_snapshot", t, dev, records=records)
+
+    def srv_record(self, t: float, record: str, version: int, assignee: str | None, *,
+                   fields: dict[str, Any] | None = None,
+                   files: dict[str, str] | None = None) -> TraceBuilder:
+        """The bench's reading of a record through the server's API (no ``dev``)."""
+        return self.add("srv_record", t, record=record, version=version, assignee=assignee,
+                        fields=fields, files=files)
 
     # -- output ---------------------------------------------------------------------
     def sorted_events(self) -> list[dict[str, Any]]:

@@ -54,6 +54,17 @@ def _is_records(v: object) -> bool:
     return type(v) is dict and all(_is_num(x) for x in v.values())
 
 
+def _is_fields(v: object) -> bool:
+    # A record's flat fields (docs/protocol.md "Records"): scalar JSON values.
+    return type(v) is dict and all(
+        x is None or type(x) in (str, int, float, bool) for x in v.values())
+
+
+def _is_files(v: object) -> bool:
+    # ``{file id: sha256}`` of a record's attachments.
+    return type(v) is dict and all(type(x) is str for x in v.values())
+
+
 def _is_params(v: object) -> bool:
     # "params: rule parameter overrides (see rules.md)": every parameter there
     # is a duration in seconds, so a finite number, not negative.
@@ -78,6 +89,8 @@ _TYPE_NAMES: dict[Check, str] = {
     _is_num_or_null: "a number or null",
     _is_str_or_null: "a string or null",
     _is_records: "an object of record ids to numbers",
+    _is_fields: "an object of field names to strings, numbers, booleans or null",
+    _is_files: "an object of file ids to sha256 strings",
     _is_params: "an object of parameter names to numbers >= 0",
 }
 
@@ -105,7 +118,8 @@ EVENTS: dict[str, tuple[FieldSpec, ...]] = {
     "manual": _spec({"t": N, "dev": S}, {"via": S}),
     "edit": _spec(
         {"t": N, "dev": S, "change": S, "record": S, "kind": _in(EDIT_KINDS)},
-        {"bytes": N, "status": S},
+        # Extensions the bench's value oracle reads: what a text edit wrote, a photo's hash.
+        {"bytes": N, "status": S, "fields": _is_fields, "sha256": S},
     ),
     "sync_start": _spec({"t": N, "dev": S, "sync": S, "trigger": S}),
     "sync_end": _spec({"t": N, "dev": S, "sync": S, "ok": B}, {"error": S}),
@@ -113,9 +127,12 @@ EVENTS: dict[str, tuple[FieldSpec, ...]] = {
         {"t": N, "dev": S, "file": S, "dir": _in(FILE_DIRS), "bytes": N}, {"sync": S}
     ),
     "file_end": _spec({"t": N, "dev": S, "file": S, "dir": _in(FILE_DIRS), "ok": B}, {"bytes": N}),
-    "ack": _spec({"t": N, "dev": S, "change": S}),
+    # ``version``: the record version the server's ack named (an extension).
+    "ack": _spec({"t": N, "dev": S, "change": S}, {"version": N}),
     "recv": _spec({"t": N, "dev": S, "record": S, "version": N}, {"sync": S}),
     "push": _spec({"t": N, "dev": S, "record": S}, {"reason": S}),
+    # An extension: the device's push channel (its socket to the server) came up or went down.
+    "push_channel": _spec({"t": N, "dev": S, "up": B}),
     "unsent": _spec({"t": N, "dev": S, "n": N}),
     # ``at`` is required but may be null: "a number or null".
     "last_sync": _spec({"t": N, "dev": S, "at": _is_num_or_null}),
@@ -123,21 +140,33 @@ EVENTS: dict[str, tuple[FieldSpec, ...]] = {
     # ``assignee`` is "required on every op, may be null".
     "dispatch": _spec(
         {"t": N, "op": _in(DISPATCH_OPS), "record": S, "assignee": _is_str_or_null},
-        {"status": S, "version": N, "file": S, "bytes": N},
+        {"status": S, "version": N, "file": S, "bytes": N, "fields": _is_fields},
     ),
     "srv_push": _spec({"t": N, "dev": S, "record": S}, {"reason": S}),
     "srv_apply": _spec({"t": N, "dev": S, "change": S, "record": S, "version": N}),
     "srv_snapshot": _spec({"t": N, "dev": S, "records": _is_records}),
+    # An extension: a record as the server's API returned it at the end of a run
+    # (the bench's own observation, written when the server writes no trace).
+    "srv_record": _spec(
+        {"t": N, "record": S, "version": N, "assignee": _is_str_or_null},
+        {"fields": _is_fields, "files": _is_files},
+    ),
 }
 
 META_FIELDS: tuple[FieldSpec, ...] = _spec(
     {"schema": S},
-    {"policy": S, "settled": B, "seed": N, "time_scale": N, "params": _is_params},
+    {"policy": S, "settled": B, "seed": N, "time_scale": N, "params": _is_params,
+     # Extensions: the wall-clock epoch of t = 0 (a real run), and whether the
+     # server wrote the trace's server events (false: the bench's record only).
+     "epoch": N, "server_trace": B},
 )
 
 # Fields whose null value would otherwise be rejected because they are required
 # and null is their legitimate value.
-NULLABLE_REQUIRED = frozenset({("last_sync", "at"), ("dispatch", "assignee")})
+NULLABLE_REQUIRED = frozenset({("last_sync", "at"), ("dispatch", "assignee"),
+                               ("srv_record", "assignee")})
+# Known kinds that concern no one device (no ``dev``).
+NO_DEVICE_KINDS = frozenset({"dispatch", "srv_record"})
 
 DEVICE_KINDS = frozenset(k for k, spec in EVENTS.items() if any(f[0] == "dev" for f in spec))
 KNOWN_KINDS = frozenset(EVENTS) | {"meta"}

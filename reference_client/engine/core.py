@@ -316,9 +316,13 @@ class Engine:
     def _on_edit(self, inp: I.UserEdit) -> None:
         p, store = self.policy, self.store
         cid = self._next_change_id()
+        # ``fields`` and ``sha256`` let a checker compare what the user saved
+        # with what the server holds at the end (the bench's value oracle).
         self._emit("edit", change=cid, record=inp.record, kind=inp.kind,
                    bytes=inp.bytes if inp.kind == PHOTO else None,
-                   status=inp.status if inp.kind == STATUS else None)
+                   status=inp.status if inp.kind == STATUS else None,
+                   fields=dict(inp.fields) if inp.kind == TEXT and inp.fields else None,
+                   sha256=inp.sha256 if inp.kind == PHOTO else None)
         if not p.keep_offline_edits and self._link == OFFLINE:
             return  # mutant drops_offline_edits: the change is forgotten
         rec = store.records.get(inp.record)
@@ -457,7 +461,7 @@ class Engine:
             change = store.outbox.pop(ack.change, None)
             if change is None:
                 continue  # acked before: "acknowledged again ... never applied twice"
-            self._emit("ack", change=ack.change)
+            self._emit("ack", change=ack.change, version=ack.version)
             rec = store.records.get(ack.record)
             if rec is None:
                 if change.base_version is not None:

@@ -75,3 +75,41 @@ def test_no_srv_apply_is_na_even_with_acks():
     tb.ack(2, "d1", c)
     r = result(tb)
     assert (r.verdict, r.violations) == ("n/a", ())
+
+
+# -- black-box form: the bench's reading of the server (srv_record) ------------------
+
+def _bb(version):
+    tb = TraceBuilder("planado", settled=True)
+    tb.dispatch(0, "create", "r1", "d1", version=1)
+    c = tb.edit(10, "d1", "r1", fields={"report": "x"})
+    tb.ack(30, "d1", c, version=2)
+    tb.srv_record(100, "r1", version, "d1", fields={"report": "x"})
+    return tb.results()["core.exactly_once"]
+
+
+def test_black_box_passes_when_the_version_counts_the_writes():
+    r = _bb(2)
+    assert (r.verdict, r.judged) == ("pass", 1)
+
+
+def test_black_box_catches_a_write_applied_twice():
+    (v,) = _bb(3).violations
+    assert v.message.startswith("server fault: r1 is at v3") and "more than once" in v.message
+
+
+def test_black_box_catches_a_change_acked_with_two_versions():
+    tb = TraceBuilder("planado", settled=True)
+    c = tb.edit(10, "d1", "r1", fields={"a": 1})
+    tb.ack(11, "d1", c, version=1).ack(20, "d1", c, version=2)
+    tb.srv_record(100, "r1", 2, "d1")
+    r = tb.results()["core.exactly_once"]
+    assert any("acked at v1 and again at v2" in v.message for v in r.violations)
+
+
+def test_without_srv_apply_or_srv_record_it_is_na_and_says_why():
+    tb = TraceBuilder("planado", settled=True)
+    c = tb.edit(10, "d1", "r1")
+    tb.ack(11, "d1", c, version=1)
+    r = tb.results()["core.exactly_once"]
+    assert r.verdict == "n/a" and "srv_record" in r.why

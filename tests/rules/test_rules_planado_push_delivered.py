@@ -81,3 +81,17 @@ def test_delivered_lists_every_violation_and_devices_are_independent():
     tb.srv_push(20, "d1", "r3")
     r = result(tail(tb), DELIVERED)
     assert sorted((v.t, v.dev) for v in r.violations) == [(10, "d1"), (10, "d2"), (20, "d1")]
+
+
+def test_e2e_judges_the_unassign_push_to_the_previous_assignee():
+    tb = TraceBuilder(extra_meta={"server_trace": False})
+    for d in ("d1", "d2"):
+        tb.link(0, d, "wifi").app(0, d, "opened").push_channel(0.5, d, True)
+    tb.dispatch(10, "create", "r1", "d1").push(11, "d1", "r1")
+    tb.dispatch(20, "assign", "r1", "d2").push(21, "d2", "r1")  # d1 is never told
+    tb.link(1000, "zz", "offline")
+    r = tb.results()["planado.push_delivered"]
+    (v,) = r.violations
+    assert (v.t, v.dev) == (20, "d1") and "previous assignee" in v.message
+    assert r.judged == 3
+    assert tb.results()["planado.push_sent"].verdict == "pass"  # the new assignee got it

@@ -97,3 +97,50 @@ def test_sent_expired_dispatch_does_not_lose_a_later_one():
     tb.srv_push(8, "d1", "r1")  # answers the second (deadline 9)
     r = result(tail(tb), SENT)
     assert [v.t for v in r.violations] == [0] and r.judged == 2
+
+
+# -- end to end: meta server_trace false, no srv_push (a team's own server) ------------
+
+def _e2e(channel=True):
+    tb = TraceBuilder(extra_meta={"server_trace": False})
+    up(tb)
+    if channel:
+        tb.push_channel(0.5, "d1", True)
+    return tb
+
+
+def test_e2e_a_push_reaching_the_device_passes():
+    tb = _e2e()
+    tb.dispatch(10, "status", "r1", "d1", status="started").push(18, "d1", "r1")
+    r = result(tail(tb), SENT)
+    assert (r.verdict, r.judged) == ("pass", 1)
+
+
+def test_e2e_no_push_by_send_plus_deliver_fails_and_says_how_it_was_judged():
+    tb = _e2e()
+    tb.dispatch(10, "status", "r1", "d1", status="started").push(20.5, "d1", "r1")
+    (v,) = result(tail(tb), SENT).violations
+    assert (v.t, v.dev) == (10, "d1") and "end to end" in v.message and "20" in v.message
+
+
+def test_e2e_not_judged_while_the_channel_is_down():
+    tb = _e2e()
+    tb.push_channel(12, "d1", False).push_channel(30, "d1", True)
+    tb.dispatch(10, "edit", "r1", "d1")
+    assert result(tail(tb), SENT).verdict == "n/a"
+
+
+def test_e2e_without_channel_events_the_device_must_be_up_throughout():
+    tb = _e2e(channel=False)
+    tb.dispatch(10, "create", "r1", "d1")
+    assert result(tail(tb), SENT).verdict == "fail"
+    tb = TraceBuilder(extra_meta={"server_trace": False})
+    tb.link(8, "d1", "wifi").app(8, "d1", "opened")  # up only 2 s before the dispatch
+    tb.dispatch(10, "create", "r1", "d1")
+    assert result(tail(tb), SENT).verdict == "n/a"
+
+
+def test_without_the_meta_word_a_trace_without_srv_push_fails_as_the_spec_says():
+    tb = up(TraceBuilder())
+    tb.dispatch(10, "create", "r1", "d1").push(11, "d1", "r1")
+    assert result(tail(tb), SENT).verdict == "fail"

@@ -1,0 +1,135 @@
+"""The bench's record of every write to a record, the oracle of the black-box forms.
+
+Theory of operation: docs/protocol.md says "``version`` increases by one with
+every change the server applies to the record (sync change or web operation)"
+and "last writer wins, per field, in the order the server applies changes".
+A trace that holds the writers' side -- each ``dispatch`` (with the version the
+web API answered and the fields it set) and each device ``edit`` with its
+``ack`` (whose ``version`` the server named) -- and the bench's reading of each
+record at the end (``srv_record``) is enough to judge the server without its
+own trace:
+
+- a field a write set must still hold that write's value unless a write with a
+  higher version set the same field (``core.no_loss``);
+- a record's version must equal the number of distinct writes applied to it:
+  more means some write was applied twice (``core.exactly_once``), fewer that
+  an acknowledged write is gone (``core.no_loss``).
+
+A write whose version is unknown (an ack without ``version``, a dispatch
+without it) makes the record's order, and so its count, unjudgeable; its
+fields are then not judged either. Memory: one entry per write.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from bench.rules.base import fmt_t
+
+
+@dataclass(slots=True)
+class Write:
+    t: float
+    who: str  # "change w1-c3 of w1" / "the dispatcher's edit"
+    record: str
+    fields: dict[str, Any] = field(default_factory=dict)
+    file: str | None = None
+    sha256: str | None = None
+    version: int | float | None = None
+    done: bool = False  # applied as far as the bench can tell (acked, or answered)
+
+
+class Ledger:
+    """Writes per record, fed by the rule that owns it."""
+
+    def __init__(self) -> None:
+        self.writes: dict[str, list[Write]] = {}
+        self._edits: dict[tuple[str, str], Write] = {}  # (dev, change) -> its write
+        self.records: dict[str, dict[str, Any]] = {}  # last srv_record per record
+        self.acked_twice: list[tuple[float, str, str, Any, Any]] = []
+
+    def dispatch(self, ev: dict[str, Any]) -> None:
+        op = ev["op"]
+        fields = dict(ev.get("fields") or {})
+        if op in ("create", "status") and ev.get("status") is not None:
+            fields.setdefault("status", ev["status"])
+        w = Write(t=ev["t"], who=f"the dispatcher's {op} of {ev['record']}", record=ev["record"],
+                  fields=fields, file=ev.get("file") if op == "attach" else None,
+                  version=ev.get("version"), done=True)
+        self.writes.setdefault(ev["record"], []).append(w)
+
+    def edit(self, ev: dict[str, Any], dev: str) -> None:
+        kind = ev["kind"]
+        if kind == "text":
+            fields = dict(ev.get("fields") or {})
+        elif kind == "status" and ev.get("status") is not None:
+            fields = {"status": ev["status"]}
+        else:
+            fields = {}
+        w = Write(t=ev["t"], who=f"change {ev['change']} of {dev}", record=ev["record"],
+                  fields=fields, file=ev["change"] if kind == "photo" else None,
+                  sha256=ev.get("sha256"))
+        self._edits[(dev, ev["change"])] = w
+        self.writes.setdefault(ev["record"], []).append(w)
+
+    def ack(self, ev: dict[str, Any], dev: str) -> None:
+        w = self._edits.get((dev, ev["change"]))
+        if w is None:
+            return
+        v = ev.get("version")
+        if w.done and v is not None and w.version is not None and v != w.version:
+            self.acked_twice.append((ev["t"], dev, ev["change"], w.version, v))
+        w.done = True
+        if v is not None:
+            w.version = v
+        w.t = ev["t"]  # the time the server's answer arrived: "acked at"
+
+    def srv_record(self, ev: dict[str, Any]) -> None:
+        self.records[ev["record"]] = ev
+
+    # -- judging -------------------------------------------------------------
+    def applied(self, record: str, upto: float) -> list[Write] | None:
+        """The record's applied writes up to ``upto``; None when one lacks a version."""
+        ws = [w for w in self.writes.get(record, ()) if w.done and w.t <= upto]
+        if any(w.version is None for w in ws):
+            return None
+        return ws
+
+    def lost(self, rec: dict[str, Any]) -> list[tuple[Write, str]]:
+        """Applied writes whose effect the server's record no longer shows (with why)."""
+        ws = self.applied(rec["record"], rec["t"])
+        if not ws:
+            return []
+        held = rec.get("fields")
+        files = rec.get("files")
+        last: dict[str, Write] = {}
+        for w in ws:
+            for f in w.fields:
+                if f not in last or w.version > last[f].version:  # type: ignore[operator]
+                    last[f] = w
+        out: list[tuple[Write, str]] = []
+        for w in ws:
+            why = []
+            if held is not None:
+                for f, v in w.fields.items():
+                    if last[f] is w and held.get(f, _MISSING) != v:
+                        now = held.get(f, _MISSING)
+                        shown = "absent" if now is _MISSING else repr(now)[:40]
+                        why.append(f"field `{f}` is not on the server (it holds {shown} at "
+                                   f"v{rec['version']:g})")
+            if files is not None and w.file is not None:
+                if w.file not in files:
+                    why.append(f"file {w.file} is not attached on the server")
+                elif w.sha256 is not None and files[w.file] != w.sha256:
+                    why.append(f"file {w.file} has another sha256 on the server")
+            if why:
+                out.append((w, "; ".join(why)))
+        return out
+
+    def describe(self, w: Write) -> str:
+        v = f"v{w.version:g}" if w.version is not None else "no version"
+        return f"{w.who} acked at t={fmt_t(w.t)} ({v})"
+
+
+_MISSING = object()
