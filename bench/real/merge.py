@@ -22,10 +22,18 @@ from bench.scenario.model import Scenario
 from bench.trace import SCHEMA, TraceWriter, merge
 
 
-def run_meta(sc: Scenario, time_scale: float) -> dict[str, Any]:
-    return {"ev": "meta", "schema": SCHEMA, "policy": sc.policy, "settled": True,
-            "seed": sc.seed, "time_scale": time_scale, "params": dict(sc.params),
-            "scenario": sc.name, "mode": "real"}
+def run_meta(sc: Scenario, time_scale: float, *, epoch: float | None = None,
+             server_trace: bool = True) -> dict[str, Any]:
+    """The run's meta line. ``epoch``: the wall-clock second of t = 0 (the
+    anchor ``check --merge`` puts a server's own log on); ``server_trace``:
+    false when the server wrote no trace (a team's own), so the rules judge
+    the server from the bench's record (bench.rules.endtoend)."""
+    out: dict[str, Any] = {"ev": "meta", "schema": SCHEMA, "policy": sc.policy, "settled": True,
+                           "seed": sc.seed, "time_scale": time_scale, "params": dict(sc.params),
+                           "scenario": sc.name, "mode": "real", "server_trace": server_trace}
+    if epoch is not None:
+        out["epoch"] = round(epoch, 6)
+    return out
 
 
 def _events(path: Path, shift: float = 0.0) -> list[dict[str, Any]]:
@@ -50,7 +58,8 @@ def _events(path: Path, shift: float = 0.0) -> list[dict[str, Any]]:
 
 
 def write_merged(out: Path, sc: Scenario, time_scale: float, client_traces: list[str],
-                 server_trace: Path | None, shift: float, extra_events: list[dict[str, Any]]) -> int:
+                 server_trace: Path | None, shift: float, extra_events: list[dict[str, Any]],
+                 *, epoch: float | None = None) -> int:
     """Write the run's trace to ``out``; returns the number of events."""
     streams = []
     if server_trace is not None and Path(server_trace).exists():
@@ -62,7 +71,7 @@ def write_merged(out: Path, sc: Scenario, time_scale: float, client_traces: list
             streams.append(_events(Path(p)))
     n = 0
     with TraceWriter(out) as w:
-        w.write(run_meta(sc, time_scale))
+        w.write(run_meta(sc, time_scale, epoch=epoch, server_trace=server_trace is not None))
         for ev in merge(*streams):
             w.write(ev)
             n += 1

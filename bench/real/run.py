@@ -269,7 +269,7 @@ def _run(sc: Scenario, devices: list[DevicePlan], k: float, tmp: Path, trace: Pa
         groups, t0 = asyncio.run(_play(sc, plans, disp, n_proc, devices, watch))
         client_traces = [p for g in groups for p in g.traces]
         shift = (server_epoch - t0) * k
-        write_merged(trace, sc, k, client_traces, server_trace, shift, disp.events)
+        write_merged(trace, sc, k, client_traces, server_trace, shift, disp.events, epoch=t0)
         errors = [e for g in groups for e in g.errors] + disp.errors
         links = {d.id: d.links for d in group_devs}
         return {"errors": errors, "link_step_late_max_s": round(max(g.late_s for g in groups), 4),
@@ -363,6 +363,10 @@ async def _play_day(sc: Scenario, plans: list[GroupPlan], disp: Dispatcher, n_pr
         work.cancel()
         await asyncio.gather(work, return_exceptions=True)
         await disp.snapshot([d.id for d in devices])
+        # The value oracle: every record of the run as the server's API returns it.
+        await disp.read_back([d.id for d in devices],
+                             {s.record for d in sc.devices for s in d.steps if s.record}
+                             | {s.record for s in sc.dispatch})
     finally:
         work.cancel()
         await asyncio.gather(work, return_exceptions=True)

@@ -10,11 +10,19 @@ behaviour, then Poisson operations per device per hour) from
 from is what it assigned itself (records the devices created are theirs, and
 the web application does not touch them).
 
+The runner is the oracle of a team's own server, which writes no trace of
+ours: with ``record=True`` every operation the web API answered becomes a
+``dispatch`` event (its ``t`` the moment the request was sent, so a device can
+never see its effect "before" it; ``version`` and ``fields`` from the answer
+and the request), and :meth:`Dispatcher.read_back` reads every record of the
+run through the API at the end (``srv_record``), the value oracle of
+``core.no_loss`` and ``core.exactly_once``.
+
 Each operation maps to docs/protocol.md "Web application (dispatcher) API";
 ``attach`` first uploads the file through the files endpoints. With
 ``record=True`` (a team's own server, whose trace we do not have) the final
 snapshot's answer is kept as ``srv_snapshot`` events, so ``core.converge``
-still compares devices with that server (see :data:`RECORD_DISPATCH`).
+still compares devices with that server.
 """
 
 from __future__ import annotations
@@ -36,13 +44,6 @@ WEB_TIMEOUT_S = 30.0
 DEFAULT_ATTACH_BYTES = 200_000
 
 
-# On a team's own server the runner does not write ``dispatch`` events: they
-# are the server side of the trace, and without that server's ``srv_push``
-# events the push rules would judge a trace half written. (Flip it to study a
-# server whose pushes you trace yourself.)
-RECORD_DISPATCH = False
-
-
 class Dispatcher:
     def __init__(self, *, url: str, token: str, users: dict[str, str], k: float, t0: float,
                  record: bool = False) -> None:
@@ -58,6 +59,7 @@ class Dispatcher:
         self.errors: list[str] = []
         self.n_file = 0
         self.uploaded: set[str] = set()  # files already uploaded and finished
+        self.touched: set[str] = set()  # records the dispatcher operated on
 
     def now(self) -> float:
         return (time.time() - self.t0) * self.k
@@ -95,9 +97,11 @@ class Dispatcher:
                  file: str | None = None, nbytes: int | None = None,
                  fields: dict[str, Any] | None = None, rng: random.Random | None = None) -> None:
         user = self.users.get(assignee, assignee) if assignee is not None else None
+        sent_at = self.now()
+        written: dict[str, Any] = {}
         if op == "create":
-            body: dict[str, Any] = {"id": record, "assignee": user,
-                                    "fields": {"status": status or "new", **(fields or {})}}
+            written = {"status": status or "new", **(fields or {})}
+            body: dict[str, Any] = {"id": record, "assignee": user, "fields": written}
             out = await self._call("POST", "/v1/web/jobs", body)
         elif op == "assign":
             out = await self._call("POST", f"/v1/web/jobs/{record}/assign", {"assignee": user})
@@ -107,8 +111,8 @@ class Dispatcher:
             out = await self._call("POST", f"/v1/web/jobs/{record}/status",
                                    {"status": status or "started"})
         elif op == "edit":
-            out = await self._call("PATCH", f"/v1/web/jobs/{record}",
-                                   {"fields": fields or {"notes": f"edited at {self.now():.0f}"}})
+            written = fields or {"notes": f"edited at {self.now():.0f}"}
+            out = await self._call("PATCH", f"/v1/web/jobs/{record}", {"fields": written})
         elif op == "attach":
             nbytes = nbytes or DEFAULT_ATTACH_BYTES
             file = file or record + "-file"
@@ -128,12 +132,17 @@ class Dispatcher:
                 recs.remove(record)
         if after is not None and record not in self.scope.setdefault(after, []):
             self.scope[after].append(record)
-        if self.record and RECORD_DISPATCH:
-            ev: dict[str, Any] = {"ev": "dispatch", "t": round(self.now(), 6), "op": op,
-                                  "record": record, "assignee": after_user,
-                                  "version": out.get("version")}
+        self.touched.add(record)
+        if self.record:
+            # trace.md: ``assignee`` is "the device the record is assigned to after the op".
+            ev: dict[str, Any] = {"ev": "dispatch", "t": round(max(sent_at, 0.0), 6), "op": op,
+                                  "record": record, "assignee": after_user}
+            if isinstance(out.get("version"), int):
+                ev["version"] = out["version"]
             if op in ("create", "status"):
-                ev["status"] = (out.get("fields") or {}).get("status")
+                ev["status"] = status or ("new" if op == "create" else "started")
+            if written:
+                ev["fields"] = written
             if op == "attach":
                 ev["file"], ev["bytes"] = file, nbytes
             self.events.append(ev)
@@ -184,3 +193,43 @@ class Dispatcher:
                                     "records": result.get(dev, {})})
         return result
 
+
+    async def read_back(self, devices: list[str], also: set[str] = frozenset()) -> int:
+        """One ``srv_record`` per record of the run, as the web API returns it now.
+
+        The records are those in each device's scope (``GET /v1/web/jobs?assignee=``)
+        and every one the dispatcher or a device touched (``also``), read one by
+        one. Returns how many were read; a record the API does not return is
+        left out (the rules then judge nothing of it)."""
+        seen: dict[str, dict[str, Any]] = {}
+        for dev in devices:
+            r = await self.http.get("/v1/web/jobs", params={"assignee": self.users[dev]})
+            if r.status_code == 200:
+                for rec in (r.json() or {}).get("records") or ():
+                    if isinstance(rec, dict) and isinstance(rec.get("id"), str):
+                        seen[rec["id"]] = rec
+            else:
+                self.errors.append(f"dispatcher GET /v1/web/jobs?assignee={self.users[dev]}: "
+                                   f"{r.status_code} {r.text[:200]}")
+        for rid in sorted((self.touched | set(also)) - set(seen)):
+            r = await self.http.get(f"/v1/web/jobs/{rid}")
+            if r.status_code == 200 and isinstance(r.json(), dict):
+                seen[rid] = r.json()
+        t = round(self.now(), 6)
+        for rid in sorted(seen):
+            rec = seen[rid]
+            if not isinstance(rec.get("version"), int):
+                continue
+            user = rec.get("assignee")
+            ev: dict[str, Any] = {"ev": "srv_record", "t": t, "record": rid,
+                                  "version": rec["version"],
+                                  "assignee": user if isinstance(user, str) else None}
+            fields = rec.get("fields")
+            if isinstance(fields, dict):
+                ev["fields"] = fields
+            files = rec.get("files")
+            if isinstance(files, list):
+                ev["files"] = {f["id"]: f.get("sha256") or "" for f in files
+                               if isinstance(f, dict) and isinstance(f.get("id"), str)}
+            self.events.append(ev)
+        return len(seen)

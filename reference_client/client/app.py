@@ -193,7 +193,8 @@ class DeviceClient:
         self.push = PushListener(url=cfg.push_url, token=cfg.token, on_push=self._on_push,
                                  clock=self.clock, rng=random.Random(seed + ":push"),
                                  open_timeout_s=cfg.wall_timeout(cfg.sync_timeout_s),
-                                 on_change=self._poke)
+                                 on_change=self._push_changed)
+        self._channel_up = False  # what the trace last said of the push channel
 
     async def close(self) -> None:
         """Graceful stop: cancel every task, then close the app in the trace (the
@@ -209,6 +210,7 @@ class DeviceClient:
         for task in tasks:
             task.cancel()
         push = self.push.stop()
+        self._push_changed()
         await asyncio.gather(*tasks, *([push] if push else []), return_exceptions=True)
         self._tasks.clear()
         for (file, direction), run in transfers:
@@ -357,6 +359,21 @@ class DeviceClient:
             self._reconcile_push()
         self._poke()
 
+    def _push_changed(self) -> None:
+        """The push socket came up or went down: say so in the trace (``push_channel``),
+        so a checker judges pushes only while this device could receive them."""
+        up = self.push.connected
+        if up != self._channel_up:
+            self._channel_up = up
+            event = {"ev": "push_channel", "t": self.now, "dev": self.config.device, "up": up}
+            if self.trace is not None:
+                event["t"] = max(event["t"], self.trace.last_t or 0.0)
+                self.trace.write(event)
+            self.events.append(event)
+            if self._on_event is not None:
+                self._on_event(event)
+        self._poke()
+
     def _poke(self) -> None:
         """Wake every ``wait_for`` (each waits on the event of its generation)."""
         event, self._changed = self._changed, asyncio.Event()
@@ -416,6 +433,7 @@ class DeviceClient:
             self.push.start()
         elif not want and self.push.running:
             task = self.push.stop()
+            self._push_changed()
             if task is not None:
                 self._tasks.add(task)
                 task.add_done_callback(self._tasks.discard)
