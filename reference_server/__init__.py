@@ -14,8 +14,11 @@ Public entry points:
 - :func:`reference_server.testing.running_server` to run one on port 0 from
   Python, in-process or as a subprocess, and provision devices;
 - :func:`reference_server.app.create_app` for the bare ASGI app;
-- :func:`reference_server.conformance.check_server` to check any server that
-  speaks the protocol.
+- ``--mutant NAME`` (:mod:`reference_server.mutants`): a deliberately broken
+  server, one guarantee off, for the bench's selftest.
+
+The conformance suite that checks any server speaking the protocol is the
+bench's (``syncbench conformance``, ``bench.testing.conformance``).
 
 This package never imports ``bench``.
 """

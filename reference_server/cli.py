@@ -50,6 +50,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="fsync every commit (survives power loss, not only kill -9)")
     parser.add_argument("--demo", action="store_true",
                         help="create a dispatcher, workers w1..w3 and jobs; print tokens")
+    parser.add_argument("--mutant", default=None, metavar="NAME",
+                        help="run a deliberately broken server (reference_server.mutants), "
+                             "for the bench's selftest")
 
 
 def config_from_args(args: argparse.Namespace) -> cfg.ServerConfig:
@@ -61,7 +64,8 @@ def config_from_args(args: argparse.Namespace) -> cfg.ServerConfig:
     return cfg.ServerConfig(db=args.db, files_dir=args.files_dir,
                             admin_token=cfg.admin_token_from_env(args.admin_token),
                             trace=args.trace, trace_epoch=args.trace_epoch,
-                            time_scale=args.time_scale, durable=args.durable)
+                            time_scale=args.time_scale, durable=args.durable,
+                            mutant=args.mutant)
 
 
 def bind(host: str, port: int) -> socket.socket:

@@ -40,11 +40,16 @@ class ServerConfig:
     time_scale: float = 1.0
     # synchronous=FULL (survives power loss) instead of NORMAL (survives kill -9).
     durable: bool = False
+    # A deliberately broken server (reference_server.mutants), for the bench's selftest.
+    mutant: str | None = None
     wall: Callable[[], float] = field(default=time.time)
 
     def __post_init__(self) -> None:
         if not self.time_scale > 0:
             raise ValueError("time_scale must be positive")
+        from reference_server.mutants import check_name
+
+        check_name(self.mutant)
 
     @property
     def is_postgres(self) -> bool:

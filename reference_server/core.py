@@ -29,6 +29,7 @@ from typing import Any
 
 from reference_server import limits
 from reference_server.errors import ApiError, bad, conflict, not_found
+from reference_server.mutants import Bugs
 from reference_server.store import AppliedChange, Device, Record, Store
 from reference_server.tracing import Tracer
 from reference_server.validate import Change, SyncRequest
@@ -65,8 +66,10 @@ def forbid(role_ok: bool, what: str) -> None:
 
 
 class SyncCore:
-    def __init__(self, *, store: Store, tracer: Tracer, secret: bytes):
+    def __init__(self, *, store: Store, tracer: Tracer, secret: bytes, mutant: str | None = None):
         self.store = store
+        # A deliberately broken server (reference_server.mutants); off by default.
+        self.bugs = Bugs(mutant)
         self.tracer = tracer
         self._secret = secret
         self._seq = store.max_seq()
@@ -143,10 +146,18 @@ class SyncCore:
                 for i, (c, prev) in enumerate(zip(req.changes, seen, strict=True)):
                     if c.file is not None and prev is None:
                         self._check_photo(p, c, f"changes[{i}].file")
-                for c, prev in zip(req.changes, seen, strict=True):
-                    if prev is None:
+                bugs = self.bugs
+                for i, (c, prev) in enumerate(zip(req.changes, seen, strict=True)):
+                    if prev is None and i > 0 and bugs.has("applies_first_of_batch"):
+                        prev = self._acked_unapplied(p, c)
+                        self.store.put_change(prev)
+                    elif prev is None:
                         prev = self._apply(p, c)
                         self.store.put_change(prev)
+                        if prev.error is None:
+                            applied.append(prev)
+                    elif bugs.has("applies_retries") and prev.error is None:
+                        prev = self._apply(p, c)  # the bug: a retry applies again
                         if prev.error is None:
                             applied.append(prev)
                     acks.append({"change": prev.change, "record": prev.record,
@@ -158,7 +169,8 @@ class SyncCore:
         now = self.tracer.clock()
         if req.mode == "upload":
             return {"acks": acks, "cursor": req.cursor, "server_time": now}
-        if req.cursor is not None and not self._shared \
+        leak = self.bugs.has("leaks_scope")
+        if req.cursor is not None and not self._shared and not leak \
                 and after >= self._scope_seq.get(p.user, 0):
             # Nothing entered or left this user's scope since the cursor: the
             # common "nothing to do" sync answers without touching the database.
@@ -171,6 +183,10 @@ class SyncCore:
             self._seq = max(self._seq, self.store.max_seq())
         top = self._seq
         recs = [r for r in self.store.records_since(p.user, after, limit + 1) if r.seq <= top]
+        if leak:  # the bug: every user's changed records, not only this one's
+            users = {d.user for d in self.store.devices() if d.role in limits.DEVICE_ROLES}
+            recs = sorted({r.id: r for u in users for r in self.store.records_since(u, after, limit + 1)
+                           if r.seq <= top}.values(), key=lambda r: r.seq)[:limit + 1]
         more = len(recs) > limit
         if more:
             recs = recs[:limit]
@@ -181,6 +197,10 @@ class SyncCore:
                    if after and self._departures_after(p.user, after) else [])
         files = [{"id": f["id"], "record": r.id, "bytes": f["bytes"], "sha256": f["sha256"]}
                  for r in recs for f in r.files]
+        if self.bugs.has("keeps_removed"):
+            removed = []
+        if self.bugs.has("no_files_listed"):
+            files = []
         return {"acks": acks, "records": [r.public() for r in recs], "removed": removed,
                 "files": files, "cursor": self.cursor_for(p.device, upto), "more": more,
                 "server_time": now}
@@ -214,7 +234,12 @@ class SyncCore:
                           f"v{max(rec.fv[f] for f in stale)}, base {c.base_version}")
             elif c.base_version > rec.version:
                 reason = f"base {c.base_version} ahead of server v{rec.version}"
+        if reason is not None and rec.version > 0 and self.bugs.has("refuses_stale"):
+            return AppliedChange(device=p.device, change=c.change, record=c.record, version=None,
+                                 conflict=None, error="conflict")
         version = rec.version + 1
+        if c.kind == "text" and self.bugs.has("replaces_fields"):
+            rec.fields = {}  # the bug: the change's fields replace the record's
         for k, v in c.fields.items():
             rec.fields[k] = v
             rec.fv[k] = version
@@ -225,6 +250,13 @@ class SyncCore:
         self.store.put_record(rec)
         return AppliedChange(device=p.device, change=c.change, record=c.record,
                              version=version, conflict=reason, error=None)
+
+    def _acked_unapplied(self, p: Principal, c: Change) -> AppliedChange:
+        """Mutant ``applies_first_of_batch``: an ack as if applied, nothing written."""
+        rec = self.store.get_record(c.record)
+        return AppliedChange(device=p.device, change=c.change, record=c.record,
+                             version=rec.version if rec is not None else 1, conflict=None,
+                             error=None)
 
     @staticmethod
     def _rejected(p: Principal, c: Change) -> AppliedChange:
@@ -266,6 +298,9 @@ class SyncCore:
             self._write(rec, fields)
         self.tracer.emit("dispatch", op="create", record=rec.id, assignee=assignee,
                          version=rec.version, status=_status(fields))
+        if self.bugs.has("pushes_everyone"):
+            return rec.public(), [Push(user=u, record=rec.id, reason="create") for u in sorted(
+                {d.user for d in self.store.devices() if d.role in limits.DEVICE_ROLES})]
         return rec.public(), ([Push(user=assignee, record=rec.id, reason="create")]
                               if assignee else [])
 
@@ -274,7 +309,14 @@ class SyncCore:
         with self.store.transaction():
             rec = self._load(record_id)
             rec.fields.update(fields)
-            self._write(rec, fields)
+            if self.bugs.has("skips_web_edits"):
+                # The bug: the version moves, the sequence behind cursors does not.
+                rec.version += 1
+                for k in fields:
+                    rec.fv[k] = rec.version
+                self.store.put_record(rec)
+            else:
+                self._write(rec, fields)
         return self._dispatched(rec, "edit")
 
     def web_status(self, p: Principal, record_id: str, status: str):
@@ -283,7 +325,8 @@ class SyncCore:
             rec = self._load(record_id)
             rec.fields["status"] = status
             self._write(rec, ["status"])
-        return self._dispatched(rec, "status", status=status)
+        pub, pushes = self._dispatched(rec, "status", status=status)
+        return pub, ([] if self.bugs.has("no_push_on_status") else pushes)
 
     def web_assign(self, p: Principal, record_id: str, assignee: str | None):
         forbid(p.role in limits.WEB_ROLES, "the web application")
@@ -298,7 +341,7 @@ class SyncCore:
                 self.store.add_departure(left, rec.id, rec.seq)
                 self._left_seq[left] = rec.seq
         pub, pushes = self._dispatched(rec, "assign" if assignee else "unassign")
-        if before is not None and before != assignee:
+        if before is not None and before != assignee and not self.bugs.has("no_unassign_push"):
             pushes.append(Push(user=before, record=rec.id, reason="unassign"))
         return pub, pushes
 
@@ -318,6 +361,9 @@ class SyncCore:
         self.tracer.emit("dispatch", op=op, record=rec.id, assignee=rec.assignee,
                          version=rec.version, **extra)
         pushes = [Push(user=rec.assignee, record=rec.id, reason=op)] if rec.assignee else []
+        if self.bugs.has("pushes_everyone"):
+            pushes = [Push(user=u, record=rec.id, reason=op) for u in sorted(
+                {d.user for d in self.store.devices() if d.role in limits.DEVICE_ROLES})]
         return rec.public(), pushes
 
     def web_read(self, p: Principal, record_id: str) -> dict:

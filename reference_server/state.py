@@ -51,7 +51,8 @@ class ServerState:
             secret = secrets.token_hex(CURSOR_SECRET_BYTES)
             with self.store.transaction():
                 self.store.set_meta("cursor_secret", secret)
-        self.core = SyncCore(store=self.store, tracer=self.tracer, secret=bytes.fromhex(secret))
+        self.core = SyncCore(store=self.store, tracer=self.tracer, secret=bytes.fromhex(secret),
+                             mutant=config.mutant)
         # user -> device ids, for pushes to devices that are not connected.
         self.user_devices: dict[str, list[str]] = {}
         shared = getattr(self.store, "shared", False)

@@ -110,14 +110,15 @@ def _with_dispatcher(srv: RunningServer) -> RunningServer:
 def running_server(*, db: str = ":memory:", subprocess: bool = False, host: str = "127.0.0.1",
                    trace: str | None = None, trace_epoch: float | None = None,
                    time_scale: float = 1.0, admin_token: str | None = None,
-                   files_dir: str | None = None,
+                   files_dir: str | None = None, mutant: str | None = None,
                    extra_args: Sequence[str] = ()) -> Iterator[RunningServer]:
     """Run a server on a free port until the block ends; yields a :class:`RunningServer`."""
     admin_token = admin_token or secrets.token_urlsafe(24)
     if subprocess:
         with _subprocess(db=db, host=host, trace=trace, trace_epoch=trace_epoch,
                          time_scale=time_scale, admin_token=admin_token, files_dir=files_dir,
-                         extra_args=extra_args) as srv:
+                         extra_args=(*extra_args, *(("--mutant", mutant) if mutant else ()))
+                         ) as srv:
             srv.trace = trace
             try:
                 yield _with_dispatcher(srv)
@@ -125,7 +126,7 @@ def running_server(*, db: str = ":memory:", subprocess: bool = False, host: str 
                 srv.close()
         return
     config = ServerConfig(db=db, trace=trace, trace_epoch=trace_epoch, time_scale=time_scale,
-                          admin_token=admin_token, files_dir=files_dir)
+                          admin_token=admin_token, files_dir=files_dir, mutant=mutant)
     with _in_thread(config, host) as srv:
         srv.trace = trace
         try:

@@ -93,8 +93,9 @@ class ClientCheck:
 
 
 def check_server(url: str, *, admin_token: str) -> list[str]:
-    """The protocol conformance suite against ``url``; the failures (empty: conforms)."""
-    from reference_server.conformance import check_server as run
+    """The protocol conformance suite against ``url``; the failures (empty: conforms).
+    :func:`bench.testing.conformance.run_conformance` gives one result per named check."""
+    from bench.testing.conformance import check_server as run
 
     return run(url, admin_token=admin_token)
 

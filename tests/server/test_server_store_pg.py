@@ -14,7 +14,7 @@ import orjson
 import pytest
 
 from bench.cli import main
-from reference_server.conformance import check_server
+from bench.testing.conformance import check_server
 from reference_server.testing import running_server
 
 psycopg = pytest.importorskip("psycopg", reason="the PostgreSQL store needs the pg extra")
