@@ -1,6 +1,7 @@
 """JUnit XML for rule verdicts: one testcase per rule, so CI shows rules as tests.
 
-``fail`` becomes a <failure> listing every violation, ``n/a`` a <skipped>.
+``fail`` becomes a <failure> listing every violation, ``n/a`` a <skipped>
+whose message says why nothing was judged.
 """
 
 from __future__ import annotations
@@ -27,6 +28,6 @@ def junit_xml(results: Sequence[RuleResult], *, suite: str, classname: str | Non
                                  type="RuleViolation")
             node.text = "\n".join(lines)
         elif r.verdict == NA:
-            ET.SubElement(tc, "skipped", message="n/a: the trace holds no instance this rule could judge")
+            ET.SubElement(tc, "skipped", message=f"n/a: {r.why or 'the trace holds no instance this rule could judge'}")
     ET.indent(root)
     return ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"

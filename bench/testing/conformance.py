@@ -462,3 +462,23 @@ def check_server(url: str, *, admin_token: str) -> list[str]:
     """The suite's failures as lines ``check: what`` (empty: the server conforms)."""
     return [f"{r.name}: {f}" for r in run_conformance(url, admin_token=admin_token)
             for f in r.failures]
+
+
+def conformance_tests(server: Callable[[], tuple[str, str]]):
+    """A pytest test, one case per named check, for a team's own test suite::
+
+        from bench.testing.conformance import conformance_tests
+        test_conformance = conformance_tests(lambda: (os.environ["URL"], os.environ["TOKEN"]))
+
+    ``server`` is called once per case and gives ``(url, admin_token)``.
+    """
+    import pytest
+
+    @pytest.mark.parametrize("check", [c.name for c in CHECKS])
+    def test_conformance(check: str) -> None:
+        url, token = server()
+        (res,) = run_conformance(url, admin_token=token, only=lambda n: n == check)
+        if not res.ok:
+            pytest.fail(f"{check} ({res.guarantee}): " + "; ".join(res.failures), pytrace=False)
+
+    return test_conformance
