@@ -66,6 +66,9 @@ SETUP_TIMEOUT_S = 30.0
 # How often a playing run looks for a dead server or proxy (wall seconds): a
 # death cuts the run short within this, instead of playing on against nothing.
 WATCH_POLL_S = 0.1
+# The toxics that play the scenario's server faults on every device's proxy.
+LOST_TOXIC = "fault_lose_reply"
+OUTAGE_TOXICS = ("fault_outage_up", "fault_outage_down")
 
 
 def _role(policy: str) -> str:
@@ -78,9 +81,9 @@ def _not_emulated(sc: Scenario) -> list[str]:
     notes = []
     srv = sc.server
     if srv.mutant or sc.push.mutant:
-        notes.append("server and push mutants (the reference server has none)")
-    if srv.outages or srv.lost_responses:
-        notes.append("server outages and lost responses")
+        notes.append("the simulator's server and push mutants (real mode: serve --mutant)")
+    if srv.outages:
+        notes.append("server outages reset every connection at the proxy (no HTTP 503)")
     notes.append("server service times and push delays are the real server's")
     if not sc.push.enabled:
         notes.append("push.enabled: false (the reference server always pushes)")
@@ -266,7 +269,8 @@ def _run(sc: Scenario, devices: list[DevicePlan], k: float, tmp: Path, trace: Pa
                  for g in (_split(group_devs, n_proc) if n_proc else [group_devs])]
         disp = Dispatcher(url=url, token=dispatcher_token, users=ids, k=k, t0=0.0,
                           record=target_server is not None)
-        groups, t0 = asyncio.run(_play(sc, plans, disp, n_proc, devices, watch))
+        faults = (link_api, list(names.values()))
+        groups, t0 = asyncio.run(_play(sc, plans, disp, n_proc, devices, watch, faults))
         client_traces = [p for g in groups for p in g.traces]
         shift = (server_epoch - t0) * k
         write_merged(trace, sc, k, client_traces, server_trace, shift, disp.events, epoch=t0)
@@ -311,9 +315,10 @@ def _provision(url: str, admin: str, devices: list[DevicePlan], ids: dict[str, s
 
 
 async def _play(sc: Scenario, plans: list[GroupPlan], disp: Dispatcher, n_proc: int,
-                devices: list[DevicePlan], watch: Watch) -> tuple[list[GroupResult], float]:
+                devices: list[DevicePlan], watch: Watch, faults: Any = None
+                ) -> tuple[list[GroupResult], float]:
     """Play the day, cut short the moment a child of the run dies."""
-    play = asyncio.ensure_future(_play_day(sc, plans, disp, n_proc, devices, watch))
+    play = asyncio.ensure_future(_play_day(sc, plans, disp, n_proc, devices, watch, faults))
 
     async def guard() -> None:
         while watch.death() is None:
@@ -331,7 +336,8 @@ async def _play(sc: Scenario, plans: list[GroupPlan], disp: Dispatcher, n_proc: 
 
 
 async def _play_day(sc: Scenario, plans: list[GroupPlan], disp: Dispatcher, n_proc: int,
-                    devices: list[DevicePlan], watch: Watch) -> tuple[list[GroupResult], float]:
+                    devices: list[DevicePlan], watch: Watch, faults: Any = None
+                    ) -> tuple[list[GroupResult], float]:
     from bench.real.procs import ProcessGroups
 
     behaving = [d.id for d in devices if d.behaviour is not None]
@@ -348,7 +354,8 @@ async def _play_day(sc: Scenario, plans: list[GroupPlan], disp: Dispatcher, n_pr
 
     async def dispatcher() -> None:
         await chosen.wait()
-        await asyncio.gather(disp.steps(sc.dispatch), disp.random_work(sc, behaving))
+        await asyncio.gather(disp.steps(sc.dispatch), disp.random_work(sc, behaving),
+                             _server_faults(sc, faults, disp))
 
     await disp.prepare(sc.dispatch)
     work = asyncio.create_task(dispatcher())
@@ -374,3 +381,50 @@ async def _play_day(sc: Scenario, plans: list[GroupPlan], disp: Dispatcher, n_pr
         if procs is not None:
             procs.stop()
     return groups, disp.t0
+
+
+async def _server_faults(sc: Scenario, faults: Any, disp: Dispatcher) -> None:
+    """The scenario's server faults, played on every device's link at their times.
+
+    ``server.lost_responses`` windows: the ``lose_reply`` toxic (the request
+    reaches the server, its answer is cut; the device retries the same change
+    ids). ``server.outages``: every connection is reset at its first byte (the
+    server is unreachable). Each window's toxics are added at its start and
+    removed at its end; a window still open at the end of the day is closed by
+    the settle window's first step (the devices then settle on a sound server)."""
+    if faults is None or not (sc.server.lost_responses or sc.server.outages):
+        return
+    api, proxies = faults
+    steps: list[tuple[float, int, str]] = []
+    for a, b in sc.server.lost_responses:
+        steps += [(a, 1, "lost"), (min(b, sc.duration_s), 0, "lost")]
+    for a, b in sc.server.outages:
+        steps += [(a, 1, "outage"), (min(b, sc.duration_s), 0, "outage")]
+
+    def toggle(kind: str, on: bool) -> None:
+        for proxy in proxies:
+            with contextlib.suppress(Exception):  # a proxy gone at the end of the run
+                if kind == "lost" and on:
+                    api.add_toxic(proxy, "lose_reply", name=LOST_TOXIC, stream="downstream",
+                                  attributes={"count": 0})
+                elif kind == "lost":
+                    api.remove_toxic(proxy, LOST_TOXIC)
+                elif on:
+                    for name, stream in zip(OUTAGE_TOXICS, ("upstream", "downstream"), strict=True):
+                        api.add_toxic(proxy, "reset_peer", name=name, stream=stream,
+                                      attributes={"timeout": 0})
+                else:
+                    for name in OUTAGE_TOXICS:
+                        api.remove_toxic(proxy, name)
+
+    on: dict[str, bool] = {}
+    try:
+        for t, up, kind in sorted(steps):
+            await disp.until(t)
+            await asyncio.to_thread(toggle, kind, bool(up))
+            on[kind] = bool(up)
+        await disp.until(sc.duration_s)
+    finally:
+        for kind, was in on.items():
+            if was:
+                await asyncio.to_thread(toggle, kind, False)

@@ -48,7 +48,7 @@ def state(type_name: str, control=None, **attrs):
 
 def test_registry_has_every_toxic():
     assert set(TOXICS) == {"latency", "bandwidth", "slow_close", "timeout", "reset_peer",
-                           "slicer", "limit_data", "noop"}
+                           "slicer", "limit_data", "noop", "lose_reply"}
 
 
 def test_attributes_validate():
