@@ -128,8 +128,10 @@ class Ledger:
         return out
 
     def describe(self, w: Write) -> str:
+        """``acked change c3 of w1 at t=84.2 (v5)`` / ``answered the dispatcher's ...``."""
         v = f"v{w.version:g}" if w.version is not None else "no version"
-        return f"{w.who} acked at t={fmt_t(w.t)} ({v})"
+        verb = "acked" if w.who.startswith("change ") else "answered"
+        return f"{verb} {w.who} at t={fmt_t(w.t)} ({v})"
 
 
 _MISSING = object()

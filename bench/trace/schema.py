@@ -90,7 +90,7 @@ _TYPE_NAMES: dict[Check, str] = {
     _is_str_or_null: "a string or null",
     _is_records: "an object of record ids to numbers",
     _is_fields: "an object of field names to strings, numbers, booleans or null",
-    _is_files: "an object of file ids to sha256 strings",
+    _is_files: "an object of ids to strings",
     _is_params: "an object of parameter names to numbers >= 0",
 }
 
@@ -136,7 +136,8 @@ EVENTS: dict[str, tuple[FieldSpec, ...]] = {
     "unsent": _spec({"t": N, "dev": S, "n": N}),
     # ``at`` is required but may be null: "a number or null".
     "last_sync": _spec({"t": N, "dev": S, "at": _is_num_or_null}),
-    "snapshot": _spec({"t": N, "dev": S, "records": _is_records}),
+    # ``digests``: {record: 16 hex digits of its field values} (an extension; docs/checking.md).
+    "snapshot": _spec({"t": N, "dev": S, "records": _is_records}, {"digests": _is_files}),
     # ``assignee`` is "required on every op, may be null".
     "dispatch": _spec(
         {"t": N, "op": _in(DISPATCH_OPS), "record": S, "assignee": _is_str_or_null},

@@ -359,7 +359,7 @@ class Engine:
         self._wish("push")
 
     def _on_snapshot(self, inp: I.SnapshotRequest) -> None:
-        self._emit("snapshot", records=self.store.versions())
+        self._emit("snapshot", records=self.store.versions(), digests=self.store.digests())
 
     # ---- after every input --------------------------------------------------
 

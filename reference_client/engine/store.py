@@ -17,10 +17,24 @@ that volatile state belongs to the engine and is dropped on restore.
 
 from __future__ import annotations
 
+import hashlib
+import json
+
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from reference_client.engine.vocab import PHOTO
+
+
+def fields_digest(fields: dict[str, Any]) -> str:
+    """A record's field values in 16 hex digits: the first 64 bits of the SHA-256 of
+    their JSON with sorted keys, ``(",", ":")`` separators and UTF-8 as is.
+
+    The trace's ``snapshot`` carries it per record (``digests``) so a checker can
+    compare what the device holds with what the server's API returns, by value
+    (docs/checking.md, "Value digests"; the checker computes the same)."""
+    blob = json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
 @dataclass(slots=True, kw_only=True)
@@ -71,6 +85,11 @@ class Store:
     downloads: dict[str, Transfer] = field(default_factory=dict)
     have_files: list[str] = field(default_factory=list)
     cursor: str | None = None
+
+    def digests(self) -> dict[str, str]:
+        """``{record: fields_digest(fields)}`` for the records of :meth:`versions`."""
+        return {rid: fields_digest(r.fields) for rid, r in sorted(self.records.items())
+                if r.version is not None}
 
     def versions(self) -> dict[str, int]:
         """The local view as trace.md ``snapshot`` wants it: ``{record: version}``

@@ -15,7 +15,9 @@ FORBIDDEN = {"socket", "asyncio", "httpx", "time", "random", "logging", "threadi
              "sqlite3", "datetime", "subprocess", "select", "selectors", "multiprocessing",
              "uuid", "secrets", "io", "pathlib", "bench"}
 # Everything the brain may import: a closed list, so a new dependency is a decision.
-ALLOWED = {"__future__", "dataclasses", "typing", "collections", "math", "reference_client"}
+# hashlib and json: pure functions, for the snapshot's value digests (no I/O).
+ALLOWED = {"__future__", "dataclasses", "typing", "collections", "math", "hashlib", "json",
+           "reference_client"}
 
 
 def imported_roots(path: Path) -> set[str]:
