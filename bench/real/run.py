@@ -258,7 +258,8 @@ def _run(sc: Scenario, devices: list[DevicePlan], k: float, tmp: Path, trace: Pa
             listen = link_api.create_proxy(names[d.id], upstream)["listen"]
             stack.callback(_quietly, link_api.delete_proxy, names[d.id])
             urls[d.id] = f"http://{listen}"
-        group_devs = [_rename(d, ids[d.id]) for d in devices]
+        group_devs = [_rename(d, ids[d.id], None if target_server is None else tag)
+                      for d in devices]
         base = dict(urls={ids[i]: u for i, u in urls.items()},
                     tokens={ids[i]: t for i, t in tokens.items()}, proxy_api=endpoint.url,
                     store_root=str(tmp / "devices"), time_scale=k, duration_s=sc.duration_s,
@@ -268,7 +269,8 @@ def _run(sc: Scenario, devices: list[DevicePlan], k: float, tmp: Path, trace: Pa
         plans = [GroupPlan(devices=tuple(g), **base)
                  for g in (_split(group_devs, n_proc) if n_proc else [group_devs])]
         disp = Dispatcher(url=url, token=dispatcher_token, users=ids, k=k, t0=0.0,
-                          record=target_server is not None)
+                          record=target_server is not None,
+                          tag=None if target_server is None else tag)
         faults = (link_api, list(names.values()))
         groups, t0 = asyncio.run(_play(sc, plans, disp, n_proc, devices, watch, faults))
         client_traces = [p for g in groups for p in g.traces]
@@ -280,9 +282,14 @@ def _run(sc: Scenario, devices: list[DevicePlan], k: float, tmp: Path, trace: Pa
                 "proxy": endpoint.kind}, links
 
 
-def _rename(d: DevicePlan, new_id: str) -> DevicePlan:
+def _rename(d: DevicePlan, new_id: str, tag: str | None = None) -> DevicePlan:
+    """``d`` under its server id; with ``tag`` (a team's long-lived server) the
+    records its steps name get the run's tag too, as the dispatcher's do."""
     from dataclasses import replace
 
+    if tag is not None:
+        d = replace(d, steps=tuple(s if not s.record or s.record.endswith("." + tag)
+                                   else replace(s, record=f"{s.record}.{tag}") for s in d.steps))
     return d if d.id == new_id else replace(d, id=new_id)
 
 

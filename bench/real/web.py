@@ -46,7 +46,7 @@ DEFAULT_ATTACH_BYTES = 200_000
 
 class Dispatcher:
     def __init__(self, *, url: str, token: str, users: dict[str, str], k: float, t0: float,
-                 record: bool = False) -> None:
+                 record: bool = False, tag: str | None = None) -> None:
         self.http = httpx.AsyncClient(base_url=url, timeout=WEB_TIMEOUT_S,
                                       headers={"Authorization": f"Bearer {token}"})
         self.users = users  # scenario device id -> server user id
@@ -54,6 +54,9 @@ class Dispatcher:
         self.k = k
         self.t0 = t0
         self.record = record
+        # Run isolation on a long-lived server: every record and file id the
+        # scenario names gets the run's tag (``job-1`` -> ``job-1.<tag>``).
+        self.tag = tag
         self.events: list[dict[str, Any]] = []
         self.scope: dict[str, list[str]] = {}  # device -> records the dispatcher gave it
         self.errors: list[str] = []
@@ -63,6 +66,12 @@ class Dispatcher:
 
     def now(self) -> float:
         return (time.time() - self.t0) * self.k
+
+    def rid(self, name: str) -> str:
+        """``name`` under the run's tag (unchanged without one, or if it has it)."""
+        if not self.tag or name.endswith("." + self.tag):
+            return name
+        return f"{name}.{self.tag}"
 
     async def until(self, t: float) -> None:
         import asyncio
@@ -97,6 +106,9 @@ class Dispatcher:
                  file: str | None = None, nbytes: int | None = None,
                  fields: dict[str, Any] | None = None, rng: random.Random | None = None) -> None:
         user = self.users.get(assignee, assignee) if assignee is not None else None
+        record = self.rid(record)
+        if file is not None:
+            file = self.rid(file)
         sent_at = self.now()
         written: dict[str, Any] = {}
         if op == "create":
@@ -115,7 +127,7 @@ class Dispatcher:
             out = await self._call("PATCH", f"/v1/web/jobs/{record}", {"fields": written})
         elif op == "attach":
             nbytes = nbytes or DEFAULT_ATTACH_BYTES
-            file = file or record + "-file"
+            file = file or self.rid(record.removesuffix(f".{self.tag}") + "-file")
             if file not in self.uploaded and not await self._upload(file, nbytes,
                                                                     rng or random.Random(file)):
                 return
@@ -151,10 +163,11 @@ class Dispatcher:
         """Upload the explicit steps' attachments before the run starts: at K = 60
         a 3 MB upload would make the ``attach`` a spec minute late."""
         for d in timeline:
-            if d.op == "attach" and d.file and d.file not in self.uploaded:
+            file = self.rid(d.file) if d.file else None
+            if d.op == "attach" and file and file not in self.uploaded:
                 nbytes = d.bytes or DEFAULT_ATTACH_BYTES
-                if await self._upload(d.file, nbytes, random.Random(f"{d.record}/{d.file}")):
-                    self.uploaded.add(d.file)
+                if await self._upload(file, nbytes, random.Random(f"{d.record}/{d.file}")):
+                    self.uploaded.add(file)
 
     async def steps(self, timeline: tuple[DispatchStep, ...]) -> None:
         for d in timeline:
@@ -211,7 +224,7 @@ class Dispatcher:
             else:
                 self.errors.append(f"dispatcher GET /v1/web/jobs?assignee={self.users[dev]}: "
                                    f"{r.status_code} {r.text[:200]}")
-        for rid in sorted((self.touched | set(also)) - set(seen)):
+        for rid in sorted((self.touched | {self.rid(r) for r in also}) - set(seen)):
             r = await self.http.get(f"/v1/web/jobs/{rid}")
             if r.status_code == 200 and isinstance(r.json(), dict):
                 seen[rid] = r.json()
