@@ -19,7 +19,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "rule; the true policies must pass every rule. Exit 0: all OK.")
     p.add_argument("--mode", choices=("sim", "real"), default="sim",
                    help="where the runs happen: sim (the fleet simulator, seconds) or real (every "
-                        "client mutant on a real client through shaped links, about two minutes)")
+                        "client mutant on a real client through shaped links, and every server "
+                        "mutant of reference_server run as a black-box target; about five minutes)")
+    p.add_argument("--no-server-mutants", action="store_true",
+                   help="real mode: leave out the server mutants (client mutants only)")
     p.add_argument("--time-scale", type=float, default=60.0, metavar="K",
                    help="real mode: compress time K-fold (default 60)")
     p.add_argument("--only", metavar="NAME", action="append", default=[],
@@ -37,7 +40,8 @@ def run(args: argparse.Namespace) -> int:
         from bench.real.selftest import run_real_selftest
 
         try:
-            table, ok = run_real_selftest(time_scale=args.time_scale)
+            table, ok = run_real_selftest(time_scale=args.time_scale,
+                                          servers=not args.no_server_mutants)
         except RealRunError as exc:
             raise UsageError(str(exc)) from None
         print(table)

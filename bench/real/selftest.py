@@ -153,10 +153,46 @@ def _rows(policy: str, item: Any, mutants: list[str]) -> list[tuple[str, str, bo
     return rows
 
 
-def run_real_selftest(*, time_scale: float = 60.0, echo: Any = None) -> tuple[str, bool]:
-    """Run every client mutant for real; returns (table text, every mutant caught
-    and both true devices clean)."""
+# The day every server mutant plays as a *target* (no server trace merged).
+FAULTS_SCENARIO = Path(__file__).resolve().parents[2] / "scenarios" / "real" / "planado-faults.yaml"
+
+
+def server_mutant_row(name: str | None, *, time_scale: float = 60.0,
+                      scenario: Path = FAULTS_SCENARIO, echo: Any = None
+                      ) -> tuple[str, str, bool, str]:
+    """Run ``scenario`` against the reference server started with ``--mutant name``
+    (None: the true server), as a team's own server would be run: black-box, the
+    bench's record the only oracle. Caught: its rule fails; the true server: all pass."""
     from bench.real.run import run_real_item
+    from bench.scenario import load_scenario
+    from reference_server.mutants import SERVER_MUTANTS
+    from reference_server.testing import running_server
+
+    sc = load_scenario(scenario)
+    with running_server(subprocess=True, mutant=name) as srv:
+        item = run_real_item(scenario, sc, None, time_scale=time_scale, target_server=srv.url,
+                             target_token=srv.admin_token, echo=echo or (lambda *a: None))
+    failed = sorted(r.id for r in item.results if r.verdict == "fail")
+    na = sorted(r.id for r in item.results if r.verdict == "n/a")
+    if name is None:
+        detail = "every rule passes" if not failed else "fails " + ", ".join(failed)
+        if na:
+            detail += f" (n/a: {', '.join(na)})"
+        return ("server:true", "all", not failed and not item.unmet, detail)
+    rule = SERVER_MUTANTS[name].rule
+    others = [r for r in failed if r != rule]
+    d = f"{rule}: {'fail' if rule in failed else 'not caught'}"
+    if others:
+        d += f" (also: {', '.join(others)})"
+    return (f"server:{name}", rule, rule in failed, d)
+
+
+def run_real_selftest(*, time_scale: float = 60.0, echo: Any = None,
+                      servers: bool = True) -> tuple[str, bool]:
+    """Run every client mutant for real, and (``servers``) every server mutant as
+    a target; returns (table text, every mutant caught and the true ones clean)."""
+    from bench.real.run import run_real_item
+    from reference_server.mutants import SERVER_MUTANTS
 
     started = time.perf_counter()
     rows = []
@@ -171,6 +207,9 @@ def run_real_selftest(*, time_scale: float = 60.0, echo: Any = None) -> tuple[st
             rows += got if i == 0 else got[1:]
             if i and not got[0][2]:
                 rows[0] = got[0]  # the true device of a later batch failed
+    if servers:
+        for name in (None, *sorted(SERVER_MUTANTS)):
+            rows.append(server_mutant_row(name, time_scale=time_scale, echo=echo))
     ok = all(r[2] for r in rows)
     w = max(len(r[0]) for r in rows)
     lines = [f"real selftest: {sum(r[2] for r in rows)}/{len(rows)} ok "
