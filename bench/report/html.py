@@ -109,7 +109,9 @@ def _verdict_table(results: Sequence[RuleResult]) -> str:
     rows = []
     for r in sorted(results, key=lambda r: (_ORDER.get(r.verdict, 3), r.id)):
         link = f'<a href="#{escape(_anchor(r.id))}">{len(r.violations)}</a>' if r.violations else "0"
-        rows.append(f'<tr class="{_cls(r.verdict)}"><td>{escape(r.id)}{_title(r.id)}</td>'
+        why = (f'<div class="muted why">{escape(r.why)}</div>'
+               if r.verdict == NA and getattr(r, "why", None) else "")
+        rows.append(f'<tr class="{_cls(r.verdict)}"><td>{escape(r.id)}{_title(r.id)}{why}</td>'
                     f'<td><span class="v {_cls(r.verdict)}">{escape(r.verdict.upper())}</span></td>'
                     f'<td class="num">{r.judged}</td><td class="num">{link}</td></tr>')
     return ('<table id="verdict-table"><thead><tr><th>rule</th><th>verdict</th><th>instances judged</th>'

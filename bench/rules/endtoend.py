@@ -112,6 +112,19 @@ class EndToEndPushes:
             return
         self._e2e_active.setdefault(ds.dev, _Intervals()).down(t)
 
+    def _e2e_na_reason(self) -> str | None:
+        """Why the end-to-end form judged nothing (None: it was not the form in use)."""
+        if self._e2e_off:
+            return None
+        if self._e2e_channel and not any(iv.starts for iv in self._e2e_channel.values()):
+            return ("no device's push channel ever came up: the server's push socket "
+                    "(/v1/push) was not reachable; a server that pushes another way (FCM/APNs) "
+                    "reports receipts as `push` events (docs/real.md, \"Push another way\")")
+        if not self._e2e_expected:
+            return "the dispatcher's record has no operation that implies a push"
+        return ("no dispatch while its device's push channel held up to the deadline "
+                "(judged end to end: the server wrote no trace)")
+
     def _e2e_judge(self, end_t: float | None, *, previous: bool) -> None:
         """Judge the expected pushes (``previous``: those to the previous assignee too)."""
         if self._e2e_off or end_t is None:

@@ -32,6 +32,9 @@ class PushDelivered(EndToEndPushes, Rule):
     needs_server_trace = False
     why_na = "no `srv_push` or `dispatch` event to judge (no device was reachable for one)"
 
+    def na_reason(self) -> str:
+        return self._e2e_na_reason() or self.why_na
+
     def __init__(self, ctx, values) -> None:
         super().__init__(ctx, values)
         self._open: dict[str, list[Window]] = {}

@@ -38,6 +38,9 @@ class PushSent(EndToEndPushes, Rule):
     needs_server_trace = False
     why_na = "the trace has no `dispatch` events (the dispatcher's record)"
 
+    def na_reason(self) -> str:
+        return self._e2e_na_reason() or self.why_na
+
     def __init__(self, ctx, values) -> None:
         super().__init__(ctx, values)
         self._open: dict[tuple[str, str], list[Window]] = {}

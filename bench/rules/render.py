@@ -26,7 +26,8 @@ def table(policy: str, results: Sequence[RuleResult], *, source: str = "") -> st
     width = max((len(r.id) for r in results), default=10)
     for r in sorted(results, key=lambda r: (_ORDER[r.verdict], r.id)):
         tag = r.verdict.upper()
-        extra = f"{r.count} violation(s)" if r.verdict == FAIL else f"{r.judged} judged" if r.verdict == PASS else "no instance"
+        extra = (f"{r.count} violation(s)" if r.verdict == FAIL else f"{r.judged} judged"
+                 if r.verdict == PASS else f"not judged: {r.why or 'no instance'}")
         lines.append(f"  {tag:<4}  {r.id:<{width}}  {extra}")
         for v in r.violations[:MAX_SHOWN]:
             lines.append(f"        t={fmt_t(v.t):>9}  {v.dev or '-':<10} {v.message}")

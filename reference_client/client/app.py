@@ -194,7 +194,9 @@ class DeviceClient:
                                  clock=self.clock, rng=random.Random(seed + ":push"),
                                  open_timeout_s=cfg.wall_timeout(cfg.sync_timeout_s),
                                  on_change=self._push_changed)
-        self._channel_up = False  # what the trace last said of the push channel
+        # What the trace last said of the push channel (None: nothing yet, so the
+        # first failed connect is said too: a server without /v1/push shows as such).
+        self._channel_up: bool | None = None
 
     async def close(self) -> None:
         """Graceful stop: cancel every task, then close the app in the trace (the

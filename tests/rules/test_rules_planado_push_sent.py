@@ -144,3 +144,14 @@ def test_without_the_meta_word_a_trace_without_srv_push_fails_as_the_spec_says()
     tb = up(TraceBuilder())
     tb.dispatch(10, "create", "r1", "d1").push(11, "d1", "r1")
     assert result(tail(tb), SENT).verdict == "fail"
+
+
+def test_e2e_na_says_when_no_push_channel_ever_came_up():
+    tb = TraceBuilder(extra_meta={"server_trace": False})
+    up(tb)
+    tb.push_channel(0.5, "d1", False)  # the socket was refused: no /v1/push on this server
+    tb.dispatch(10, "create", "r1", "d1")
+    r = result(tail(tb), SENT)
+    assert r.verdict == "n/a" and "/v1/push" in r.why and "FCM" in r.why
+    r = result(tail(tb), "planado.push_delivered")
+    assert r.verdict == "n/a" and "/v1/push" in r.why
