@@ -19,7 +19,50 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="override a rule parameter (repeatable)")
     p.add_argument("--json", action="store_true", help="print verdicts as one JSON object")
     p.add_argument("--junit", metavar="FILE", help="also write JUnit XML, one testcase per rule")
+    p.add_argument("--merge", action="append", default=[], metavar="SERVER_TRACE",
+                   help="merge a server's own trace onto the run's clock (repeatable); epoch "
+                        "timestamps are rebased on the run's meta epoch and time_scale")
+    p.add_argument("--offset", type=float, default=0.0, metavar="S",
+                   help="spec seconds added to every merged event's t (after any rebase)")
+    p.add_argument("--skew", type=float, default=0.0, metavar="S",
+                   help="clock skew to tolerate between the server and the devices, in wall "
+                        "seconds: widens push_deliver_s and scope_slack_s by S x time_scale")
     p.set_defaults(func=run)
+
+
+# A t above this is a wall-clock epoch, not seconds since the start of a run
+# (2001-09-09 in seconds; above 1e12, milliseconds).
+EPOCH_S = 1e9
+EPOCH_MS = 1e12
+
+
+def merged_stream(path: str, meta: dict, offset: float):
+    """The events of a server's own trace, on the run's clock (``check --merge``).
+
+    A ``t`` past :data:`EPOCH_S` is a wall-clock timestamp (milliseconds past
+    :data:`EPOCH_MS`): it is rebased on the run's meta ``epoch`` (the wall second
+    of t = 0) and ``time_scale`` -- ``(t - epoch) * K`` -- which needs the meta to
+    have an ``epoch``. ``offset`` is added last. Meta lines of the merged file
+    are dropped; the run's own meta rules the check."""
+    import math
+
+    from bench.trace import TraceReader
+
+    epoch = meta.get("epoch")
+    k = meta.get("time_scale") or 1.0
+    if not (math.isfinite(offset)):
+        raise UsageError(f"--offset must be a finite number of seconds, got {offset}")
+    for ev in TraceReader(path):
+        if ev.get("ev") == "meta":
+            continue
+        t = ev["t"]
+        if t > EPOCH_S:
+            if epoch is None:
+                raise UsageError(f"{path}: its times are wall-clock timestamps, but the run's "
+                                 f"meta has no epoch to rebase them on (use --offset)")
+            t = ((t / 1000.0 if t > EPOCH_MS else t) - epoch) * k
+        ev["t"] = round(t + offset, 6)
+        yield ev
 
 
 def resolve_policy(name: str | None, policy_file: str | None, meta: dict | None):
@@ -40,6 +83,7 @@ def resolve_policy(name: str | None, policy_file: str | None, meta: dict | None)
 
 
 def run(args: argparse.Namespace) -> int:
+    import itertools
     import time
 
     import orjson
@@ -53,12 +97,31 @@ def run(args: argparse.Namespace) -> int:
         overrides = dict(parse_param(p) for p in args.param)
     except PolicyError as exc:
         raise UsageError(str(exc)) from None
+    if not (0 <= args.skew < 3600):
+        raise UsageError(f"--skew must be in [0, 3600) wall seconds, got {args.skew}")
+    if args.merge and args.trace == "-":
+        raise UsageError("--merge needs the run's trace as a file, not standard input")
     reader = TraceReader(args.trace)
     started = time.perf_counter()
     events = iter(reader)
     try:
         first = next(events, None)  # reads the meta line too
         policy = resolve_policy(args.policy, args.policy_file, reader.meta)
+        if args.merge:
+            from bench.trace.writer import merge
+
+            meta = reader.meta or {}
+            rest = merge(itertools.chain([first] if first is not None else [], events),
+                         *(merged_stream(m, meta, args.offset) for m in args.merge))
+            first = next(rest, None)
+            events = rest
+        if args.skew:
+            k = (reader.meta or {}).get("time_scale") or 1.0
+            values = policy.resolve_params(meta_params=(reader.meta or {}).get("params"),
+                                           overrides=overrides)
+            for name in ("push_deliver_s", "scope_slack_s"):
+                if name in values:
+                    overrides[name] = values[name] + args.skew * k
         try:
             checker = Checker(policy, meta=reader.meta, params=overrides)
         except PolicyError as exc:

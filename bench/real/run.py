@@ -171,6 +171,14 @@ def run_real_item(path: Path | str, scenario: Scenario, out_root: Path | None, *
                  f"{drift['n']} transfers (within {drift['tolerance']:.0%})")
         else:
             echo(f"{scenario.name}: K={k:g}, no file transfer large enough to measure drift")
+        if target_server is not None:
+            # "an unjudged rule says why": a server rule left n/a against a target
+            # (an endpoint it lacks, a push it sends another way) is said at once.
+            from bench.rules import REGISTRY
+
+            for r in results:
+                if r.verdict == "n/a" and getattr(REGISTRY.get(r.id), "needs_server_trace", None) is False:
+                    echo(f"notice: {scenario.name}: {r.id} not judged: {r.why}")
         report_dir = None
         if out_dir is not None:
             from bench.report.write import write_check_report as write_item_report
