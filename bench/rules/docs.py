@@ -22,6 +22,19 @@ trace, device offline, app closed) is not judged.
 """
 
 
+NEEDS = """\
+"Needs server trace": whether the rule can be judged on a team's own server,
+which writes no trace of ours. Every rule can: device rules read the devices'
+events, and the server rules have a black-box form judged from what the bench
+itself sent and saw -- the dispatcher's operations (`dispatch`, written by the
+real runner), what reached each device (`push`, `recv`, `ack` with its
+`version`, `push_channel`), and every record read back through the server's
+API at the end (`srv_record`, `srv_snapshot`). Each rule's text below says
+which form applies when. A rule that still judges nothing says why (`why` in
+`check --json`, the reports' verdict table, JUnit's `skipped` message).
+"""
+
+
 def render() -> str:
     out = [HEADER]
     pols = builtin_policies()
@@ -35,11 +48,14 @@ def render() -> str:
         users = ", ".join(f"`{rid}`" for rid, cls in REGISTRY.items() if name in cls.params)
         out.append(f"| `{name}` | {value} | {users} |")
     out.append("\n## Rules\n")
-    out.append("| id | title | parameters |\n|---|---|---|")
+    out.append(NEEDS)
+    out.append("| id | title | parameters | needs server trace |\n|---|---|---|---|")
     for rid in sorted(REGISTRY):
         cls = REGISTRY[rid]
         params = ", ".join(f"`{p}`" for p in cls.params) or "—"
-        out.append(f"| [`{rid}`](#{rid.replace('.', '')}) | {cls.title} | {params} |")
+        needs = {None: "no (device events)", False: "no (the bench's own record suffices)",
+                 True: "yes"}[cls.needs_server_trace]
+        out.append(f"| [`{rid}`](#{rid.replace('.', '')}) | {cls.title} | {params} | {needs} |")
     for rid in sorted(REGISTRY):
         cls = REGISTRY[rid]
         out.append(f"\n### {rid}\n")

@@ -38,7 +38,7 @@ class ManualPullsAll(Rule):
     statement = (
         "After each successful `manual` sync, for every record assigned to the device at that "
         "sync's start, the device's version (largest `recv` version, or `srv_apply` version of "
-        "its own change) is at least the server version at that sync's start. No `dispatch`: n/a."
+        "its own change, or the `version` of its `ack`) is at least the server version at that sync's start. No `dispatch`: n/a."
     )
 
     def __init__(self, ctx, values) -> None:
@@ -48,6 +48,7 @@ class ManualPullsAll(Rule):
         self._assigned: dict[str, set[str]] = {}  # device -> records assigned now
         self._owner: dict[str, str] = {}  # record -> its assignee now
         self._pending: dict[tuple[str, str], dict[str, float]] = {}  # (dev, sync) -> record -> version
+        self._edits: dict[tuple[str, str], str] = {}  # (dev, change) -> record, until acked
 
     def _server_version(self, rec: str, t: float, v: float) -> None:
         sv = self._server.get(rec)
@@ -73,6 +74,17 @@ class ManualPullsAll(Rule):
         self._server_version(ev["record"], ev["t"], ev["version"])
         key = (ds.dev, ev["record"])
         self._device[key] = max(self._device.get(key, 0), ev["version"])
+
+    def on_edit(self, ev, ds) -> None:
+        self._edits[(ds.dev, ev["change"])] = ev["record"]
+
+    def on_ack(self, ev, ds) -> None:
+        # Black-box form: the version the server's ack named stands for the
+        # srv_apply of the device's own change (a server that writes no trace).
+        rec = self._edits.pop((ds.dev, ev["change"]), None)
+        if rec is not None and ev.get("version") is not None:
+            key = (ds.dev, rec)
+            self._device[key] = max(self._device.get(key, 0), ev["version"])
 
     def on_recv(self, ev, ds) -> None:
         key = (ds.dev, ev["record"])
