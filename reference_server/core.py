@@ -29,7 +29,7 @@ from typing import Any
 
 from reference_server import limits
 from reference_server.errors import ApiError, bad, conflict, not_found
-from reference_server.mutants import Bugs
+from reference_server.mutants import Bugs, acked_unapplied
 from reference_server.store import AppliedChange, Device, Record, Store
 from reference_server.tracing import Tracer
 from reference_server.validate import Change, SyncRequest
@@ -149,15 +149,13 @@ class SyncCore:
                 bugs = self.bugs
                 for i, (c, prev) in enumerate(zip(req.changes, seen, strict=True)):
                     if prev is None and i > 0 and bugs.has("applies_first_of_batch"):
-                        prev = self._acked_unapplied(p, c)
+                        prev = acked_unapplied(self.store, p.device, c)  # acked, not applied
                         self.store.put_change(prev)
-                    elif prev is None:
+                    elif prev is None or (bugs.has("applies_retries") and prev.error is None):
+                        fresh = prev is None  # the bug applies a retried change again
                         prev = self._apply(p, c)
-                        self.store.put_change(prev)
-                        if prev.error is None:
-                            applied.append(prev)
-                    elif bugs.has("applies_retries") and prev.error is None:
-                        prev = self._apply(p, c)  # the bug: a retry applies again
+                        if fresh:
+                            self.store.put_change(prev)
                         if prev.error is None:
                             applied.append(prev)
                     acks.append({"change": prev.change, "record": prev.record,
@@ -184,9 +182,8 @@ class SyncCore:
         top = self._seq
         recs = [r for r in self.store.records_since(p.user, after, limit + 1) if r.seq <= top]
         if leak:  # the bug: every user's changed records, not only this one's
-            users = {d.user for d in self.store.devices() if d.role in limits.DEVICE_ROLES}
-            recs = sorted({r.id: r for u in users for r in self.store.records_since(u, after, limit + 1)
-                           if r.seq <= top}.values(), key=lambda r: r.seq)[:limit + 1]
+            recs = sorted({r.id: r for u in self._device_users() for r in self.store.records_since(
+                u, after, limit + 1) if r.seq <= top}.values(), key=lambda r: r.seq)[:limit + 1]
         more = len(recs) > limit
         if more:
             recs = recs[:limit]
@@ -197,10 +194,8 @@ class SyncCore:
                    if after and self._departures_after(p.user, after) else [])
         files = [{"id": f["id"], "record": r.id, "bytes": f["bytes"], "sha256": f["sha256"]}
                  for r in recs for f in r.files]
-        if self.bugs.has("keeps_removed"):
-            removed = []
-        if self.bugs.has("no_files_listed"):
-            files = []
+        removed = [] if self.bugs.has("keeps_removed") else removed
+        files = [] if self.bugs.has("no_files_listed") else files
         return {"acks": acks, "records": [r.public() for r in recs], "removed": removed,
                 "files": files, "cursor": self.cursor_for(p.device, upto), "more": more,
                 "server_time": now}
@@ -251,13 +246,6 @@ class SyncCore:
         return AppliedChange(device=p.device, change=c.change, record=c.record,
                              version=version, conflict=reason, error=None)
 
-    def _acked_unapplied(self, p: Principal, c: Change) -> AppliedChange:
-        """Mutant ``applies_first_of_batch``: an ack as if applied, nothing written."""
-        rec = self.store.get_record(c.record)
-        return AppliedChange(device=p.device, change=c.change, record=c.record,
-                             version=rec.version if rec is not None else 1, conflict=None,
-                             error=None)
-
     @staticmethod
     def _rejected(p: Principal, c: Change) -> AppliedChange:
         return AppliedChange(device=p.device, change=c.change, record=c.record, version=None,
@@ -275,11 +263,13 @@ class SyncCore:
             raise not_found("no such record", "record_id")
         return rec
 
-    def _write(self, rec: Record, changed: Iterable[str], left: str | None = None) -> None:
+    def _write(self, rec: Record, changed: Iterable[str], left: str | None = None, *,
+               touch: bool = True) -> None:
         rec.version += 1
         for k in changed:
             rec.fv[k] = rec.version
-        rec.seq = self._touch(rec.assignee, left)
+        if touch:
+            rec.seq = self._touch(rec.assignee, left)
         self.store.put_record(rec)
 
     def web_create(self, p: Principal, *, record_id: str | None, rtype: str,
@@ -298,25 +288,15 @@ class SyncCore:
             self._write(rec, fields)
         self.tracer.emit("dispatch", op="create", record=rec.id, assignee=assignee,
                          version=rec.version, status=_status(fields))
-        if self.bugs.has("pushes_everyone"):
-            return rec.public(), [Push(user=u, record=rec.id, reason="create") for u in sorted(
-                {d.user for d in self.store.devices() if d.role in limits.DEVICE_ROLES})]
-        return rec.public(), ([Push(user=assignee, record=rec.id, reason="create")]
-                              if assignee else [])
+        return rec.public(), self._pushes(assignee, rec.id, "create")
 
     def web_edit(self, p: Principal, record_id: str, fields: dict[str, Any]):
         forbid(p.role in limits.WEB_ROLES, "the web application")
         with self.store.transaction():
             rec = self._load(record_id)
             rec.fields.update(fields)
-            if self.bugs.has("skips_web_edits"):
-                # The bug: the version moves, the sequence behind cursors does not.
-                rec.version += 1
-                for k in fields:
-                    rec.fv[k] = rec.version
-                self.store.put_record(rec)
-            else:
-                self._write(rec, fields)
+            # Mutant skips_web_edits: the version moves, the sequence behind cursors does not.
+            self._write(rec, fields, touch=not self.bugs.has("skips_web_edits"))
         return self._dispatched(rec, "edit")
 
     def web_status(self, p: Principal, record_id: str, status: str):
@@ -360,11 +340,15 @@ class SyncCore:
     def _dispatched(self, rec: Record, op: str, **extra: Any) -> tuple[dict, list[Push]]:
         self.tracer.emit("dispatch", op=op, record=rec.id, assignee=rec.assignee,
                          version=rec.version, **extra)
-        pushes = [Push(user=rec.assignee, record=rec.id, reason=op)] if rec.assignee else []
-        if self.bugs.has("pushes_everyone"):
-            pushes = [Push(user=u, record=rec.id, reason=op) for u in sorted(
-                {d.user for d in self.store.devices() if d.role in limits.DEVICE_ROLES})]
-        return rec.public(), pushes
+        return rec.public(), self._pushes(rec.assignee, rec.id, op)
+
+    def _pushes(self, user: str | None, record: str, reason: str) -> list[Push]:
+        if self.bugs.has("pushes_everyone"):  # the bug: every device user is told
+            return [Push(user=u, record=record, reason=reason) for u in self._device_users()]
+        return [Push(user=user, record=record, reason=reason)] if user else []
+
+    def _device_users(self) -> list[str]:
+        return sorted({d.user for d in self.store.devices() if d.role in limits.DEVICE_ROLES})
 
     def web_read(self, p: Principal, record_id: str) -> dict:
         forbid(p.role in limits.WEB_ROLES, "the web application")

@@ -14,6 +14,9 @@ frozenset lookup.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
+
+from reference_server.store import AppliedChange
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -70,3 +73,10 @@ class Bugs:
 
     def has(self, name: str) -> bool:
         return name in self._on
+
+
+def acked_unapplied(store: Any, device: str, c: Any) -> AppliedChange:
+    """Mutant ``applies_first_of_batch``: an ack as if applied, nothing written."""
+    rec = store.get_record(c.record)
+    return AppliedChange(device=device, change=c.change, record=c.record,
+                         version=rec.version if rec is not None else 1, conflict=None, error=None)
