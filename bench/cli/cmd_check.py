@@ -52,7 +52,7 @@ def merged_stream(path: str, meta: dict, offset: float):
     k = meta.get("time_scale") or 1.0
     if not (math.isfinite(offset)):
         raise UsageError(f"--offset must be a finite number of seconds, got {offset}")
-    for ev in TraceReader(path):
+    for ev in TraceReader(path, rebase_epoch=False):
         if ev.get("ev") == "meta":
             continue
         t = ev["t"]
@@ -134,6 +134,8 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     results = checker.finish()
     elapsed = time.perf_counter() - started
+    for note in reader.notices[:20]:
+        print(f"syncbench check: notice: {reader.name}: {note}", file=sys.stderr)
     if args.junit:
         try:
             with open(args.junit, "wb") as fh:
@@ -144,4 +146,12 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.buffer.write(orjson.dumps(as_json(policy.name, results)) + b"\n")
     else:
         print(table(policy.name, results, source=reader.name))
+    if results and all(r.verdict == "n/a" for r in results):
+        # "n/a is never a way to hide a failure": a trace no rule can judge is
+        # an export that lacks what the rules read, not a pass.
+        kinds = ", ".join(sorted(checker.kinds)) or "none the rules know"
+        print(f"syncbench check: error: {reader.name}: nothing to judge: every rule of policy "
+              f"{policy.name} is n/a (event kinds: {kinds}); docs/checking.md lists what each "
+              f"rule needs", file=sys.stderr)
+        return EXIT_USAGE
     return EXIT_FAIL if any(r.verdict == "fail" for r in results) else EXIT_OK

@@ -46,6 +46,7 @@ class Checker:
         self._down = [r.on_down for r in self.rules if hasattr(r, "on_down")]
         self.end_t: float | None = None
         self.events = 0
+        self.kinds: set[str] = set()  # known kinds seen (for "nothing to judge" messages)
         self._devices = self.ctx.devices
 
     def feed(self, ev: dict[str, Any]) -> None:
@@ -60,6 +61,8 @@ class Checker:
             ctx.now = t
         self.end_t = t
         self.events += 1
+        if kind not in self.kinds:
+            self.kinds.add(kind)
         if kind == "dispatch":
             # A dispatch has no device; an extra "dev" field on it must not turn
             # it into a device event ("extend it only by adding optional fields").

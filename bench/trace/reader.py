@@ -33,6 +33,33 @@ from bench.trace.schema import (
 )
 
 
+# Forgiving real exports (docs/checking.md "What the reader forgives"). A ``t``
+# past EPOCH_S is a wall-clock timestamp in seconds, past EPOCH_MS in
+# milliseconds; the trace is then rebased on its meta ``epoch`` or its first
+# timed event, so t = 0 is the start of the run.
+EPOCH_S = 1e9
+EPOCH_MS = 1e12
+# Common spellings of the closed vocabularies, read as the trace format's word
+# (case-insensitive), each with a notice.
+ALIASES: dict[str, dict[str, str]] = {
+    "class": {"4g": "lte", "lte-a": "lte", "wi-fi": "wifi", "wlan": "wifi", "none": "offline",
+              "no_connection": "offline", "disconnected": "offline", "airplane": "offline",
+              "umts": "3g", "wcdma": "3g", "hsdpa": "hspa", "hspa+": "hspa", "hsupa": "hspa",
+              "gsm": "2g", "nr": "5g", "ethernet": "wifi"},
+    "state": {"background": "minimized", "backgrounded": "minimized", "paused": "minimized",
+              "foreground": "restored", "resumed": "restored", "active": "restored",
+              "launched": "opened", "started": "opened", "open": "opened",
+              "terminated": "closed", "killed": "closed", "stopped": "closed"},
+    "kind": {"note": "text", "image": "photo", "picture": "photo", "attachment": "photo"},
+    "dir": {"upload": "up", "download": "down"},
+    "op": {"update": "edit", "reassign": "assign", "change_status": "status"},
+}
+# Kinds that, at the same instant on one device, belong before that device's
+# ``sync_end``: the answer's acks, records and transfers (a sync_end written
+# before its own acks at the same millisecond is not a failure).
+_BEFORE_END = frozenset({"ack", "recv", "file_end"})
+
+
 class TraceError(ValueError):
     """A malformed trace: ``where:line: what is wrong``."""
 
@@ -142,8 +169,10 @@ class TraceReader:
     line itself is not yielded.
     """
 
-    def __init__(self, source: str | Path | IO[bytes] | Iterable[bytes], name: str | None = None):
+    def __init__(self, source: str | Path | IO[bytes] | Iterable[bytes], name: str | None = None,
+                 *, rebase_epoch: bool = True):
         self._source = source
+        self._rebase_epoch = rebase_epoch
         if name is None:
             name = "<stdin>" if source == "-" else str(source) if isinstance(source, str | Path) else "<trace>"
         self.name = name
@@ -151,6 +180,11 @@ class TraceReader:
         self.lines = 0
         self.events = 0
         self.last_t: float | None = None
+        # What was forgiven, one line each (aliases, an epoch rebase, reorders).
+        self.notices: list[str] = []
+        self._alias_seen: dict[tuple[str, str], int] = {}
+        # (origin, divisor) when the trace's times were wall-clock timestamps.
+        self.rebase: tuple[float, float] | None = None
 
     def _open(self) -> tuple[Iterable[bytes], IO[bytes] | None]:
         src = self._source
@@ -175,6 +209,64 @@ class TraceReader:
                 fh.close()
 
     def _events(self, lines: Iterable[bytes]) -> Iterator[dict[str, Any]]:
+        held: list[dict[str, Any]] = []  # sync_ends waiting for the rest of their instant
+        for ev in self._validated(lines):
+            if held:
+                h = held[0]
+                if (ev["ev"] in _BEFORE_END and ev.get("t") == h["t"] and ev.get("dev") == h["dev"]
+                        and (ev["ev"] != "recv" or ev.get("sync") in (None, h["sync"]))):
+                    if len(self.notices) < 100 and not any(n.startswith("same instant") for n in self.notices):
+                        self.notices.append(f"same instant: {ev['ev']} at t={ev['t']} on {ev['dev']} "
+                                            f"read before the sync_end written above it (causal order)")
+                    yield ev
+                    continue
+                yield from held
+                held.clear()
+            if ev["ev"] == "sync_end":
+                held.append(ev)
+                continue
+            yield ev
+        yield from held
+        self._alias_notices()
+
+    def _alias_notices(self) -> None:
+        for (field, word), count in self._alias_seen.items():
+            more = f" ({count} times)" if count > 1 else ""
+            self.notices.append(f"{field} {word!r} read as {self._alias(field, word)!r}{more}")
+
+    @staticmethod
+    def _alias(field: str, word: str) -> str | None:
+        return ALIASES.get(field, {}).get(word.lower()) or (
+            word.lower() if word.lower() != word else None)
+
+    def _forgive(self, ev: dict[str, Any], kind: str) -> bool:
+        """Map aliases in ``ev``'s closed-vocabulary fields; True if anything changed."""
+        changed = False
+        for field in ALIASES:
+            word = ev.get(field)
+            if type(word) is not str:
+                continue
+            vocab = next((getattr(c, "vocab", None) for n, c, _ in EVENTS[kind] if n == field), None)
+            if vocab is None or word in vocab:
+                continue
+            to = self._alias(field, word)
+            if to is not None and to in vocab:
+                ev[field] = to
+                key = (field, word)
+                self._alias_seen[key] = self._alias_seen.get(key, 0) + 1
+                changed = True
+        return changed
+
+    def _start_rebase(self, t: float) -> None:
+        div = 1000.0 if t > EPOCH_MS else 1.0
+        epoch = (self.meta or {}).get("epoch")
+        origin = epoch * div if isinstance(epoch, (int, float)) and epoch * div <= t else t
+        self.rebase = (origin, div)
+        unit = "milliseconds" if div > 1 else "seconds"
+        self.notices.append(f"times are wall-clock {unit} since 1970: rebased so t=0 is "
+                            f"{'the meta epoch' if origin != t else 'the first event'} ({origin:.3f})")
+
+    def _validated(self, lines: Iterable[bytes]) -> Iterator[dict[str, Any]]:
         loads = orjson.loads
         specs = EVENTS
         fast = FAST_VALID
@@ -183,6 +275,7 @@ class TraceReader:
         syncs: dict[str, set[str]] = {}
         first = True
         n = 0
+        rebase = None
         for raw in lines:
             n += 1
             if not raw.strip():
@@ -198,9 +291,18 @@ class TraceReader:
                 raise TraceError(name, n, "no string 'ev' field")
             valid = fast.get(kind)
             if valid is not None:
-                if not valid(ev):
+                if not valid(ev) and not (self._forgive(ev, kind) and valid(ev)):
                     raise TraceError(name, n, check_fields(ev, specs[kind], kind) or f"{kind} event is malformed")
                 t = ev["t"]
+                if rebase is None and t > EPOCH_S and last_t == float("-inf") and self._rebase_epoch:
+                    self._start_rebase(t)
+                    rebase = self.rebase
+                if rebase is not None:
+                    origin, div = rebase
+                    t = ev["t"] = round((t - origin) / div, 6)
+                    at = ev.get("at")
+                    if type(at) in _NUM and at > EPOCH_S:
+                        ev["at"] = round((at - origin) / div, 6)
                 if t < last_t:
                     raise TraceError(name, n, f"t goes backwards: {t} after {last_t}")
                 last_t = t
@@ -224,6 +326,8 @@ class TraceReader:
             else:
                 t = ev.get("t")
                 if type(t) in (int, float):
+                    if rebase is not None:
+                        t = ev["t"] = round((t - rebase[0]) / rebase[1], 6)
                     if t < last_t:
                         raise TraceError(name, n, f"t goes backwards: {t} after {last_t}")
                     last_t = t

@@ -45,10 +45,12 @@ def test_exit_0_when_every_judged_rule_passes(tmp_path, capsys):
     assert code == 0 and "0 fail" in out
 
 
-def test_exit_0_when_nothing_is_judged(tmp_path, capsys):
+def test_nothing_judged_is_exit_2_with_a_clear_message(tmp_path, capsys):
+    # "n/a is never a way to hide a failure": an export no rule can judge is not a pass.
     tb = TraceBuilder("playmaker").link(0, "d1", "offline")
-    code, out, _ = run(capsys, tb.write(tmp_path / "t.jsonl"))
-    assert code == 0 and "9 n/a" in out
+    code, out, err = run(capsys, tb.write(tmp_path / "t.jsonl"))
+    assert code == 2 and "9 n/a" in out
+    assert err.count("\n") == 1 and "nothing to judge" in err and "event kinds: link" in err
 
 
 def test_exit_1_when_a_rule_fails(tmp_path, capsys):
@@ -58,7 +60,7 @@ def test_exit_1_when_a_rule_fails(tmp_path, capsys):
 
 def test_exit_2_on_a_malformed_trace(tmp_path, capsys):
     path = tmp_path / "t.jsonl"
-    path.write_bytes(story().lines() + b'{"ev":"link","t":1,"dev":"d1","class":"4g"}\n')
+    path.write_bytes(story().lines() + b'{"ev":"link","t":31,"dev":"d1","class":"4x"}\n')
     one_line_error(*run(capsys, path), f"{path}:7: ", "'class'")
 
 
