@@ -34,7 +34,8 @@ CHANGE = {
         "change": ID, "record": ID, "kind": {"type": "string", "enum": ["text", "status", "photo"]},
         "base_version": {"type": "integer", "minimum": 1, "nullable": True},
         "fields": FIELDS, "file": {**FILE, "nullable": True},
-        "type": {"type": "string", "enum": sorted(limits.RECORD_TYPES)}}}
+        "type": {"type": "string", "enum": sorted(limits.RECORD_TYPES)},
+        "saved_at": {"type": "number", "nullable": True}}}
 SYNC_REQ = {
     "type": "object", "additionalProperties": False, "required": ["device", "cursor", "mode"],
     "properties": {"device": ID, "cursor": {"type": "string", "nullable": True},

@@ -10,6 +10,8 @@ free of schema-library overhead.
 
 from __future__ import annotations
 
+import math
+
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -118,7 +120,8 @@ def file_ref(v: Any, where: str) -> FileRef:
     )
 
 
-_CHANGE_KEYS = frozenset({"change", "record", "kind", "base_version", "fields", "file", "type"})
+_CHANGE_KEYS = frozenset({"change", "record", "kind", "base_version", "fields", "file", "type",
+                          "saved_at"})
 _CHANGE_REQ = frozenset({"change", "record", "kind", "base_version"})
 
 
@@ -130,6 +133,11 @@ def change(v: Any, where: str) -> Change:
     base = v["base_version"]
     if base is not None:
         integer(base, where + ".base_version", lo=1)
+    saved = v.get("saved_at")
+    # docs/protocol.md: "saved_at ... the server stores nothing of it" (it is for
+    # whoever watches the traffic), but a wrong type is still refused.
+    if saved is not None and (type(saved) not in (int, float) or not math.isfinite(saved)):
+        raise bad("saved_at must be a number of seconds or null", where + ".saved_at")
     rtype = v.get("type")
     if rtype is not None and (type(rtype) is not str or rtype not in limits.RECORD_TYPES):
         raise bad(f"type must be one of {sorted(limits.RECORD_TYPES)}", where + ".type")

@@ -446,10 +446,22 @@ class DeviceClient:
         return os_class
 
     # ---- sync requests, file transfers, link measurement -----------------------
+    def _wall_saved_at(self, request: dict) -> dict:
+        """The request with each change's ``saved_at`` in Unix seconds, as a
+        phone's clock would say it (the engine keeps spec seconds)."""
+        changes = request.get("changes") or ()
+        if not changes:
+            return request
+        epoch, k = self.clock.epoch, self.clock.time_scale
+        return {**request, "changes": [
+            {**c, "saved_at": round(epoch + c["saved_at"] / k, 6)} if c.get("saved_at") is not None
+            else c for c in changes]}
+
     async def _run_sync(self, a: E.StartSync) -> None:
         cfg = self.config
         try:
-            body = await self.api.sync(a.request, timeout_s=cfg.wall_timeout(cfg.sync_timeout_s))
+            body = await self.api.sync(self._wall_saved_at(a.request),
+                                       timeout_s=cfg.wall_timeout(cfg.sync_timeout_s))
         except (NetworkError, ApiError) as exc:
             self._syncs.pop(a.sync, None)
             if isinstance(exc, ApiError) and exc.status in (401, 403) and not self._warned:

@@ -60,7 +60,10 @@ class Change:
         """The change as the sync request carries it."""
         return {"change": self.change, "record": self.record, "kind": self.kind,
                 "base_version": self.base_version, "fields": dict(self.fields),
-                "file": dict(self.file) if self.file is not None else None}
+                "file": dict(self.file) if self.file is not None else None,
+                # When the user saved it, on the engine's clock: a driver that
+                # talks HTTP rebases it to Unix seconds (docs/protocol.md).
+                "saved_at": self.t}
 
     @property
     def is_photo(self) -> bool:
