@@ -110,7 +110,7 @@ def _split(devices: list[DevicePlan], n: int) -> list[list[DevicePlan]]:
 def run_real_item(path: Path | str, scenario: Scenario, out_root: Path | None, *,
                   time_scale: float | None = None, target_server: str | None = None,
                   target_token: str | None = None, workers: int | None = None,
-                  echo: Any = None) -> ItemResult:
+                  echo: Any = None, capture: bool = False) -> ItemResult:
     """Play ``scenario`` for real and check it; see the module docs and docs/real.md.
 
     ``time_scale``: K (default 60); a K some profile of the scenario cannot run
@@ -119,7 +119,10 @@ def run_real_item(path: Path | str, scenario: Scenario, out_root: Path | None, *
     a dispatcher); the server side of the trace is then absent. ``workers``:
     device worker processes, 0 for all devices in this process (default: 0 up
     to :data:`IN_PROCESS_MAX_DEVICES` devices, else one per core). ``echo``: gets
-    the one-line drift summary (default: stderr).
+    the one-line drift summary (default: stderr). ``capture``: every device
+    talks through the capture proxy (bench.capture); the run also judges the
+    traffic-derived traces and compares them with the devices' own
+    (``extra["capture"]``, ``traffic.jsonl`` in the report folder).
     """
     started = time.perf_counter()
     echo = echo or _stderr
@@ -144,7 +147,7 @@ def run_real_item(path: Path | str, scenario: Scenario, out_root: Path | None, *
         watch = Watch()
         try:
             facts, links = _run(scenario, devices, k, Path(tmp), trace, n_proc, target_server,
-                                target_token, watch)
+                                target_token, watch, capture)
         except BaseException:
             _raise_if_died(watch, path, k, out_dir)
             raise
@@ -155,6 +158,9 @@ def run_real_item(path: Path | str, scenario: Scenario, out_root: Path | None, *
         builder = MetricsBuilder()
         results, meta = _check(trace, scenario, also=(events.append, builder.feed))
         metrics = builder.result()
+        if capture:
+            facts["capture"] = _capture_check(events, meta, scenario, facts.pop("capture_run"),
+                                              out_dir)
         found = drift_mod.samples(events, links, k, scenario.duration_s)
         drift = drift_mod.summarize(found)
         wall = time.perf_counter() - started
@@ -233,9 +239,34 @@ def _check(trace: Path, sc: Scenario, also: Any = ()) -> tuple[list, dict]:
     return results, meta
 
 
+def _capture_check(events: list[dict], meta: dict, sc: Scenario, run: dict[str, Any],
+                   out_dir: Path | None) -> dict[str, Any]:
+    """The traffic-derived traces of a captured run, judged and compared (bench.capture.agree)."""
+    from bench.capture.agree import compare, tier_traces
+    from bench.capture.har import read_exchanges
+    from bench.trace.writer import write_trace
+
+    folder = Path(run["dir"])
+    flows = folder / "flows.jsonl"
+    xs = read_exchanges(flows) if flows.exists() else []
+    own = [meta, *events]
+    tiers = tier_traces(events, xs, policy=sc.policy, epoch=meta["epoch"],
+                        k=meta.get("time_scale") or 1.0, listeners=run["listeners"],
+                        settled=bool(meta.get("settled")))
+    devices = sorted(set(run["listeners"].values()))
+    disagree = compare(own, tiers, sc.policy, devices)
+    if out_dir is not None:
+        write_trace(out_dir / "traffic.jsonl", tiers["server"])
+        for name in ("flows.jsonl", "capture.har"):
+            if (folder / name).exists():
+                shutil.copyfile(folder / name, out_dir / name)
+    return {"flows": len(xs), "devices": devices, "disagreements": disagree,
+            "agree": not disagree}
+
+
 def _run(sc: Scenario, devices: list[DevicePlan], k: float, tmp: Path, trace: Path, n_proc: int,
-         target_server: str | None, target_token: str | None, watch: Watch
-         ) -> tuple[dict[str, Any], dict[str, tuple]]:
+         target_server: str | None, target_token: str | None, watch: Watch,
+         capture: bool = False) -> tuple[dict[str, Any], dict[str, tuple]]:
     from bench.link.client import LinkClient
     from bench.real.merge import write_merged
     from bench.real.proxyproc import link_proxy
@@ -266,6 +297,23 @@ def _run(sc: Scenario, devices: list[DevicePlan], k: float, tmp: Path, trace: Pa
             listen = link_api.create_proxy(names[d.id], upstream)["listen"]
             stack.callback(_quietly, link_api.delete_proxy, names[d.id])
             urls[d.id] = f"http://{listen}"
+        cap = None
+        if capture:
+            from bench.real.captureproc import capture_process
+
+            # Device -> capture listener -> its own link proxy -> server.
+            cap = stack.enter_context(capture_process(
+                url, [urls[d.id].removeprefix("http://") for d in devices], tmp / "capture", k=k,
+                log=tmp / "capture.log", watch=watch))
+            listeners = {}
+            for d, addr in zip(devices, cap.addresses, strict=True):
+                urls[d.id] = f"http://{addr}"
+                listeners[int(addr.rsplit(":", 1)[1])] = ids[d.id]
+            # One request through each listener before t = 0: mitmproxy's first
+            # flow costs ~0.1 s of code paths, 6 spec seconds at K = 60.
+            for u in urls.values():
+                with contextlib.suppress(httpx.HTTPError):
+                    httpx.get(f"{u}/v1/health", timeout=SETUP_TIMEOUT_S)
         group_devs = [_rename(d, ids[d.id], None if target_server is None else tag)
                       for d in devices]
         base = dict(urls={ids[i]: u for i, u in urls.items()},
@@ -281,13 +329,18 @@ def _run(sc: Scenario, devices: list[DevicePlan], k: float, tmp: Path, trace: Pa
                           tag=None if target_server is None else tag)
         faults = (link_api, list(names.values()))
         groups, t0 = asyncio.run(_play(sc, plans, disp, n_proc, devices, watch, faults))
+        if cap is not None:
+            cap.stop()  # it writes capture.har; flows.jsonl was written as flows ended
         client_traces = [p for g in groups for p in g.traces]
         shift = (server_epoch - t0) * k
         write_merged(trace, sc, k, client_traces, server_trace, shift, disp.events, epoch=t0)
         errors = [e for g in groups for e in g.errors] + disp.errors
         links = {d.id: d.links for d in group_devs}
-        return {"errors": errors, "link_step_late_max_s": round(max(g.late_s for g in groups), 4),
-                "proxy": endpoint.kind}, links
+        facts = {"errors": errors, "link_step_late_max_s": round(max(g.late_s for g in groups), 4),
+                 "proxy": endpoint.kind}
+        if cap is not None:
+            facts["capture_run"] = {"dir": str(tmp / "capture"), "listeners": listeners}
+        return facts, links
 
 
 def _rename(d: DevicePlan, new_id: str, tag: str | None = None) -> DevicePlan:

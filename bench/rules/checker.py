@@ -133,7 +133,17 @@ class Checker:
     def finish(self) -> list[RuleResult]:
         for r in self.rules:
             r.finish(self.end_t)
-        return [r.result() for r in self.rules]
+        results = [r.result() for r in self.rules]
+        if self.ctx.meta.get("source") == "traffic":
+            # A traffic trace: an unjudged rule says which source it lacks
+            # (bench.rules.observable), not just "no instance".
+            from dataclasses import replace
+
+            from bench.rules.observable import traffic_why
+
+            results = [replace(r, why=traffic_why(r.id, self.ctx.meta, self.kinds) or r.why)
+                       if r.verdict == "n/a" else r for r in results]
+        return results
 
 
 def check_events(events: Iterable[dict[str, Any]], policy: Policy, *, meta: dict[str, Any] | None = None,

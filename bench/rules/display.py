@@ -25,6 +25,16 @@ from bench.rules.base import Rule, fmt_t
 from bench.rules.window import Window
 
 
+def observation_lag(meta: dict[str, Any]) -> float:
+    """``meta.observation_lag_s``: how far the trace's sync times may trail or lead the
+    app's own clock, in spec seconds (a capture sees the wire, not the app; the
+    app finishes a sync some milliseconds after its last byte). Display rules,
+    which hold what the app shows against those times, widen their tolerance
+    by it; 0 for a device's own trace."""
+    v = meta.get("observation_lag_s", 0)
+    return float(v) if isinstance(v, int | float) and not isinstance(v, bool) and v > 0 else 0.0
+
+
 class DisplayRule(Rule):
     params = ("display_lag_s",)
     initial: Any = None
@@ -83,7 +93,7 @@ class DisplayRule(Rule):
         since = self._mismatch_since.setdefault(dev, t)
         if dev in self._reported:
             return  # one violation per mismatch stretch
-        lag = self.p["display_lag_s"]
+        lag = self.p["display_lag_s"] + observation_lag(self.ctx.meta)
         # running_since is set whenever the app is running (state.py); 0.0 is a time.
         started = ds.running_since if ds.running_since is not None else t
         grace_end = max(self._grace_from.get(dev, float("-inf")), started) + lag

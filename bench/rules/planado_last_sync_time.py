@@ -10,7 +10,7 @@ start or the end. The judgement itself lives in :mod:`bench.rules.display`.
 from __future__ import annotations
 
 from bench.rules.base import fmt_t, register
-from bench.rules.display import DisplayRule
+from bench.rules.display import DisplayRule, observation_lag
 
 # "equals the start or end time (±0.5 s)"; the boundary itself matches.
 TIME_TOLERANCE_S = 0.5
@@ -39,7 +39,8 @@ class LastSyncTime(DisplayRule):
         if truth is None or shown is None:
             return truth is None and shown is None
         start, end, _ = truth
-        return abs(shown - start) <= TIME_TOLERANCE_S or abs(shown - end) <= TIME_TOLERANCE_S
+        tol = TIME_TOLERANCE_S + observation_lag(self.ctx.meta)
+        return abs(shown - start) <= tol or abs(shown - end) <= tol
 
     def describe(self, dev, shown, truth) -> str:
         got = "null" if shown is None else fmt_t(shown)

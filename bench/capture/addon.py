@@ -1,0 +1,134 @@
+"""The mitmproxy addon that records an app's traffic and routes it through the link.
+
+Theory of operation
+-------------------
+mitmproxy terminates the app's connections (HTTP, HTTPS with its CA,
+WebSockets) and opens its own to the server. The addon does three things:
+
+- **route**: in ``server_connect`` (mitmproxy is about to open a socket to
+  the server) it points the socket at the link proxy that shapes this
+  device's link, keeping the server name (TLS SNI, ``Host``) as it was, so
+  the app's bytes cross the shaped link and the server sees nothing else;
+- **stream**: bodies that are not JSON (photos, attachments) stream through
+  at the link's pace instead of being buffered, counted as they pass;
+- **record**: every finished flow becomes one HAR 1.2 entry (mitmproxy's own
+  ``savehar`` format) with a ``_syncbench`` object for what HAR lacks (the
+  listener it came in on, the moment a failed flow failed, bytes moved, the
+  WebSocket's close), handed to ``sink`` -- the capture appends it to
+  ``flows.jsonl`` at once. Open WebSockets are visible through :meth:`open_entries`
+  so a live trace shows pushes before the socket closes.
+
+mitmproxy is imported only here and in :mod:`bench.capture.live`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from mitmproxy import http
+from mitmproxy.addons.savehar import SaveHar
+
+Address = tuple[str, int]
+_JSON = ("application/json", "text/", "application/problem+json")
+
+
+def _is_text(headers: Any) -> bool:
+    ctype = headers.get("content-type", "").lower()
+    return any(ctype.startswith(p) for p in _JSON) or ctype.endswith("+json")
+
+
+class CaptureAddon:
+    """See the module docs.
+
+    ``routes``: listener port -> the link proxy address for connections that
+    came in on it; ``via``: an awaitable callable giving the link proxy for a
+    server address (regular mode, any host), or None to connect directly."""
+
+    def __init__(self, *, sink: Callable[[dict], Any], routes: dict[int, Address] | None = None,
+                 via: Callable[[Address], Awaitable[Address | None]] | None = None) -> None:
+        self.sink = sink
+        self.routes = dict(routes or {})
+        self.via = via
+        self._har = SaveHar()
+        self._open: dict[str, http.HTTPFlow] = {}
+        self.flows = 0
+
+    # -- routing ------------------------------------------------------------
+    async def server_connect(self, data: Any) -> None:
+        port = data.client.sockname[1] if data.client.sockname else None
+        target = self.routes.get(port)
+        if target is None and self.via is not None and data.server.address is not None:
+            target = await self.via(tuple(data.server.address))
+        if target is not None:
+            data.server.address = target
+
+    # -- streaming ------------------------------------------------------------
+    def requestheaders(self, flow: http.HTTPFlow) -> None:
+        if not _is_text(flow.request.headers) and flow.request.method in ("PUT", "PATCH", "POST"):
+            flow.metadata["sb_req_bytes"] = 0
+
+            def count(data: bytes) -> bytes:
+                flow.metadata["sb_req_bytes"] += len(data)
+                return data
+
+            flow.request.stream = count
+
+    def responseheaders(self, flow: http.HTTPFlow) -> None:
+        assert flow.response is not None
+        if not _is_text(flow.response.headers) and flow.response.status_code != 101:
+            flow.metadata["sb_resp_bytes"] = 0
+
+            def count(data: bytes) -> bytes:
+                flow.metadata["sb_resp_bytes"] += len(data)
+                return data
+
+            flow.response.stream = count
+
+    # -- recording --------------------------------------------------------------
+    def websocket_start(self, flow: http.HTTPFlow) -> None:
+        self._open[flow.id] = flow
+
+    def websocket_end(self, flow: http.HTTPFlow) -> None:
+        self._open.pop(flow.id, None)
+        self._save(flow, closed=time.time())
+
+    def response(self, flow: http.HTTPFlow) -> None:
+        if flow.websocket is None:
+            self._save(flow)
+
+    def error(self, flow: http.HTTPFlow) -> None:
+        if flow.websocket is None:
+            self._save(flow)
+
+    def entry(self, flow: http.HTTPFlow, closed: float | None = None) -> dict[str, Any]:
+        """The HAR entry of ``flow`` with the ``_syncbench`` extras."""
+        entry = self._har.flow_entry(flow, set())
+        end = None
+        if flow.error is not None:
+            end = flow.error.timestamp
+        elif flow.response is not None and flow.response.timestamp_end:
+            end = flow.response.timestamp_end
+        extra: dict[str, Any] = {"listen": flow.client_conn.sockname[1]
+                                 if flow.client_conn.sockname else None}
+        if end is not None:
+            extra["end"] = end
+        if "sb_req_bytes" in flow.metadata:
+            extra["req_bytes"] = flow.metadata["sb_req_bytes"]
+        if "sb_resp_bytes" in flow.metadata:
+            extra["resp_bytes"] = flow.metadata["sb_resp_bytes"]
+        if flow.error is not None:
+            extra["error"] = flow.error.msg
+        if closed is not None:
+            extra["ws_closed"] = closed
+        entry["_syncbench"] = extra
+        return entry
+
+    def _save(self, flow: http.HTTPFlow, closed: float | None = None) -> None:
+        self.flows += 1
+        self.sink(self.entry(flow, closed))
+
+    def open_entries(self) -> list[dict[str, Any]]:
+        """Entries of the WebSockets still open (their messages so far)."""
+        return [self.entry(f) for f in list(self._open.values())]

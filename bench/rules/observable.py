@@ -1,0 +1,77 @@
+"""Which rules a traffic trace can judge, and what the others need.
+
+A trace built from an app's traffic (``meta.source: "traffic"``,
+``syncbench capture`` / ``import har``) holds what crossed the wire: syncs,
+acks, received records, file transfers, push frames, plus the link class the
+bench imposed and the save time a change carries (``saved_at``). Each rule
+is in one tier:
+
+- ``traffic``: judged from traffic alone;
+- ``app_log``: needs the app's event log too (what only the app knows);
+- ``server``: needs the server's side: the bench's own record of a run
+  (``dispatch``, ``srv_record``) or a server trace merged in.
+
+A rule of a higher tier left ``n/a`` on a traffic trace that lacks what it
+needs says so (:func:`traffic_why`) instead of the generic reason; docs/checking.md
+prints this table (``python -m bench.rules.docs``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+TIERS = ("traffic", "app_log", "server")
+TIER_TITLES = {"traffic": "traffic alone", "app_log": "needs the app log",
+               "server": "needs the server"}
+
+# rule id -> (tier, what it needs that the wire does not show / how traffic judges it)
+OBSERVABLE: dict[str, tuple[str, str]] = {
+    "planado.cadence": ("traffic", "sync requests and the link the bench imposed; the app is taken "
+                        "to run from its first request (an app log says when it was closed)"),
+    "planado.slow_no_files": ("traffic", "file requests against the link class the bench imposed"),
+    "planado.push_sync": ("traffic", "push frames on the push channel, then the next sync request"),
+    "planado.offline_no_push": ("traffic", "push frames while the bench held the link offline"),
+    "planado.text_flows": ("traffic", "a change's saved_at and its ack; a change never sent at all "
+                           "shows only in the app log"),
+    "planado.sync_on_status": ("traffic", "a status change's saved_at and the sync that follows"),
+    "playmaker.upload_on_save": ("traffic", "a change's saved_at and the sync that carries it"),
+    "playmaker.upload_on_reconnect": ("traffic", "a change's saved_at, the link coming back and "
+                                      "the ack"),
+    "planado.no_overpoll": ("app_log", "which syncs the user asked for: on traffic alone a sync "
+                            "nothing visible explains counts as a timer one"),
+    "planado.sync_on_open": ("app_log", "when the app was opened or restored"),
+    "core.manual_sync": ("app_log", "when the user asked for a sync"),
+    "planado.unsent_count": ("app_log", "the Unsent count on screen"),
+    "planado.last_sync_time": ("app_log", "the last-sync time on screen"),
+    "planado.sync_uploads_all": ("app_log", "every edit saved, including those never sent"),
+    "planado.fast_files": ("app_log", "photos taken, including those never sent (and attachments: "
+                           "the dispatcher's record)"),
+    "core.no_loss": ("app_log", "every edit saved, including those never sent"),
+    "playmaker.no_auto_download": ("app_log", "which syncs the user asked for"),
+    "core.converge": ("server", "the device's own view (app log snapshot) and the server's"),
+    "core.exactly_once": ("server", "the server's records (the bench's read-back or server trace)"),
+    "core.scope": ("server", "who each record was assigned to (the dispatcher's record)"),
+    "planado.push_sent": ("server", "the dispatcher's operations"),
+    "planado.push_delivered": ("server", "the dispatcher's operations or the server's pushes"),
+    "planado.push_scope": ("server", "who each record was assigned to (the dispatcher's record)"),
+    "playmaker.manual_pulls_all": ("server", "the dispatcher's operations, and the app log's "
+                                   "manual requests"),
+}
+
+_SERVER_KINDS = ("dispatch", "srv_record", "srv_apply", "srv_push", "srv_snapshot")
+
+
+def traffic_why(rule_id: str, meta: dict[str, Any] | None, kinds: set[str]) -> str | None:
+    """Why ``rule_id`` judged nothing on a traffic trace, when it is for lack of a source."""
+    if not meta or meta.get("source") != "traffic" or rule_id not in OBSERVABLE:
+        return None
+    tier, need = OBSERVABLE[rule_id]
+    has_log = bool((meta.get("capture") or {}).get("app_log"))
+    has_server = any(k in kinds for k in _SERVER_KINDS)
+    if tier == "server" and not has_server:
+        return f"traffic trace without the server's side: needs {need}"
+    if tier in ("app_log", "server") and not has_log and rule_id not in (
+            "planado.push_sent", "planado.push_delivered", "planado.push_scope",
+            "core.scope", "core.exactly_once"):
+        return f"traffic trace without an app log: needs {need}"
+    return None
