@@ -62,7 +62,7 @@ class LiveCapture:
     def __init__(self, routes: list[Route], *, confdir: str | Path | None = None,
                  flows: str | Path | None = None, insecure_upstream: bool = False,
                  via_for: Callable[[Address], Awaitable[Address | None]] | None = None,
-                 max_entries: int = MAX_ENTRIES) -> None:
+                 max_entries: int = MAX_ENTRIES, mitmproxy_har: str | Path | None = None) -> None:
         if not routes:
             raise CaptureError("a capture needs at least one listener")
         for r in routes:
@@ -76,6 +76,9 @@ class LiveCapture:
         self.insecure = insecure_upstream
         self.via_for = via_for
         self.max_entries = max_entries
+        # mitmproxy's own HAR export (its savehar addon, written at shutdown):
+        # a HAR as a team would export it, beside the capture's own.
+        self.mitmproxy_har = str(mitmproxy_har) if mitmproxy_har else ""
         self.entries: list[dict[str, Any]] = []
         self.dropped = 0
         self.addresses: list[Address] = []
@@ -113,7 +116,8 @@ class LiveCapture:
         master.addons.add(self.addon)
         try:
             master.options.update(mode=[r.spec() for r in self.routes],
-                                  connection_strategy="lazy", ssl_insecure=self.insecure)
+                                  connection_strategy="lazy", ssl_insecure=self.insecure,
+                                  hardump=self.mitmproxy_har)
         except Exception as exc:  # mitmproxy's OptionsError: a bad mode spec or address
             raise CaptureError(f"capture proxy: {exc}") from None
         self._master = master

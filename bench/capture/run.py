@@ -8,7 +8,8 @@ Theory of operation::
                flows.jsonl (every flow, at once)     └──► links.jsonl (class at every step)
                       │
            every 2 s and at the end: trace.jsonl  (flows + links + app log, the mapping)
-           at the end: capture.har, the verdicts, report/
+           at the end: capture.har (and mitmproxy's own export, mitmproxy.har),
+                       the verdicts, report/
 
 The link proxy is the bench's own (a process of its own, as in real runs) or
 ``TOXIPROXY_URL``'s; in reverse mode one proxy shapes the path to
@@ -230,7 +231,8 @@ class Session:
                     routes = [Route(listen=cfg.listen, mode="regular")]
                     via_for = self._via_for
             self.capture = LiveCapture(routes, confdir=cfg.confdir, flows=cfg.out / "flows.jsonl",
-                                       insecure_upstream=cfg.insecure_upstream, via_for=via_for)
+                                       insecure_upstream=cfg.insecure_upstream, via_for=via_for,
+                                       mitmproxy_har=cfg.out / "mitmproxy.har")
             try:
                 addrs = await self.capture.start()
             except CaptureError:

@@ -257,7 +257,7 @@ def _capture_check(events: list[dict], meta: dict, sc: Scenario, run: dict[str, 
     disagree = compare(own, tiers, sc.policy, devices)
     if out_dir is not None:
         write_trace(out_dir / "traffic.jsonl", tiers["server"])
-        for name in ("flows.jsonl", "capture.har"):
+        for name in ("flows.jsonl", "capture.har", "mitmproxy.har"):
             if (folder / name).exists():
                 shutil.copyfile(folder / name, out_dir / name)
     return {"flows": len(xs), "devices": devices, "disagreements": disagree,

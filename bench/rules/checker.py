@@ -139,10 +139,20 @@ class Checker:
             # (bench.rules.observable), not just "no instance".
             from dataclasses import replace
 
-            from bench.rules.observable import traffic_why
+            from bench.rules.base import NA
+            from bench.rules.observable import OBSERVABLE, traffic_why
 
-            results = [replace(r, why=traffic_why(r.id, self.ctx.meta, self.kinds) or r.why)
-                       if r.verdict == "n/a" else r for r in results]
+            def said(r: RuleResult) -> RuleResult:
+                if OBSERVABLE.get(r.id, ("",))[0] == "device":
+                    # Its instances read what the device stored; a wire-only
+                    # verdict would be a guess, and a pass would hide a failure.
+                    return RuleResult(id=r.id, verdict=NA, judged=0,
+                                      why=traffic_why(r.id, self.ctx.meta, self.kinds))
+                if r.verdict == NA:
+                    return replace(r, why=traffic_why(r.id, self.ctx.meta, self.kinds) or r.why)
+                return r
+
+            results = [said(r) for r in results]
         return results
 
 

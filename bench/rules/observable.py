@@ -9,7 +9,10 @@ is in one tier:
 - ``traffic``: judged from traffic alone;
 - ``app_log``: needs the app's event log too (what only the app knows);
 - ``server``: needs the server's side: the bench's own record of a run
-  (``dispatch``, ``srv_record``) or a server trace merged in.
+  (``dispatch``, ``srv_record``) or a server trace merged in;
+- ``device``: needs the device's own trace: the rule reads what the device
+  *stored*, and the wire shows only what was sent to it. On a traffic trace
+  such a rule is n/a with that reason, never a pass.
 
 A rule of a higher tier left ``n/a`` on a traffic trace that lacks what it
 needs says so (:func:`traffic_why`) instead of the generic reason; docs/checking.md
@@ -20,9 +23,10 @@ from __future__ import annotations
 
 from typing import Any
 
+# The tiers a traffic trace can reach, in order; "device" is beyond them.
 TIERS = ("traffic", "app_log", "server")
 TIER_TITLES = {"traffic": "traffic alone", "app_log": "needs the app log",
-               "server": "needs the server"}
+               "server": "needs the server", "device": "needs the device's own trace"}
 
 # rule id -> (tier, what it needs that the wire does not show / how traffic judges it)
 OBSERVABLE: dict[str, tuple[str, str]] = {
@@ -54,8 +58,9 @@ OBSERVABLE: dict[str, tuple[str, str]] = {
     "planado.push_sent": ("server", "the dispatcher's operations"),
     "planado.push_delivered": ("server", "the dispatcher's operations or the server's pushes"),
     "planado.push_scope": ("server", "who each record was assigned to (the dispatcher's record)"),
-    "playmaker.manual_pulls_all": ("server", "the dispatcher's operations, and the app log's "
-                                   "manual requests"),
+    "playmaker.manual_pulls_all": ("device", "what the device kept of a pull: the wire shows "
+                                   "what was sent (core.converge judges what was kept, from the "
+                                   "app log's snapshot)"),
 }
 
 _SERVER_KINDS = ("dispatch", "srv_record", "srv_apply", "srv_push", "srv_snapshot")
@@ -66,6 +71,8 @@ def traffic_why(rule_id: str, meta: dict[str, Any] | None, kinds: set[str]) -> s
     if not meta or meta.get("source") != "traffic" or rule_id not in OBSERVABLE:
         return None
     tier, need = OBSERVABLE[rule_id]
+    if tier == "device":
+        return f"not judged on a traffic trace: needs {need}"
     has_log = bool((meta.get("capture") or {}).get("app_log"))
     has_server = any(k in kinds for k in _SERVER_KINDS)
     if tier == "server" and not has_server:
