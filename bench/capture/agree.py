@@ -99,3 +99,20 @@ def compare(own: list[dict[str, Any]], tiers: dict[str, list[dict[str, Any]]], p
                                 "own_says": first_a.get(dev) or a.why,
                                 "traffic_says": first_b.get(dev) or b.why})
     return out
+
+
+def same_verdicts(a: dict[str, list[dict[str, Any]]], b: dict[str, list[dict[str, Any]]],
+                  policy: str) -> list[dict[str, Any]]:
+    """Tier by tier, every rule whose verdict or failing devices differ between two
+    traffic-derived traces of one run (a live capture and its HAR export)."""
+    out = []
+    for tier in TIERS:
+        ra, rb = _check(a[tier], policy), _check(b[tier], policy)
+        for rid, x in ra.items():
+            y = rb[rid]
+            fx = sorted({v.dev or "" for v in x.violations})
+            fy = sorted({v.dev or "" for v in y.violations})
+            if x.verdict != y.verdict or fx != fy:
+                out.append({"tier": tier, "rule": rid, "a": x.verdict, "b": y.verdict,
+                            "a_fails": fx, "b_fails": fy})
+    return out
