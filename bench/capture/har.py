@@ -129,7 +129,21 @@ def _size(*candidates: Any) -> int:
     return 0
 
 
-def exchange_from_entry(entry: Any, where: str) -> Exchange:
+def _span_ms(entry: dict, total: float, connect_inside: bool) -> float:
+    """How long the exchange took, in ms. HAR 1.2: ``time`` is the sum of the
+    timings, the connection's setup first. mitmproxy's export starts an entry
+    at the request's first byte and opens the server connection after it, so
+    its ``connect`` lies inside ``wait`` already: there only send + wait +
+    receive count (``connect_inside``)."""
+    timings = entry.get("timings")
+    if not connect_inside or not isinstance(timings, dict):
+        return total
+    parts = [timings.get(k) for k in ("send", "wait", "receive")]
+    nums = [p for p in parts if isinstance(p, int | float) and not isinstance(p, bool) and p >= 0]
+    return sum(nums) if nums else total
+
+
+def exchange_from_entry(entry: Any, where: str, *, connect_inside: bool = False) -> Exchange:
     """One HAR entry as an :class:`Exchange`; :class:`HarError` naming ``where``."""
     if not isinstance(entry, dict):
         raise HarError(f"{where}: an entry must be an object")
@@ -145,7 +159,8 @@ def exchange_from_entry(entry: Any, where: str) -> Exchange:
     if not isinstance(total, int | float) or isinstance(total, bool) or total < 0:
         total = 0
     extra = entry.get("_syncbench") or {}
-    t1 = float(extra["end"]) if isinstance(extra.get("end"), int | float) else t0 + total / 1000
+    t1 = (float(extra["end"]) if isinstance(extra.get("end"), int | float)
+          else t0 + _span_ms(entry, total, connect_inside) / 1000)
     url = urlsplit(req["url"])
     rq_h = _headers(req.get("headers"), f"{where}: request.headers")
     rs_h = _headers(resp.get("headers"), f"{where}: response.headers")
@@ -186,8 +201,9 @@ def exchange_from_entry(entry: Any, where: str) -> Exchange:
     )
 
 
-def _entries_of(path: Path) -> Iterator[tuple[str, Any]]:
-    """(where, entry) from a HAR file or a capture's ``flows.jsonl``."""
+def _entries_of(path: Path, creator: list[str] | None = None) -> Iterator[tuple[str, Any]]:
+    """(where, entry) from a HAR file or a capture's ``flows.jsonl``; the HAR's
+    ``log.creator.name`` goes into ``creator``."""
     try:
         raw = path.read_bytes()
     except OSError as exc:
@@ -201,6 +217,9 @@ def _entries_of(path: Path) -> Iterator[tuple[str, Any]]:
         entries = log.get("entries") if isinstance(log, dict) else None
         if not isinstance(entries, list):
             raise HarError(f"{path}: not a HAR file (no log.entries)")
+        name = (log.get("creator") or {}).get("name") if isinstance(log.get("creator"), dict) else ""
+        if creator is not None:
+            creator.append(str(name or ""))
         for i, e in enumerate(entries):
             yield f"{path}: entry {i}", e
         return
@@ -219,10 +238,12 @@ def read_exchanges(path: str | Path, *, limit: int = MAX_ENTRIES) -> list[Exchan
     """Every entry of a HAR file or ``flows.jsonl``, in request-start order."""
     path = Path(path)
     out: list[Exchange] = []
-    for where, entry in _entries_of(path):
+    creator: list[str] = []
+    for where, entry in _entries_of(path, creator):
         if len(out) >= limit:
             raise HarError(f"{path}: more than {limit} entries (the limit of one import)")
-        out.append(exchange_from_entry(entry, where))
+        out.append(exchange_from_entry(entry, where,
+                                       connect_inside=bool(creator) and creator[0] == "mitmproxy"))
     out.sort(key=lambda x: x.t0)
     return out
 

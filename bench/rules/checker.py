@@ -140,12 +140,13 @@ class Checker:
             from dataclasses import replace
 
             from bench.rules.base import NA
-            from bench.rules.observable import OBSERVABLE, traffic_why
+            from bench.rules.observable import forced_na, traffic_why
 
             def said(r: RuleResult) -> RuleResult:
-                if OBSERVABLE.get(r.id, ("",))[0] == "device":
-                    # Its instances read what the device stored; a wire-only
-                    # verdict would be a guess, and a pass would hide a failure.
+                if forced_na(r.id, self.ctx.meta):
+                    # It reads what only the app (or only the device's store)
+                    # knows: a verdict from the wire would be a guess, and a
+                    # pass on an assumed event would hide a failure.
                     return RuleResult(id=r.id, verdict=NA, judged=0,
                                       why=traffic_why(r.id, self.ctx.meta, self.kinds))
                 if r.verdict == NA:

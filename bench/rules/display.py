@@ -93,11 +93,14 @@ class DisplayRule(Rule):
         since = self._mismatch_since.setdefault(dev, t)
         if dev in self._reported:
             return  # one violation per mismatch stretch
-        lag = self.p["display_lag_s"] + observation_lag(self.ctx.meta)
+        seen = observation_lag(self.ctx.meta)
+        lag = self.p["display_lag_s"] + seen
         # running_since is set whenever the app is running (state.py); 0.0 is a time.
         started = ds.running_since if ds.running_since is not None else t
         grace_end = max(self._grace_from.get(dev, float("-inf")), started) + lag
-        deadline = max(grace_end, since)
+        # Times seen off the device may trail or lead its own by ``seen``: a
+        # mismatch no longer than that is not one.
+        deadline = max(grace_end, since + seen)
         self._win[dev] = self.window(dev, deadline, self._expired, data=(since, shown, truth))
 
     def _expired(self, w: Window) -> None:

@@ -41,8 +41,9 @@ OBSERVABLE: dict[str, tuple[str, str]] = {
     "playmaker.upload_on_save": ("traffic", "a change's saved_at and the sync that carries it"),
     "playmaker.upload_on_reconnect": ("traffic", "a change's saved_at, the link coming back and "
                                       "the ack"),
-    "planado.no_overpoll": ("app_log", "which syncs the user asked for: on traffic alone a sync "
-                            "nothing visible explains counts as a timer one"),
+    "planado.no_overpoll": ("app_log", "which syncs the user asked for; judged on traffic alone "
+                            "too, where a sync nothing visible explains counts as a timer one (a "
+                            "10 s poller shows, and so may a tap on sync)"),
     "planado.sync_on_open": ("app_log", "when the app was opened or restored"),
     "core.manual_sync": ("app_log", "when the user asked for a sync"),
     "planado.unsent_count": ("app_log", "the Unsent count on screen"),
@@ -63,7 +64,23 @@ OBSERVABLE: dict[str, tuple[str, str]] = {
                                    "app log's snapshot)"),
 }
 
+# Rules of the app_log tier judged on traffic alone all the same, by inference
+# (a sync nothing visible explains is a timer sync): a 10 s poller shows on any
+# wire. The others are n/a without the app log: an assumed "opened" would make
+# their passes empty.
+INFERRED_ALONE = frozenset({"planado.no_overpoll"})
+
 _SERVER_KINDS = ("dispatch", "srv_record", "srv_apply", "srv_push", "srv_snapshot")
+
+
+def forced_na(rule_id: str, meta: dict[str, Any] | None) -> bool:
+    """Whether a traffic trace cannot judge ``rule_id`` at all (its verdict would be a guess)."""
+    if not meta or meta.get("source") != "traffic" or rule_id not in OBSERVABLE:
+        return False
+    tier = OBSERVABLE[rule_id][0]
+    has_log = bool((meta.get("capture") or {}).get("app_log"))
+    return tier == "device" or (tier == "app_log" and not has_log
+                                and rule_id not in INFERRED_ALONE)
 
 
 def traffic_why(rule_id: str, meta: dict[str, Any] | None, kinds: set[str]) -> str | None:
@@ -82,3 +99,33 @@ def traffic_why(rule_id: str, meta: dict[str, Any] | None, kinds: set[str]) -> s
             "core.scope", "core.exactly_once"):
         return f"traffic trace without an app log: needs {need}"
     return None
+
+
+def traffic_table() -> str:
+    """The Markdown table of docs/checking.md: every rule, the tier it needs, how."""
+    from bench.rules.base import REGISTRY
+
+    rows = ["| rule | judged from | what it reads on the wire, or what it needs |",
+            "|---|---|---|"]
+    order = {t: i for i, t in enumerate((*TIERS, "device"))}
+    for rid in sorted(REGISTRY, key=lambda r: (order[OBSERVABLE[r][0]], r)):
+        tier, need = OBSERVABLE[rid]
+        rows.append(f"| `{rid}` | {TIER_TITLES[tier]} | {need} |")
+    return "\n".join(rows)
+
+
+def main() -> None:
+    """``python -m bench.rules.observable``: rewrite the table in docs/checking.md."""
+    import sys
+    from pathlib import Path
+
+    path = Path(sys.argv[1] if len(sys.argv) > 1 else "docs/checking.md")
+    text = path.read_text()
+    start, end = text.index(BEGIN) + len(BEGIN), text.index(END)
+    path.write_text(text[:start] + "\n" + traffic_table() + "\n" + text[end:])
+
+
+BEGIN, END = "<!-- traffic-table -->", "<!-- /traffic-table -->"
+
+if __name__ == "__main__":
+    main()

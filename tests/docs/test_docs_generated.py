@@ -34,3 +34,14 @@ def test_every_registered_rule_is_documented():
     text = (ROOT / "docs" / "rules.md").read_text()
     for rid in REGISTRY:
         assert f"### {rid}" in text
+
+
+def test_traffic_table_in_checking_md_is_current():
+    from bench.rules.observable import BEGIN, END, OBSERVABLE, traffic_table
+    from bench.rules.base import REGISTRY
+
+    assert set(OBSERVABLE) == set(REGISTRY), "every rule needs its place in the traffic table"
+    text = (ROOT / "docs" / "checking.md").read_text()
+    table = text[text.index(BEGIN) + len(BEGIN):text.index(END)].strip()
+    assert table == traffic_table(), (
+        "docs/checking.md's traffic table is stale: run `python -m bench.rules.observable`")
