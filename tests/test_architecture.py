@@ -62,9 +62,19 @@ def test_locust_only_inside_the_load_package():
     assert offenders(files, ("locust", "gevent")) == []
 
 
+def test_mitmproxy_only_in_the_capture_proxy():
+    # The capture's translator, mapping, HAR and app-log readers are pure: a HAR
+    # import needs no proxy, and mitmproxy is an extra (.[capture]).
+    files = [f for f in modules_under("bench") + modules_under("reference_client")
+             + modules_under("reference_server")
+             if f.relative_to(ROOT).as_posix() not in ("bench/capture/addon.py",
+                                                       "bench/capture/live.py")]
+    assert offenders(files, ("mitmproxy",)) == []
+
+
 def test_importing_the_cli_loads_no_locust_nor_simulator():
     code = ("import sys; import bench.cli; bench.cli.build_parser(); "
-            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('locust', 'gevent', 'simpy', 'matplotlib')))")
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('locust', 'gevent', 'simpy', 'matplotlib', 'mitmproxy')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
 

@@ -32,14 +32,11 @@ from pathlib import Path
 from typing import Any
 
 from bench.capture.addon import Address, CaptureAddon
+from bench.capture.errors import CaptureError
 from bench.capture.har import MAX_ENTRIES
 
 MODES = ("reverse", "regular")
 START_TIMEOUT_S = 30.0
-
-
-class CaptureError(RuntimeError):
-    """The capture proxy could not start; one line."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from bench.capture.live import CaptureError, LiveCapture, Route, write_har
+from bench.capture.errors import CaptureError
 
 # A capture is a person's session with a phone: a week bounds it.
 MAX_DURATION_S = 7 * 24 * 3600.0
@@ -148,7 +148,7 @@ class Session:
         self.echo = echo or (lambda *a: None if cfg.quiet else print(*a, file=sys.stderr, flush=True))
         self.links: list[tuple[float, str]] = []
         self.epoch = 0.0
-        self.capture: LiveCapture | None = None
+        self.capture: Any = None  # bench.capture.live.LiveCapture
         self._shapers: dict[tuple[str, int], tuple[str, tuple[str, int]]] = {}
         self._api: Any = None
         self._profile: Any = None
@@ -207,10 +207,11 @@ class Session:
 
     # -- the run --------------------------------------------------------------------
     async def run(self, stop: asyncio.Event) -> int:
+        from bench.capture.live import LiveCapture, Route  # mitmproxy: only when capturing
+
         cfg = self.cfg
         cfg.out.mkdir(parents=True, exist_ok=True)
         with contextlib.ExitStack() as stack:
-            routes: list[Route]
             if cfg.vias:
                 routes = [Route(listen=(cfg.listen[0], p), upstream=cfg.upstream, via=v)
                           for v, p in zip(cfg.vias, free_ports(cfg.listen[0], len(cfg.vias)),
@@ -288,6 +289,8 @@ class Session:
                 self._api.delete_proxy(name)
 
     def finish(self) -> int:
+        from bench.capture.live import write_har
+
         assert self.capture is not None
         cfg = self.cfg
         entries = self.capture.entries

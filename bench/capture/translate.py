@@ -31,7 +31,8 @@ its meta line.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping as MappingT
+from collections.abc import Iterable
+from collections.abc import Mapping as MappingT
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any

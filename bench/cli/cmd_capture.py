@@ -93,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
         cfg.validate()
     except (ValueError, PolicyError) as exc:
         raise UsageError(str(exc)) from None
-    from bench.capture.live import CaptureError
+    from bench.capture.errors import CaptureError
 
     try:
         return run_capture(cfg)

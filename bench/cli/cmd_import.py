@@ -48,14 +48,19 @@ def _links(args: argparse.Namespace) -> dict | None:
     from bench.link.profiles import get_profile
 
     if args.links:
-        steps, n = [], 0
+        steps = []
         try:
-            for n, line in enumerate(args.links.read_text().splitlines(), 1):
-                if line.strip():
-                    row = json.loads(line)
-                    steps.append((float(row["t"]), str(row["class"])))
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise UsageError(f"--links {args.links}: line {n}: {exc}") from None
+            text = args.links.read_text()
+        except OSError as exc:
+            raise UsageError(f"--links {args.links}: cannot read ({exc.strerror or exc})") from None
+        for n, line in enumerate(text.splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+                steps.append((float(row["t"]), str(row["class"])))
+            except (ValueError, KeyError, TypeError) as exc:
+                raise UsageError(f"--links {args.links}: line {n}: {exc}") from None
         return {None: steps}
     if args.link_timeline:
         return {None: [(s.t, get_profile(s.profile).link_class)

@@ -155,7 +155,7 @@ class _Run:
                             return
                         try:
                             frame = await asyncio.wait_for(ws.recv(), left)
-                        except (TimeoutError, asyncio.TimeoutError):
+                        except TimeoutError:
                             return
                         msg = orjson.loads(frame)
                         if isinstance(msg, dict) and msg.get("type") == "push":

@@ -32,7 +32,6 @@ from bench.trace.schema import (
     describe,
 )
 
-
 # Forgiving real exports (docs/checking.md "What the reader forgives"). A ``t``
 # past EPOCH_S is a wall-clock timestamp in seconds, past EPOCH_MS in
 # milliseconds; the trace is then rebased on its meta ``epoch`` or its first

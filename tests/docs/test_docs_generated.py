@@ -37,8 +37,8 @@ def test_every_registered_rule_is_documented():
 
 
 def test_traffic_table_in_checking_md_is_current():
-    from bench.rules.observable import BEGIN, END, OBSERVABLE, traffic_table
     from bench.rules.base import REGISTRY
+    from bench.rules.observable import BEGIN, END, OBSERVABLE, traffic_table
 
     assert set(OBSERVABLE) == set(REGISTRY), "every rule needs its place in the traffic table"
     text = (ROOT / "docs" / "checking.md").read_text()
