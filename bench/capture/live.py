@@ -98,7 +98,6 @@ class LiveCapture:
 
     async def start(self) -> list[Address]:
         from mitmproxy import options
-        from mitmproxy.tools.dump import DumpMaster
 
         # mitmproxy logs every client connect at info; the capture has its own output.
         logging.getLogger("mitmproxy").setLevel(logging.WARNING)
@@ -107,8 +106,7 @@ class LiveCapture:
             self.flows_path.parent.mkdir(parents=True, exist_ok=True)
             self._file = open(self.flows_path, "a", encoding="utf-8")
         Path(self.confdir).mkdir(parents=True, exist_ok=True)
-        master = DumpMaster(options.Options(confdir=self.confdir), with_termlog=False,
-                            with_dumper=False)
+        master = _lean_master(options.Options(confdir=self.confdir))
         self.addon = CaptureAddon(sink=self._sink, via=self.via_for)
         master.addons.add(self.addon)
         try:
@@ -154,6 +152,25 @@ class LiveCapture:
         """Finished entries plus the WebSockets still open, as they stand."""
         open_now = self.addon.open_entries() if self.addon is not None else []
         return self.entries + open_now
+
+
+def _lean_master(opts: Any) -> Any:
+    """A mitmproxy master with the addons a recording proxy needs and no others.
+
+    mitmproxy's DumpMaster loads some thirty addons (replay, map-local, block
+    lists, anticache...) whose hooks run on every flow; a capture uses none of
+    them. What stays: the core options, the listeners, protocol detection, TLS
+    (the CA, upstream verification), DNS for regular mode, HTTP/2 cleartext
+    refusal, the HAR export, and the error check that stops a bad start."""
+    from mitmproxy import master
+    from mitmproxy.addons import (core, disable_h2c, dns_resolver, errorcheck, next_layer,
+                                  proxyserver, savehar, tlsconfig, upstream_auth)
+
+    m = master.Master(opts, with_termlog=False)
+    m.addons.add(core.Core(), proxyserver.Proxyserver(), next_layer.NextLayer(),
+                 tlsconfig.TlsConfig(), dns_resolver.DnsResolver(), disable_h2c.DisableH2C(),
+                 upstream_auth.UpstreamAuth(), savehar.SaveHar(), errorcheck.ErrorCheck())
+    return m
 
 
 class CaptureThread:

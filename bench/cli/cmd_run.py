@@ -43,6 +43,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "the protocol) instead of the reference one")
     p.add_argument("--target-token", metavar="TOKEN",
                    help="real mode: the admin token that provisions devices on --target-server")
+    p.add_argument("--capture", action="store_true",
+                   help="real mode: every device talks through the capture proxy; the traffic-"
+                        "derived trace is judged too and compared with the devices' own "
+                        "(traffic.jsonl in each report; docs/own-app.md)")
     p.set_defaults(func=run)
 
 
@@ -53,6 +57,8 @@ def run(args: argparse.Namespace) -> int:
     from bench.suite import SuiteError, collect, run_trace_item, summary_table
     from bench.trace import TraceError
 
+    if args.capture and args.mode == "sim":
+        raise UsageError("--capture needs --mode real or both")
     if args.target_server and args.mode == "sim":
         raise UsageError("--target-server needs --mode real or both")
     if bool(args.target_server) != bool(args.target_token):
@@ -95,4 +101,5 @@ def _run_scenario(path, out_root, args, mode):
     from bench.suite.scenarios import run_scenario_item
 
     target = {"target_server": args.target_server, "target_token": args.target_token} if args.target_server else {}
-    return run_scenario_item(path, out_root, mode=mode, time_scale=args.time_scale, seed=args.seed, **target)
+    return run_scenario_item(path, out_root, mode=mode, time_scale=args.time_scale, seed=args.seed,
+                             capture=args.capture and mode == "real", **target)

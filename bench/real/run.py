@@ -159,8 +159,15 @@ def run_real_item(path: Path | str, scenario: Scenario, out_root: Path | None, *
         results, meta = _check(trace, scenario, also=(events.append, builder.feed))
         metrics = builder.result()
         if capture:
-            facts["capture"] = _capture_check(events, meta, scenario, facts.pop("capture_run"),
-                                              out_dir)
+            facts["capture"] = cap = _capture_check(events, meta, scenario,
+                                                    facts.pop("capture_run"), out_dir)
+            if cap["agree"]:
+                echo(f"{scenario.name}: capture: {cap['flows']} flows; the traffic's verdicts "
+                     "equal the devices' own on every rule the traffic can judge")
+            for d in cap["disagreements"][:10]:
+                echo(f"{scenario.name}: capture: {d['tier']} tier, {d['rule']} on "
+                     f"{d['dev'] or 'the run'}: own {d['own']}, traffic {d['traffic']} "
+                     f"({d['traffic_says'] or d['own_says']})")
         found = drift_mod.samples(events, links, k, scenario.duration_s)
         drift = drift_mod.summarize(found)
         wall = time.perf_counter() - started

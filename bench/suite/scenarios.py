@@ -15,7 +15,8 @@ from bench.suite.items import ItemResult, SuiteError
 
 def run_scenario_item(path: Path, out_root: Path | None, *, mode: str = "sim",
                       time_scale: float | None = None, seed: int | None = None,
-                      target_server: str | None = None, target_token: str | None = None) -> ItemResult:
+                      target_server: str | None = None, target_token: str | None = None,
+                      capture: bool = False) -> ItemResult:
     from bench.scenario import ScenarioError, load_scenario
 
     try:
@@ -27,7 +28,7 @@ def run_scenario_item(path: Path, out_root: Path | None, *, mode: str = "sim",
     if mode == "sim":
         return _simulate(path, scenario, out_root)
     if mode == "real":
-        return _real(path, scenario, out_root, time_scale, target_server, target_token)
+        return _real(path, scenario, out_root, time_scale, target_server, target_token, capture)
     raise SuiteError(f"{path}: unknown mode {mode!r} (sim or real)")
 
 
@@ -49,13 +50,15 @@ def _simulate(path: Path, scenario, out_root: Path | None) -> ItemResult:
 
 
 def _real(path: Path, scenario, out_root: Path | None, time_scale: float | None,
-          target_server: str | None, target_token: str | None) -> ItemResult:
+          target_server: str | None, target_token: str | None,
+          capture: bool = False) -> ItemResult:
     try:
         from bench.real import RealRunError, run_real_item
     except ImportError:
         raise SuiteError(f"{path}: real mode is not available in this build") from None
     target = {"target_server": target_server, "target_token": target_token} if target_server else {}
     try:
-        return run_real_item(path, scenario, out_root, time_scale=time_scale, **target)
+        return run_real_item(path, scenario, out_root, time_scale=time_scale, capture=capture,
+                             **target)
     except RealRunError as exc:
         raise SuiteError(str(exc)) from None
