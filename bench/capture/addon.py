@@ -26,7 +26,7 @@ from __future__ import annotations
 import base64
 import time
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from mitmproxy import http
@@ -114,7 +114,7 @@ class CaptureAddon:
         elif resp is not None and resp.timestamp_end:
             end = resp.timestamp_end
         entry: dict[str, Any] = {
-            "startedDateTime": datetime.fromtimestamp(t0, timezone.utc).isoformat(),
+            "startedDateTime": datetime.fromtimestamp(t0, UTC).isoformat(),
             "time": round(1000 * ((end or t0) - t0), 3),
             "request": {"method": req.method, "url": req.pretty_url,
                         "httpVersion": req.http_version,

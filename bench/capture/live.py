@@ -163,8 +163,17 @@ def _lean_master(opts: Any) -> Any:
     (the CA, upstream verification), DNS for regular mode, HTTP/2 cleartext
     refusal, the HAR export, and the error check that stops a bad start."""
     from mitmproxy import master
-    from mitmproxy.addons import (core, disable_h2c, dns_resolver, errorcheck, next_layer,
-                                  proxyserver, savehar, tlsconfig, upstream_auth)
+    from mitmproxy.addons import (
+        core,
+        disable_h2c,
+        dns_resolver,
+        errorcheck,
+        next_layer,
+        proxyserver,
+        savehar,
+        tlsconfig,
+        upstream_auth,
+    )
 
     m = master.Master(opts, with_termlog=False)
     m.addons.add(core.Core(), proxyserver.Proxyserver(), next_layer.NextLayer(),
