@@ -70,6 +70,7 @@ def run(args: argparse.Namespace) -> int:
         items = collect(paths)
     except SuiteError as exc:
         raise UsageError(str(exc)) from None
+    started = time.perf_counter()
     run_id = time.strftime("run-%Y%m%d-%H%M%S")
     out_root = None if args.no_report else writable_dir(args.out, "--out") / run_id
     results = []
@@ -93,7 +94,10 @@ def run(args: argparse.Namespace) -> int:
 
         print(f"\nsim vs real, {name}:\n{compare_modes(sim, real)}")
     if out_root is not None:
-        print(f"reports: {out_root}")
+        from bench.report.run_index import write_run_report
+
+        index = write_run_report(out_root, results, wall_s=time.perf_counter() - started)
+        print(f"reports: {out_root}  (run report {index}, junit.xml, summary.json)")
     return EXIT_OK if all(r.holds for r in results) else EXIT_FAIL
 
 

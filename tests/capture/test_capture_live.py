@@ -127,3 +127,83 @@ def test_a_dead_link_is_a_failed_exchange_recorded(tmp_path):
     assert r.status_code == 502
     (x,) = exchanges(entries)
     assert not x.ok and x.status == 0 and "Connect call failed" in x.error
+
+
+def _tls_server(tmp_path):
+    """An HTTPS server on loopback with a self-signed certificate (the team's staging)."""
+    import datetime
+    import http.server
+    import ssl
+    import threading
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key()).serial_number(1)
+            .not_valid_before(now - datetime.timedelta(days=1))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), False)
+            .sign(key, hashes.SHA256()))
+    pem = tmp_path / "server.pem"
+    pem.write_bytes(cert.public_bytes(serialization.Encoding.PEM) + key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption()))
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802
+            self.rfile.read(int(self.headers.get("content-length", 0)))
+            body = b'{"acks": [], "records": [], "cursor": "c"}'
+            self.send_response(200)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *a):
+            pass
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(pem)
+    srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    return srv
+
+
+def test_regular_mode_intercepts_https_with_its_ca_and_routes_each_host(tmp_path):
+    """The phone's proxy setting: an HTTPS request through the capture, trusted with
+    mitmproxy's CA, to a server with its own (self-signed) certificate; the server
+    connection goes where ``via_for`` says (the link proxy of that host)."""
+    srv = _tls_server(tmp_path)
+    port = srv.server_address[1]
+    asked = []
+
+    async def via_for(address):
+        asked.append(address)
+        return ("127.0.0.1", port)  # the "link proxy" of localhost: straight through here
+
+    cap = CaptureThread([Route(listen=("127.0.0.1", 0), mode="regular")],
+                        confdir=tmp_path / "mitm", insecure_upstream=True, via_for=via_for)
+    (addr,) = cap.start()
+    try:
+        ca = tmp_path / "mitm" / "mitmproxy-ca-cert.pem"
+        import ssl
+
+        trust = ssl.create_default_context(cafile=str(ca))
+        with httpx.Client(proxy=f"http://{addr[0]}:{addr[1]}", verify=trust) as c:
+            r = c.post(f"https://localhost:{port}/v1/sync", json={"device": "w9"})
+    finally:
+        entries = cap.stop()
+        srv.shutdown()
+    assert r.status_code == 200 and r.json()["cursor"] == "c"
+    assert asked == [("localhost", port)]
+    (x,) = [x for x in exchanges(entries) if x.method == "POST"]
+    assert x.path == "/v1/sync" and x.host == "localhost" and x.json("req") == {"device": "w9"}
+    trace = build_trace([x], load_mapping(None), policy="planado", epoch=x.t0)
+    assert [e["ev"] for e in trace[1:]] == ["app", "sync_start", "sync_end"]

@@ -52,3 +52,20 @@ def test_screenshot_shows_the_verdict_colour(report, tmp_path):
     body = pixels[300:1900, :, :3]
     assert body.std() > 0.05
 
+
+
+def test_the_run_report_renders_with_its_items(tmp_path):
+    from bench.report.run_index import write_run_report
+    from bench.rules.base import RuleResult
+    from bench.rules.expect import ItemResult
+
+    ok = RuleResult(id="planado.cadence", verdict="pass", judged=3)
+    bad = RuleResult(id="planado.push_sync", verdict="fail", judged=1, failures=1)
+    items = [ItemResult(name=n, kind="real", policy="planado", results=(ok, r), expect={},
+                        unmet=u, seconds=3.0, extra={"time_scale": 60.0})
+             for n, r, u in (("a.yaml", ok, ()), ("b.yaml", bad, ("planado.push_sync: failed",)))]
+    index = write_run_report(tmp_path / "run", items, wall_s=9.0)
+    run = _chromium(tmp_path, index.as_uri(), "--dump-dom")
+    dom = run.stdout.decode("utf-8", "replace")
+    assert run.returncode == 0 and 'id="items"' in dom, run.stderr.decode()[-2000:]
+    assert 'id="run-verdict">FAILS<' in dom and dom.count('<tr class="') == 2
