@@ -18,7 +18,9 @@ Only clean samples count: the transfer succeeded, is at least
 :data:`MIN_SAMPLE_BYTES` (so the rate term dominates the fixed overheads a
 loopback request adds), ran before the settle window on one shaped profile
 (no link change in between), and overlapped no other transfer of its device
-(the client queues files on a few connections; queueing is not the link).
+(the client queues files on a few connections; queueing is not the link). A
+transfer resumed after a cut attempt is timed on the bytes it had left (the
+cut attempt's ``file_end`` says how many had moved).
 The relative drift of each is ``(measured - target) / target``; the report
 gets the worst, the mean, the count and whether all stayed within
 :data:`bench.link.timescale.DRIFT_TOLERANCE`.
@@ -58,6 +60,9 @@ def samples(events: Iterable[dict[str, Any]], links: dict[str, tuple[tuple[float
     busy: dict[str, int] = {}
     tainted: set[tuple[str, str, str]] = set()
     out = []
+    # Bytes an earlier, cut attempt of the same file moved: a resumed transfer
+    # moves only the rest (Range / Upload-Offset), and is timed on the rest.
+    moved_before: dict[tuple[str, str, str], int] = {}
     for ev in events:
         kind = ev.get("ev")
         if kind == "file_start":
@@ -79,7 +84,11 @@ def samples(events: Iterable[dict[str, Any]], links: dict[str, tuple[tuple[float
             tainted.discard(key)
             t0, nbytes = started
             t1 = ev["t"]
-            if was_tainted or not ev.get("ok") or nbytes < MIN_SAMPLE_BYTES or t1 > end_s:
+            if not ev.get("ok"):
+                moved_before[key] = max(moved_before.get(key, 0), int(ev.get("bytes") or 0))
+                continue
+            nbytes -= min(moved_before.pop(key, 0), nbytes)
+            if was_tainted or nbytes < MIN_SAMPLE_BYTES or t1 > end_s:
                 continue
             steps = links.get(dev, ())
             times = [s[0] for s in steps]

@@ -85,6 +85,25 @@ def test_real_drift_takes_clean_samples_only() -> None:
     assert summarize([])["n"] == 0
 
 
+def test_real_drift_times_a_resumed_transfer_on_what_it_had_left() -> None:
+    k = 20.0
+    links = {"a": ((0.0, "3g"),)}
+    total, cut = 1_000_000, 700_000
+    rest = target_wall_s("3g", total - cut, "down", k)
+    ev = [
+        {"ev": "file_start", "t": 10.0, "dev": "a", "file": "f", "dir": "down", "bytes": total},
+        {"ev": "file_end", "t": 30.0, "dev": "a", "file": "f", "dir": "down", "ok": False,
+         "bytes": cut},
+        {"ev": "file_start", "t": 40.0, "dev": "a", "file": "f", "dir": "down", "bytes": total},
+        {"ev": "file_end", "t": 40.0 + rest * k, "dev": "a", "file": "f", "dir": "down",
+         "ok": True},
+    ]
+    (found,) = samples(ev, links, k, end_s=1000)
+    # Timed on the 300 kB it had left, it kept up; timed on the whole file it would
+    # read as some 70 % faster than the link allows.
+    assert found["bytes"] == total - cut and found["drift"] == pytest.approx(0.0, abs=1e-6)
+
+
 def test_real_merge_shifts_the_server_and_writes_one_meta(tmp_path: Path) -> None:
     dev = tmp_path / "w1.jsonl"
     dev.write_text('{"ev":"meta","schema":"syncbench.trace/1","policy":"planado"}\n'
