@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from datetime import UTC
 from pathlib import Path
 
@@ -121,6 +122,11 @@ def test_capture_a_reference_client_on_a_shaped_link(tmp_path):
                  "--link", "3g", "--trace", str(tmp_path / "own.jsonl")],
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
             try:
+                # The trace is there while the capture still runs (rewritten every 2 s).
+                deadline = time.monotonic() + 30
+                while not (out / "trace.jsonl").exists() and time.monotonic() < deadline:
+                    time.sleep(0.2)
+                live_before_end = (out / "trace.jsonl").exists() and cap.poll() is None
                 stdout, stderr = cap.communicate(timeout=60)
             finally:
                 client.terminate()
@@ -130,6 +136,7 @@ def test_capture_a_reference_client_on_a_shaped_link(tmp_path):
                 cap.kill()
                 cap.wait()
     assert cap.returncode == 0, stderr
+    assert live_before_end
     for name in ("flows.jsonl", "links.jsonl", "trace.jsonl", "capture.har", "mitmproxy.har"):
         assert (out / name).stat().st_size > 0, name
     assert "PASS  planado.cadence" in stdout and "planado.unsent_count" in stdout
