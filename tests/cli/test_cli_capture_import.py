@@ -147,3 +147,55 @@ def test_capture_a_reference_client_on_a_shaped_link(tmp_path):
     starts = [json.loads(ln) for ln in (out / "trace.jsonl").read_text().splitlines()
               if '"sync_start"' in ln]
     assert len(starts) >= 3  # open, then a timer sync every 2 spec minutes
+
+
+def test_import_with_an_app_log_judges_what_only_the_app_knows(tmp_path, capsys):
+    har = _har(tmp_path / "s.har", [_sync_entry(t) for t in range(0, 600, 120)])
+    log = tmp_path / "app.csv"
+    log.write_text(f"t,dev,ev,n\n{EPOCH - 5},phone,opened,\n{EPOCH + 1},phone,unsent,0\n")
+    out = tmp_path / "t.jsonl"
+    assert main(["import", "har", str(har), "--link", "3g", "--epoch", str(EPOCH - 10),
+                 "--app-log", str(log), "-o", str(out), "--check"]) == 1
+    text = capsys.readouterr().out
+    assert "PASS  planado.unsent_count" in text and "PASS  planado.sync_on_open" in text
+    # The log never shows a last-sync time, yet syncs succeeded: the screen lied.
+    assert "FAIL  planado.last_sync_time" in text
+    meta = json.loads(out.read_text().splitlines()[0])
+    assert meta["capture"]["app_log"] is True and meta["capture"]["assumed"] == []
+
+
+@pytest.mark.network
+def test_capture_in_regular_mode_shapes_each_host_it_meets(tmp_path):
+    """The phone's proxy setting: the capture makes a link proxy for the server on first
+    use and shapes it (GPRS here: a sync takes its round trip), then records the flow."""
+    import httpx
+
+    out = tmp_path / "run"
+    with running_server() as srv:
+        token = srv.provision("w1", role="worker")
+        cap = subprocess.Popen(
+            [sys.executable, "-m", "bench", "capture", "--mode", "regular", "--listen",
+             "127.0.0.1:0", "--link", "gprs", "--out", str(out), "--confdir",
+             str(tmp_path / "mitm"), "--no-check"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            line = cap.stderr.readline()
+            assert line.startswith("capture on http://127.0.0.1:"), line
+            proxy = line.split()[2]
+            with httpx.Client(proxy=proxy, timeout=30) as c:
+                t = time.perf_counter()
+                r = c.post(f"{srv.url}/v1/sync", headers={"Authorization": f"Bearer {token}"},
+                           json={"device": "w1", "cursor": None, "mode": "full", "changes": []})
+                took = time.perf_counter() - t
+        finally:
+            cap.terminate()
+            cap.communicate(timeout=60)
+    assert r.status_code == 200
+    from bench.link.profiles import get_profile
+
+    gprs = get_profile("gprs")
+    rtt = (gprs.shape("up").latency_ms + gprs.shape("down").latency_ms) / 1000
+    assert took >= rtt * 0.9, (took, rtt)
+    trace = [json.loads(ln) for ln in (out / "trace.jsonl").read_text().splitlines()]
+    assert [e["ev"] for e in trace if e.get("dev") == "w1"][-2:] == ["sync_start", "sync_end"]
+    assert any(e["ev"] == "link" and e["class"] == "gprs" for e in trace)
