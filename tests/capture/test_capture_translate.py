@@ -224,3 +224,38 @@ def test_the_shipped_example_mapping_loads(tmp_path):
     bad.write_text("map: [unclosed\n")
     with pytest.raises(MappingError, match=r"bad.yaml: line \d+: not YAML"):
         load_mapping(bad)
+
+
+def test_the_rest_example_mapping_reads_a_rest_app_s_traffic():
+    from pathlib import Path
+
+    m = load_mapping(Path(__file__).resolve().parents[2] / "docs" / "examples" / "rest-app.yaml")
+    head = {"authorization": "Bearer abc", "x-device-id": "tab-7"}
+    body = {"deviceId": "tab-7", "outbox": [
+        {"clientChangeId": "k1", "jobId": "J1", "type": "status_change", "data": {"status": "done"},
+         "updatedAt": "2027-01-15T08:00:03+00:00"},
+        {"clientChangeId": "k2", "jobId": "J1", "type": "photo", "photo": {"size": 4096},
+         "updatedAt": "2027-01-15T08:00:01+00:00"}]}
+    resp = {"result": {"accepted": [{"clientChangeId": "k1", "revision": 9, "rejectReason": None,
+                                     "jobId": "J1"},
+                                    {"clientChangeId": "k2", "revision": None,
+                                     "rejectReason": "too big", "jobId": "J1"}],
+                       "jobs": [{"id": "J2", "revision": 3}]}}
+    xs = [Exchange(t0=EPOCH + 5, t1=EPOCH + 6, method="POST", path="/api/v2/sync",
+                   req_headers=head, req_text=json.dumps(body), status=200,
+                   resp_text=json.dumps(resp)),
+          Exchange(t0=EPOCH + 2, t1=EPOCH + 4, method="PUT", path="/api/v2/photos/k2",
+                   req_headers={"authorization": "Bearer abc"}, status=201, req_bytes=4096),
+          Exchange(t0=EPOCH + 7, t1=EPOCH + 7.5, method="GET", path="/api/v2/live", status=101,
+                   req_headers={"authorization": "Bearer abc"},
+                   ws=[(EPOCH + 7.2, False, '{"event": "job_changed", "payload": '
+                                            '{"jobId": "J2", "change": "edit"}}')])]
+    tr = traffic_events(xs, m, epoch=EPOCH)
+    assert tr.devices == ["tab-7"]
+    assert tr.edits["k1"]["t"] == 3.0 and tr.edits["k1"]["kind"] == "status"
+    assert tr.edits["k2"]["kind"] == "photo" and tr.edits["k2"]["bytes"] == 4096
+    got = [(e["ev"], e["t"]) for e in sorted(tr.events, key=lambda e: e["t"])]
+    assert got == [("file_start", 2), ("file_end", 4), ("sync_start", 5), ("ack", 6),
+                   ("recv", 6), ("sync_end", 6), ("push_channel", 7), ("push", 7.2)]
+    ack = next(e for e in tr.events if e["ev"] == "ack")
+    assert ack == {"t": 6, "ev": "ack", "dev": "tab-7", "change": "k1", "version": 9}
