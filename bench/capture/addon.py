@@ -40,6 +40,17 @@ def _is_text(headers: Any) -> bool:
     return any(ctype.startswith(p) for p in _JSON) or ctype.endswith("+json")
 
 
+def _counter(flow: http.HTTPFlow, key: str) -> Callable[[bytes], bytes]:
+    """A stream callable that lets bytes through and counts them in ``flow.metadata``."""
+    flow.metadata[key] = 0
+
+    def count(data: bytes) -> bytes:
+        flow.metadata[key] += len(data)
+        return data
+
+    return count
+
+
 class CaptureAddon:
     """See the module docs.
 
@@ -67,24 +78,12 @@ class CaptureAddon:
     # -- streaming ------------------------------------------------------------
     def requestheaders(self, flow: http.HTTPFlow) -> None:
         if not _is_text(flow.request.headers) and flow.request.method in ("PUT", "PATCH", "POST"):
-            flow.metadata["sb_req_bytes"] = 0
-
-            def count(data: bytes) -> bytes:
-                flow.metadata["sb_req_bytes"] += len(data)
-                return data
-
-            flow.request.stream = count
+            flow.request.stream = _counter(flow, "sb_req_bytes")
 
     def responseheaders(self, flow: http.HTTPFlow) -> None:
         assert flow.response is not None
         if not _is_text(flow.response.headers) and flow.response.status_code != 101:
-            flow.metadata["sb_resp_bytes"] = 0
-
-            def count(data: bytes) -> bytes:
-                flow.metadata["sb_resp_bytes"] += len(data)
-                return data
-
-            flow.response.stream = count
+            flow.response.stream = _counter(flow, "sb_resp_bytes")
 
     # -- recording --------------------------------------------------------------
     def websocket_start(self, flow: http.HTTPFlow) -> None:

@@ -16,12 +16,11 @@ import contextlib
 import re
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.real.watch import Watch
+from bench.real.watch import Watch, ready_line
 
 START_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 30.0
@@ -71,26 +70,14 @@ def capture_process(upstream: str, vias: list[str], out: Path, *, k: float = 1.0
         err.close()
     cap = None
     try:
-        found: list[re.Match] = []
-
-        def read() -> None:
-            assert proc.stdout is not None
-            for line in proc.stdout:
-                m = _READY.search(line)
-                if m:
-                    found.append(m)
-                    return
-
-        reader = threading.Thread(target=read, daemon=True)
-        reader.start()
-        reader.join(START_TIMEOUT_S)
-        if not found:
+        m = ready_line(proc, _READY, START_TIMEOUT_S)
+        if m is None:
             last = ""
             if log is not None and log.exists():
                 lines = log.read_text(errors="replace").strip().splitlines()
                 last = f": {lines[-1]}" if lines else ""
             raise RuntimeError(f"capture proxy did not start (exit {proc.poll()}){last}")
-        addresses = found[0].group(1).decode().split()
+        addresses = m.group(1).decode().split()
         if watch is not None:
             watch.add("capture proxy", proc, log)
         cap = CaptureProcess(addresses=addresses, out=out, proc=proc, watch=watch)

@@ -18,12 +18,11 @@ import re
 import shutil
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 from bench.link.resolve import BINARY, ENV_URL, Endpoint, resolve_toxiproxy
-from bench.real.watch import Watch
+from bench.real.watch import Watch, ready_line
 
 # The proxy server starts in well under a second; a loaded CI machine may need more.
 START_TIMEOUT_S = 30.0
@@ -51,25 +50,12 @@ def link_proxy(seed: int | None, *, log: Path | None = None,
     else:
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     try:
-        found: list[re.Match] = []
-
-        def read() -> None:
-            assert proc.stdout is not None
-            for line in proc.stdout:
-                m = _READY.search(line)
-                if m:
-                    found.append(m)
-                    return
-
-        reader = threading.Thread(target=read, daemon=True)
-        reader.start()
-        reader.join(START_TIMEOUT_S)
-        if not found:
+        m = ready_line(proc, _READY, START_TIMEOUT_S)
+        if m is None:
             raise RuntimeError(f"link proxy server did not start (exit {proc.poll()})")
         if watch is not None:
             watch.add("link proxy", proc, log)
-        yield Endpoint(url=found[0].group(1).decode(), kind="builtin-process",
-                       seed=int(found[0].group(2)))
+        yield Endpoint(url=m.group(1).decode(), kind="builtin-process", seed=int(m.group(2)))
     finally:
         if watch is not None:
             watch.stopping(proc)

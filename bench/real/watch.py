@@ -20,6 +20,7 @@ import subprocess
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -76,3 +77,23 @@ class Watch:
         """The first unexpected exit seen so far, if any."""
         with self._lock:
             return self._deaths[0] if self._deaths else None
+
+
+def ready_line(proc: subprocess.Popen, pattern: Any, timeout_s: float) -> Any:
+    """The first match of ``pattern`` (a compiled bytes regex) in ``proc``'s stdout,
+    read on a daemon thread so a child that never says it is ready cannot hang the
+    run; None after ``timeout_s``."""
+    found: list[Any] = []
+
+    def read() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            m = pattern.search(line)
+            if m:
+                found.append(m)
+                return
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    reader.join(timeout_s)
+    return found[0] if found else None
