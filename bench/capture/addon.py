@@ -64,6 +64,7 @@ class CaptureAddon:
         self.routes = dict(routes or {})
         self.via = via
         self._open: dict[str, http.HTTPFlow] = {}
+        self._conns: set[str] = set()  # client connections that sent a request already
         self.flows = 0
 
     # -- routing ------------------------------------------------------------
@@ -77,6 +78,13 @@ class CaptureAddon:
 
     # -- streaming ------------------------------------------------------------
     def requestheaders(self, flow: http.HTTPFlow) -> None:
+        conn = flow.client_conn.id
+        if conn not in self._conns:
+            # The first request of a connection left the app when it connected:
+            # a burst of new connections can keep mitmproxy from reading it for
+            # a tenth of a second, and at K = 20 that is two spec seconds.
+            self._conns.add(conn)
+            flow.metadata["sb_first"] = True
         if not _is_text(flow.request.headers) and flow.request.method in ("PUT", "PATCH", "POST"):
             flow.request.stream = _counter(flow, "sb_req_bytes")
 
@@ -84,6 +92,9 @@ class CaptureAddon:
         assert flow.response is not None
         if not _is_text(flow.response.headers) and flow.response.status_code != 101:
             flow.response.stream = _counter(flow, "sb_resp_bytes")
+
+    def client_disconnected(self, client: Any) -> None:
+        self._conns.discard(client.id)
 
     # -- recording --------------------------------------------------------------
     def websocket_start(self, flow: http.HTTPFlow) -> None:
@@ -148,6 +159,8 @@ class CaptureAddon:
                                  if flow.client_conn.sockname else None}
         if end is not None:
             extra["end"] = end
+        if flow.metadata.get("sb_first") and flow.client_conn.timestamp_start:
+            extra["conn_start"] = flow.client_conn.timestamp_start
         if "sb_req_bytes" in flow.metadata:
             extra["req_bytes"] = flow.metadata["sb_req_bytes"]
         if "sb_resp_bytes" in flow.metadata:

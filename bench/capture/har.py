@@ -15,7 +15,10 @@ knew better (``_syncbench.end``: the moment an aborted transfer failed,
 which HAR's ``time`` does not hold). WebSocket entries carry their messages
 in ``_webSocketMessages`` (devtools' and mitmproxy's convention; ``time`` in
 Unix seconds). Bodies are kept only as text (JSON is what the mapping reads);
-sizes come from ``bodySize``, ``_syncbench`` or ``Content-Length``.
+sizes come from ``bodySize``, ``_syncbench`` or ``Content-Length``. The
+first request of a connection starts when the capture accepted the connection
+(``_syncbench.conn_start``), which a burst of new connections may not let it
+read at once.
 
 A malformed file is a :class:`HarError` naming the file, the entry and the
 problem; at most :data:`MAX_ENTRIES` entries are read (a bound checked before
@@ -161,6 +164,10 @@ def exchange_from_entry(entry: Any, where: str, *, connect_inside: bool = False)
     extra = entry.get("_syncbench") or {}
     t1 = (float(extra["end"]) if isinstance(extra.get("end"), int | float)
           else t0 + _span_ms(entry, total, connect_inside) / 1000)
+    if isinstance(extra.get("conn_start"), int | float) and extra["conn_start"] < t0:
+        # A connection's first request was sent as it connected (the capture
+        # accepted it then; reading the request may have waited on others).
+        t0 = float(extra["conn_start"])
     url = urlsplit(req["url"])
     rq_h = _headers(req.get("headers"), f"{where}: request.headers")
     rs_h = _headers(resp.get("headers"), f"{where}: response.headers")
