@@ -11,7 +11,6 @@ free of schema-library overhead.
 from __future__ import annotations
 
 import math
-
 import re
 from dataclasses import dataclass
 from typing import Any

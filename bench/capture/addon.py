@@ -65,7 +65,6 @@ class CaptureAddon:
         self.via = via
         self._open: dict[str, http.HTTPFlow] = {}
         self._conns: set[str] = set()  # client connections that sent a request already
-        self.flows = 0
 
     # -- routing ------------------------------------------------------------
     async def server_connect(self, data: Any) -> None:
@@ -173,7 +172,6 @@ class CaptureAddon:
         return entry
 
     def _save(self, flow: http.HTTPFlow, closed: float | None = None) -> None:
-        self.flows += 1
         self.sink(self.entry(flow, closed))
 
     def open_entries(self) -> list[dict[str, Any]]:

@@ -68,8 +68,8 @@ def _check(events: list[dict[str, Any]], policy: str) -> dict[str, Any]:
     return {r.id: r for r in check_events(body, get_policy(policy), meta=meta)}
 
 
-def compare(own: list[dict[str, Any]], tiers: dict[str, list[dict[str, Any]]], policy: str,
-            devices: Iterable[str] = ()) -> list[dict[str, Any]]:
+def compare(own: list[dict[str, Any]], tiers: dict[str, list[dict[str, Any]]],
+            policy: str) -> list[dict[str, Any]]:
     """Every (tier, rule) where the traffic's verdict, or the devices it fails, differ from
     the own trace's with the same sources besides ([] when the traffic agrees).
 

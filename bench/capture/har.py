@@ -69,19 +69,23 @@ class Exchange:
     listen: int | None = None  # the capture listener it came in on
     ws: list[tuple[float, bool, str]] | None = None  # (t, from_client, text)
     ws_closed: float | None = None
+    # Parsed bodies: device attribution and translation read the same body
+    # more than once (``json`` parses each at most once).
+    _parsed: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def ok(self) -> bool:
         return 200 <= self.status < 300 and self.error is None
 
     def json(self, which: str) -> Any:
-        text = self.req_text if which == "req" else self.resp_text
-        if not text:
-            return None
-        try:
-            return json.loads(text)
-        except ValueError:
-            return None
+        """The request (``"req"``) or response body as parsed JSON, None when it is not."""
+        if which not in self._parsed:
+            text = self.req_text if which == "req" else self.resp_text
+            try:
+                self._parsed[which] = json.loads(text) if text else None
+            except ValueError:
+                self._parsed[which] = None
+        return self._parsed[which]
 
 
 def _time(v: Any, where: str) -> float:

@@ -203,20 +203,12 @@ class CaptureThread:
             self._thread.join(10)
         return self.capture.entries
 
-    def snapshot(self) -> list[dict[str, Any]]:
-        fut = asyncio.run_coroutine_threadsafe(_call(self.capture.snapshot), self._loop)
-        return fut.result(10)
-
     def __enter__(self) -> CaptureThread:
         self.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
-
-
-async def _call(fn: Callable[[], Any]) -> Any:
-    return fn()
 
 
 def write_har(path: str | Path, entries: list[dict[str, Any]]) -> None:

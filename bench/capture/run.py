@@ -153,7 +153,6 @@ class Session:
         self._api: Any = None
         self._profile: Any = None
         self._links_file: Any = None
-        self.results: list | None = None
 
     # -- shaping --------------------------------------------------------------
     def _shaper(self, address: tuple[str, int]) -> tuple[str, int]:

@@ -31,6 +31,7 @@ its meta line.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from collections.abc import Mapping as MappingT
 from dataclasses import dataclass, field
@@ -189,8 +190,6 @@ class _State:
 
     # -- push -------------------------------------------------------------
     def push(self, dev: str, x: Exchange) -> None:
-        import json
-
         p = self.m.push
         assert p is not None
         if x.status != 101 and x.ws is None:
@@ -450,7 +449,8 @@ def assemble(traffic: Traffic, *, policy: str, epoch: float, k: float = 1.0,
                             "capture": {"mapping": mapping, "app_log": bool(app_log),
                                         "assumed": assumed, "devices": traffic.devices,
                                         "ignored": traffic.ignored,
-                                        "unattributed": traffic.unattributed}}
+                                        "unattributed": traffic.unattributed,
+                                        "before_epoch": traffic.before_epoch}}
     if extra_meta:
         meta.update(extra_meta)
     return [meta, *events]

@@ -261,7 +261,7 @@ def _capture_check(events: list[dict], meta: dict, sc: Scenario, run: dict[str, 
                         k=meta.get("time_scale") or 1.0, listeners=run["listeners"],
                         settled=bool(meta.get("settled")))
     devices = sorted(set(run["listeners"].values()))
-    disagree = compare(own, tiers, sc.policy, devices)
+    disagree = compare(own, tiers, sc.policy)
     if out_dir is not None:
         write_trace(out_dir / "traffic.jsonl", tiers["server"])
         for name in ("flows.jsonl", "capture.har", "mitmproxy.har"):

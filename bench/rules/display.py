@@ -48,6 +48,7 @@ class DisplayRule(Rule):
         self._mismatch_since: dict[str, float] = {}
         self._reported: set[str] = set()
         self._win: dict[str, Window] = {}
+        self._seen = observation_lag(ctx.meta)  # the meta is fixed for the whole trace
 
     # Subclasses provide these.
     def truth(self, ds) -> Any:
@@ -93,7 +94,7 @@ class DisplayRule(Rule):
         since = self._mismatch_since.setdefault(dev, t)
         if dev in self._reported:
             return  # one violation per mismatch stretch
-        seen = observation_lag(self.ctx.meta)
+        seen = self._seen
         lag = self.p["display_lag_s"] + seen
         # running_since is set whenever the app is running (state.py); 0.0 is a time.
         started = ds.running_since if ds.running_since is not None else t

@@ -70,33 +70,43 @@ OBSERVABLE: dict[str, tuple[str, str]] = {
 # their passes empty.
 INFERRED_ALONE = frozenset({"planado.no_overpoll"})
 
+# Server-tier rules that read the app log too (the device's own view: its snapshot).
+SERVER_AND_APP_LOG = frozenset({"core.converge"})
+
+# Where docs/checking.md holds the table (python -m bench.rules.observable rewrites it).
+BEGIN, END = "<!-- traffic-table -->", "<!-- /traffic-table -->"
 _SERVER_KINDS = ("dispatch", "srv_record", "srv_apply", "srv_push", "srv_snapshot")
+
+
+def _on_traffic(rule_id: str, meta: dict[str, Any] | None) -> tuple[str, str, bool] | None:
+    """(tier, need, the trace has an app log) for a rule of a traffic trace, else None."""
+    if not meta or meta.get("source") != "traffic" or rule_id not in OBSERVABLE:
+        return None
+    tier, need = OBSERVABLE[rule_id]
+    return tier, need, bool((meta.get("capture") or {}).get("app_log"))
 
 
 def forced_na(rule_id: str, meta: dict[str, Any] | None) -> bool:
     """Whether a traffic trace cannot judge ``rule_id`` at all (its verdict would be a guess)."""
-    if not meta or meta.get("source") != "traffic" or rule_id not in OBSERVABLE:
+    found = _on_traffic(rule_id, meta)
+    if found is None:
         return False
-    tier = OBSERVABLE[rule_id][0]
-    has_log = bool((meta.get("capture") or {}).get("app_log"))
+    tier, _, has_log = found
     return tier == "device" or (tier == "app_log" and not has_log
                                 and rule_id not in INFERRED_ALONE)
 
 
 def traffic_why(rule_id: str, meta: dict[str, Any] | None, kinds: set[str]) -> str | None:
     """Why ``rule_id`` judged nothing on a traffic trace, when it is for lack of a source."""
-    if not meta or meta.get("source") != "traffic" or rule_id not in OBSERVABLE:
+    found = _on_traffic(rule_id, meta)
+    if found is None:
         return None
-    tier, need = OBSERVABLE[rule_id]
+    tier, need, has_log = found
     if tier == "device":
         return f"not judged on a traffic trace: needs {need}"
-    has_log = bool((meta.get("capture") or {}).get("app_log"))
-    has_server = any(k in kinds for k in _SERVER_KINDS)
-    if tier == "server" and not has_server:
+    if tier == "server" and not any(k in kinds for k in _SERVER_KINDS):
         return f"traffic trace without the server's side: needs {need}"
-    if tier in ("app_log", "server") and not has_log and rule_id not in (
-            "planado.push_sent", "planado.push_delivered", "planado.push_scope",
-            "core.scope", "core.exactly_once"):
+    if not has_log and (tier == "app_log" or rule_id in SERVER_AND_APP_LOG):
         return f"traffic trace without an app log: needs {need}"
     return None
 
@@ -123,9 +133,6 @@ def main() -> None:
     text = path.read_text()
     start, end = text.index(BEGIN) + len(BEGIN), text.index(END)
     path.write_text(text[:start] + "\n" + traffic_table() + "\n" + text[end:])
-
-
-BEGIN, END = "<!-- traffic-table -->", "<!-- /traffic-table -->"
 
 if __name__ == "__main__":
     main()

@@ -10,7 +10,7 @@ start or the end. The judgement itself lives in :mod:`bench.rules.display`.
 from __future__ import annotations
 
 from bench.rules.base import fmt_t, register
-from bench.rules.display import DisplayRule, observation_lag
+from bench.rules.display import DisplayRule
 
 # "equals the start or end time (±0.5 s)"; the boundary itself matches.
 TIME_TOLERANCE_S = 0.5
@@ -39,7 +39,7 @@ class LastSyncTime(DisplayRule):
         if truth is None or shown is None:
             return truth is None and shown is None
         start, end, _ = truth
-        tol = TIME_TOLERANCE_S + observation_lag(self.ctx.meta)
+        tol = TIME_TOLERANCE_S + self._seen
         return abs(shown - start) <= tol or abs(shown - end) <= tol
 
     def describe(self, dev, shown, truth) -> str:

@@ -194,6 +194,29 @@ def test_a_rule_the_traffic_cannot_judge_says_which_source_it_lacks():
     assert v["planado.unsent_count"].verdict == "n/a"
     assert "without an app log" in v["planado.unsent_count"].why
     assert "without the server's side" in v["planado.push_sent"].why
+    # Judgeable on an assumed "opened" alone, it would pass empty: n/a, and why.
+    assert v["planado.sync_on_open"].verdict == "n/a"
+    assert "without an app log" in v["planado.sync_on_open"].why
+    assert "app log" in v["core.converge"].why  # the server's side is missing first
+
+
+def test_display_rules_allow_the_trace_s_observation_lag():
+    """A last-sync time shown 1.5 s after the wire saw the sync end: a mismatch on a
+    device's own trace, within a capture's observation lag."""
+    body = [{"t": 0, "ev": "link", "dev": "w1", "class": "3g"},
+            {"t": 0, "ev": "app", "dev": "w1", "state": "opened"},
+            {"t": 1, "ev": "sync_start", "dev": "w1", "sync": "s1", "trigger": "open"},
+            {"t": 2, "ev": "sync_end", "dev": "w1", "sync": "s1", "ok": True},
+            {"t": 3.5, "ev": "last_sync", "dev": "w1", "at": 3.5},
+            {"t": 60, "ev": "unsent", "dev": "w1", "n": 0}]
+    pol = get_policy("planado")
+
+    def verdict(meta):
+        return {r.id: r.verdict for r in check_events(body, pol, meta=meta)}[
+            "planado.last_sync_time"]
+
+    assert verdict({"policy": "planado"}) == "fail"
+    assert verdict({"policy": "planado", "observation_lag_s": 2.0}) == "pass"
 
 
 @pytest.mark.parametrize("data,where", [

@@ -63,6 +63,16 @@ def test_worker_change_on_other_workers_record_is_refused(client, world):
     assert rec["fields"]["title"] == world["jb"] and rec["version"] == 1
 
 
+def test_saved_at_is_accepted_and_stores_nothing(client, world):
+    # docs/protocol.md: "saved_at ... The server stores nothing of it".
+    ch = {"change": "c-saved", "record": world["ja"], "kind": "text", "base_version": 1,
+          "fields": {"note": "n"}, "saved_at": 1_800_000_000.25}
+    r = client.post("/v1/sync", json=body(world["a"], [ch]), headers=auth(world["ta"]))
+    assert r.status_code == 200 and r.json()["acks"][0]["version"] == 2
+    rec = client.get(f"/v1/web/jobs/{world['ja']}", headers=world["d"]).json()
+    assert "saved_at" not in rec["fields"] and rec["fields"]["note"] == "n"
+
+
 def test_worker_cannot_sync_as_another_device(client, world):
     r = client.post("/v1/sync", json=body(world["b"]), headers=auth(world["ta"]))
     assert r.status_code == 403 and r.json()["where"] == "device"
@@ -107,6 +117,9 @@ def test_dispatcher_endpoints_refuse_workers(client, world):
      b' "record": "r", "kind": "photo", "base_version": 1}]}', "changes[0].file"),
     (b'{"device": "D", "cursor": null, "mode": "download", "changes": [{"change": "c",'
      b' "record": "r", "kind": "text", "base_version": 1, "fields": {"a": 1}}]}', "changes"),
+    (b'{"device": "D", "cursor": null, "mode": "full", "changes": [{"change": "c",'
+     b' "record": "r", "kind": "text", "base_version": 1, "fields": {"a": 1},'
+     b' "saved_at": "yesterday"}]}', "changes[0].saved_at"),
 ])
 def test_malformed_sync_is_400_naming_where_and_stores_nothing(client, world, payload, where):
     payload = payload.replace(b'"D"', f'"{world["a"]}"'.encode())
