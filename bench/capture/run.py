@@ -303,18 +303,19 @@ class Session:
         self.echo(f"capture: {len(entries)} flows; trace {trace}, HAR {cfg.out / 'capture.har'}")
         if not cfg.check:
             return 0
-        return check_and_report(trace, cfg.policy, cfg.out, echo=self.echo)
+        return check_and_report(trace, cfg.policy, cfg.out / "report", echo=self.echo)
 
 
-def check_and_report(trace: Path, policy: str, out: Path, *, echo: Any) -> int:
-    """Check a capture's trace, print the verdicts, write ``out/report``; the check's exit status."""
+def check_and_report(trace: Path, policy: str, report_dir: Path, *, echo: Any) -> int:
+    """Check a capture's trace, print the verdicts, write its report into ``report_dir``;
+    the check's exit status."""
     from bench.report.write import write_check_report
     from bench.rules.checker import check_trace_file
     from bench.rules.render import table
 
     name, results, meta = check_trace_file(trace, policy)
     print(table(name, results, source=str(trace)))
-    report = write_check_report(out / "report", trace, name, results, meta)
+    report = write_check_report(report_dir, trace, name, results, meta)
     echo(f"capture: report {report}")
     if results and all(r.verdict == "n/a" for r in results):
         echo(f"capture: nothing to judge: every rule of {name} is n/a (no traffic the mapping "

@@ -51,7 +51,7 @@ def test_import_har_writes_a_trace_and_checks_it(tmp_path, capsys):
     captured = capsys.readouterr()
     assert "PASS  planado.cadence" in captured.out
     assert "10 entries, 1 devices" in captured.err
-    assert (tmp_path / "trace-report").is_dir()
+    assert (tmp_path / "trace-report" / "index.html").is_file()
 
 
 def test_import_har_of_an_overpolling_app_fails(tmp_path, capsys):
