@@ -28,11 +28,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-plots", action="store_true",
                    help="write verdicts, JUnit and metrics only (no plots, no HTML)")
     p.add_argument("--quiet", action="store_true", help="no progress line")
+    p.add_argument("--shards", type=positive_arg(int), metavar="N",
+                   help="split the fleet into N independent shards run in parallel worker "
+                        "processes, then merge traces, verdicts and metrics (docs/simulation.md)")
+    p.add_argument("--dask", metavar="ADDRESS",
+                   help="run the shards on this Dask distributed scheduler (tcp://host:8786; "
+                        "needs --shards and the 'dask' extra; --out on a shared filesystem)")
     p.set_defaults(func=run)
 
 
 def progress_line(name: str, devices: int, now: float, end: float, wall_s: float) -> str:
-    """``simulating NAME: 40% 1,200 of 3,000 device-hours, 310 device-h/s, ETA 6 s``."""
+    """``simulating NAME: 40% 1,200 of 3,000 device-hours, 310 device-h/s, ETA 6 s``
+    (a sharded run's NAME says how many: ``planado-day (4 shards)``)."""
     pct = int(100 * now / end) if end else 100
     done, total = devices * now / 3600.0, devices * end / 3600.0
     rate = done / wall_s if wall_s > 0 else 0.0
@@ -96,19 +103,39 @@ def run(args: argparse.Namespace) -> int:
                                   duration="--hours" if args.hours else "duration")
     if problem:
         raise UsageError(f"{args.scenario}: {problem}")
+    from bench.sim.partition import ShardError
+
+    shards = None
+    if args.dask and not args.shards:
+        raise UsageError("--dask needs --shards N (how many shards to run on the cluster)")
+    if args.shards:
+        from bench.sim.partition import partition
+        from bench.sim.shards import ShardedRun
+
+        try:
+            partition(sc, args.shards)  # a split that cannot be made is refused before any work
+        except ShardError as exc:
+            raise UsageError(f"{args.scenario}: {exc}") from None
+        shards = ShardedRun(shards=args.shards, dask=args.dask)
+    label = sc.name if not args.shards else f"{sc.name} ({args.shards} shards)"
     out = Path(args.out) if args.out else Path("reports") / f"{sc.name}-{sc.seed}"
     trace = Path(args.trace) if args.trace else out / "trace.jsonl"
     try:
         out.mkdir(parents=True, exist_ok=True)
         trace.parent.mkdir(parents=True, exist_ok=True)
-        result = simulate(sc, trace=trace,
-                          progress=None if args.quiet else _progress(sc.name, sc.n_devices))
+        result = simulate(sc, trace=trace, shards=shards,
+                          progress=None if args.quiet else _progress(label, sc.n_devices))
     except OSError as exc:
         raise UsageError(f"cannot write {exc.filename or out}: {exc.strerror or exc}") from None
+    except ShardError as exc:  # a shard that failed or died, or an unreachable cluster: named
+        raise UsageError(str(exc).splitlines()[0]) from None
     print(table(sc.policy, result.results, source=f"{sc.name} (seed {sc.seed})"))
     m = result.metrics
     print(f"{m['devices']} devices x {m['hours']:g} h + {m['settle_s']:g} s settle: "
           f"{m['events']} events, {m['syncs']} syncs, {m['wall_s']:g} s wall")
+    if m.get("shards"):
+        print(f"{m['shards']} shards: devices {m['shard_devices']}, wall s {m['shard_wall_s']}, "
+              f"peak MB {m['shard_peak_mb']}")
     write_outputs(out, result, trace_path=trace, plots=not args.no_plots)
     print(f"report: {out}/")
     if result.problems:

@@ -31,12 +31,14 @@ Draw = tuple[Any, ...]
 
 
 def dispatcher_draws(spec: DispatcherSpec, devices: Sequence[str], rng: Any,
-                     jobs_of: Callable[[str], Sequence[str]]) -> Iterator[Draw]:
+                     jobs_of: Callable[[str], Sequence[str]], *, suffix: str = "") -> Iterator[Draw]:
+    """The draws for ``devices``; ``suffix`` ends every job and file id it makes
+    (a shard's ``.s2``, so shards of one fleet never name the same record)."""
     n_job = 0
     for dev in devices:
         for _ in range(spec.jobs_at_start):
             n_job += 1
-            yield ("op", "create", f"job-{n_job}", dev, {"status": "new"})
+            yield ("op", "create", f"job-{n_job}{suffix}", dev, {"status": "new"})
     ops = (("create", spec.create_per_h), ("edit", spec.edit_per_h),
            ("status", spec.status_per_h), ("attach", spec.attach_per_h))
     total_per_h = sum(r for _, r in ops)
@@ -57,7 +59,7 @@ def dispatcher_draws(spec: DispatcherSpec, devices: Sequence[str], rng: Any,
         jobs = list(jobs_of(dev))
         if op == "create" or not jobs:
             n_job += 1
-            yield ("op", "create", f"job-{n_job}", dev, {"status": "new"})
+            yield ("op", "create", f"job-{n_job}{suffix}", dev, {"status": "new"})
             continue
         job = jobs[int(rng.random() * len(jobs))]
         if op == "edit":
@@ -68,4 +70,4 @@ def dispatcher_draws(spec: DispatcherSpec, devices: Sequence[str], rng: Any,
         else:
             n_file += 1
             yield ("op", "attach", job, dev,
-                   {"file": f"att-{n_file}", "nbytes": max(1, int(spec.attach_bytes.sample(rng)))})
+                   {"file": f"att-{n_file}{suffix}", "nbytes": max(1, int(spec.attach_bytes.sample(rng)))})

@@ -44,6 +44,7 @@ from bench.scenario.people import PRESETS as BEHAVIOURS
 from bench.scenario.rng import DeviceRandom, stream
 from bench.sim import mobility, people
 from bench.sim.device import Device, _call
+from bench.sim.partition import Shard
 from bench.sim.push import PushService
 from bench.sim.queue import ServiceQueue
 from bench.sim.server import ServerModel
@@ -76,10 +77,17 @@ def trace_meta(sc: Scenario) -> dict[str, Any]:
 
 
 class Fleet:
-    def __init__(self, scenario: Scenario, *, writer: Any = None, check: bool = True) -> None:
+    """One SimPy run of ``scenario``'s fleet, or of one ``shard`` of it
+    (:mod:`bench.sim.partition`: its devices, its workers, its own streams)."""
+
+    def __init__(self, scenario: Scenario, *, writer: Any = None, check: bool = True,
+                 shard: Shard | None = None) -> None:
         sc = self.scenario = scenario
+        self.shard = shard or Shard(index=0, count=1, devices=frozenset(), workers=sc.server.workers)
         self.env = simpy.Environment()
         self.meta = trace_meta(sc)
+        if self.shard.count > 1:
+            self.meta["shards"] = self.shard.count  # an extension: how the fleet was split
         self.checker = Checker(get_rule_policy(sc.policy), meta=self.meta) if check else None
         self.writer = writer
         if writer is not None:
@@ -91,10 +99,11 @@ class Fleet:
         self.settling = False
         smut = get_server_mutant(sc.server.mutant)
         pmut = get_server_mutant(sc.push.mutant) if sc.push.mutant else smut
-        self.queue = ServiceQueue(workers=sc.server.workers, service=sc.server.service_s,
-                                  rng=random.Random(f"{sc.seed}/queue"))
+        stream_of = self.shard.stream
+        self.queue = ServiceQueue(workers=self.shard.workers, service=sc.server.service_s,
+                                  rng=random.Random(stream_of(sc.seed, "queue")))
         self.push_service = PushService(delay=sc.push.delay_s, ttl_s=sc.push.ttl_s,
-                                        rng=random.Random(f"{sc.seed}/push"), later=self.later,
+                                        rng=random.Random(stream_of(sc.seed, "push")), later=self.later,
                                         mutant=pmut)
         self.devices: dict[str, Device] = {}
         self.behaving: list[str] = []  # devices driven by a behaviour preset
@@ -108,7 +117,10 @@ class Fleet:
     def _build_devices(self) -> None:
         sc = self.scenario
         env = self.env
+        mine = self.shard.devices if self.shard.count > 1 else None
         for spec in device_specs(sc):
+            if mine is not None and spec.id not in mine:
+                continue
             rng = DeviceRandom(f"{sc.seed}/{spec.id}")
             eng = Engine(device=spec.id, policy=get_client_policy(spec.client), rng=rng, start=0.0)
             dev = Device(self, spec.id, eng, rng, push_enabled=spec.push)
@@ -182,9 +194,10 @@ class Fleet:
         sc = self.scenario
         env = self.env
         wall0 = time.perf_counter()
-        if sc.dispatch:
+        if sc.dispatch and self.shard.index == 0:  # scripted operations: the first shard's
             env.process(people.dispatch_steps(self, sc.dispatch))
-        env.process(people.dispatcher(self, random.Random(f"{sc.seed}/dispatcher")))
+        env.process(people.dispatcher(self, random.Random(self.shard.stream(sc.seed, "dispatcher")),
+                                      suffix=self.shard.tag))
         end = sc.duration_s + sc.settle_s
         # The settle window's moments (bench.scenario.settle); the snapshots come
         # after the clock has run to the end.
@@ -230,9 +243,19 @@ def expect_problems(sc: Scenario, results: list[RuleResult]) -> list[str]:
     return list(unmet(results, sc.expect))
 
 
-def simulate(scenario: Scenario, *, trace: Any = None, progress: Any = None) -> SimResult:
-    """Run ``scenario`` with every rule online; ``trace``: a path or binary stream."""
+def simulate(scenario: Scenario, *, trace: Any = None, progress: Any = None,
+             shards: Any = None) -> SimResult:
+    """Run ``scenario`` with every rule online; ``trace``: a path or binary stream.
+
+    ``shards``: a :class:`bench.sim.shards.ShardedRun` splits the fleet into
+    shards run in parallel (``trace`` must then be a path, or None).
+    """
     from bench.trace import TraceWriter
+
+    if shards is not None:
+        from bench.sim.shards import simulate_sharded
+
+        return simulate_sharded(scenario, shards, trace=trace, progress=progress)
 
     if trace is None:
         return Fleet(scenario).run(progress)

@@ -91,13 +91,13 @@ def dispatch_steps(fleet: SimFleet, timeline: tuple[DispatchStep, ...]) -> Gener
         fleet.dispatch(d.op, d.record, d.assignee, status=d.status, file=d.file, nbytes=d.bytes)
 
 
-def dispatcher(fleet: SimFleet, rng: Any) -> Generator[Any, Any, None]:
+def dispatcher(fleet: SimFleet, rng: Any, *, suffix: str = "") -> Generator[Any, Any, None]:
     """SimPy process: random dispatcher work at the scenario's per-device rates
     (the draws: bench.scenario.dispatch, shared with real runs)."""
     env = fleet.env
     scope = fleet.server.scope
     for draw in dispatcher_draws(fleet.scenario.dispatcher, fleet.behaving, rng,
-                                 lambda dev: scope.get(dev, ())):
+                                 lambda dev: scope.get(dev, ()), suffix=suffix):
         if draw[0] == "wait":
             yield env.timeout(draw[1])
             if fleet.settling:
