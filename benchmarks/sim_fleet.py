@@ -2,7 +2,12 @@
 
     python benchmarks/sim_fleet.py --devices 10000 --hours 24
     python benchmarks/sim_fleet.py --quick
-    python benchmarks/sim_fleet.py --devices 100000 --hours 1      # memory mode
+    python benchmarks/sim_fleet.py --devices 10000 --hours 24 --shards 2
+    python benchmarks/sim_fleet.py --devices 100000 --hours 24 --shards 2 --no-floor  # memory
+
+``--shards S`` runs the fleet as S shards in worker processes
+(bench.sim.shards); the floor stays one process, so the ratio shows what the
+shards buy on this machine.
 
 The fleet is ``scenarios/planado-day.yaml`` resized to ``--devices`` and
 ``--hours`` (plus its settle window), run with the rule checker fed every
@@ -62,23 +67,29 @@ def floor(devices: int, span_s: float) -> float:
     return time.perf_counter() - t0
 
 
-def fleet(devices: int, hours: float, seed: int | None, progress: bool):
+def fleet(devices: int, hours: float, seed: int | None, progress: bool, shards: int = 0):
     from bench.scenario import load_scenario
     from bench.sim import Fleet
 
     sc = load_scenario(SCENARIO).with_overrides(devices=devices, hours=hours, seed=seed)
     workers = max(sc.server.workers, -(-devices // DEVICES_PER_WORKER))
     sc = sc.but(server=dataclasses.replace(sc.server, workers=workers))
-    t0 = time.perf_counter()
-    f = Fleet(sc)
-    build = time.perf_counter() - t0
-
     def show(now, end, events):
         sys.stderr.write(f"\r  fleet: {100 * now / end:5.1f}%  events={events}  "
                          f"peak={peak_mb():.0f} MB")
         sys.stderr.flush()
 
-    result = f.run(show if progress else None)
+    t0 = time.perf_counter()
+    if shards:
+        from bench.sim import simulate
+        from bench.sim.shards import ShardedRun
+
+        result = simulate(sc, shards=ShardedRun(shards=shards), progress=show if progress else None)
+        build = 0.0
+    else:
+        f = Fleet(sc)
+        build = time.perf_counter() - t0
+        result = f.run(show if progress else None)
     if progress:
         sys.stderr.write("\n")
     return sc, result, build, time.perf_counter() - t0
@@ -93,13 +104,15 @@ def main(argv: list[str] | None = None) -> int:
                     help=f"{QUICK_DEVICES} devices x {QUICK_HOURS} h (a smoke run)")
     ap.add_argument("--no-floor", action="store_true", help="skip the floor (memory mode)")
     ap.add_argument("--progress", action="store_true", help="progress on stderr")
+    ap.add_argument("--shards", type=int, default=0, help="run as S shards in worker processes")
     args = ap.parse_args(argv)
     if args.quick:
         args.devices, args.hours = QUICK_DEVICES, QUICK_HOURS
     if args.devices < 1 or args.hours <= 0:
         ap.error("--devices and --hours must be positive")
 
-    sc, result, build_s, fleet_s = fleet(args.devices, args.hours, args.seed, args.progress)
+    sc, result, build_s, fleet_s = fleet(args.devices, args.hours, args.seed, args.progress,
+                                         args.shards)
     span = sc.duration_s + sc.settle_s
     floor_s = None if args.no_floor else floor(args.devices, span)
     m = result.metrics
@@ -111,7 +124,9 @@ def main(argv: list[str] | None = None) -> int:
         "fleet_s": round(fleet_s, 3), "build_s": round(build_s, 3),
         "floor_s": None if floor_s is None else round(floor_s, 3),
         "ratio": None if floor_s is None else round(floor_s / fleet_s, 4),
-        "peak_mb": round(peak_mb(), 1),
+        "peak_mb": round(peak_mb(), 1), "shards": args.shards or 1,
+        "shard_peak_mb": m.get("shard_peak_mb", [round(peak_mb(), 1)]),
+        "peak_mb_all": round(peak_mb() + sum(m.get("shard_peak_mb", [])), 1),
         "device_hours_per_s": round(dev_h / fleet_s, 2),
         "events": m["events"], "events_per_s": round(m["events"] / fleet_s),
         "syncs": m["syncs"], "rules_failed": fails,
@@ -123,7 +138,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"floor: plain SimPy, one timeout per device every {FLOOR_INTERVAL_S:g} s: "
               f"{floor_s:.3f} s")
         print(f"ratio (floor / fleet): {out['ratio']}")
-    print(f"peak memory: {out['peak_mb']:.0f} MB; {out['device_hours_per_s']} device-hours "
+    print(f"peak memory: {out['peak_mb']:.0f} MB here, per shard {out['shard_peak_mb']} MB, "
+          f"{out['peak_mb_all']:.0f} MB in all; {out['device_hours_per_s']} device-hours "
           f"per wall second; rules failed: {', '.join(fails) or 'none'}")
     print(json.dumps(out))
     return 0

@@ -176,13 +176,14 @@ def _check_alive(running: dict[int, Any], jobs: list[ShardJob], suspects: set[in
     return dead
 
 
-def _run_dask(jobs: list[ShardJob], progress: _Progress, address: str) -> list[ShardOutcome]:
+def _run_dask(jobs: list[ShardJob], progress: _Progress, address: str,
+              connect_s: float) -> list[ShardOutcome]:
     try:
         from distributed import Client, as_completed
     except ImportError:
         raise ShardError("--dask needs the 'distributed' package: pip install 'syncbench[dask]'") from None
     try:
-        client = Client(address, timeout=f"{DASK_CONNECT_S}s", set_as_default=False)
+        client = Client(address, timeout=f"{connect_s}s", set_as_default=False)
     except (OSError, TimeoutError) as exc:
         raise ShardError(f"--dask {address}: cannot reach the scheduler: {exc}") from None
     outcomes: dict[int, ShardOutcome] = {}
@@ -292,6 +293,7 @@ class ShardedRun:
     shards: int
     dask: str | None = None
     parallel: int | None = None  # local processes at once; default: the cores
+    connect_s: float = DASK_CONNECT_S
     target: Callable[..., ShardOutcome] = field(default=run_shard)
 
 
@@ -311,7 +313,7 @@ def simulate_sharded(sc: Scenario, run: ShardedRun, *, trace: str | Path | None 
     prog = _Progress(shards, sc.duration_s + sc.settle_s, progress)
     try:
         if run.dask:
-            outs = _run_dask(jobs, prog, run.dask)
+            outs = _run_dask(jobs, prog, run.dask, run.connect_s)
         else:
             parallel = max(1, min(run.parallel or os.cpu_count() or 1, len(jobs)))
             outs = _run_local(jobs, prog, parallel, run.target)

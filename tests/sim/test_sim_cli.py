@@ -80,3 +80,24 @@ def test_progress_gives_device_hours_rate_and_eta_and_is_quiet_in_ci():
     assert len(lines) == 10 and lines[-1].startswith("simulating day: 100% 10 of 10 device-hours")
     assert "ETA" in lines[0] and "ETA" not in lines[-1]
     assert _progress("day", 10, out=io.StringIO(), env={"CI": "true"}) is None
+
+
+def test_shards_write_one_merged_report(tmp_path, capsys):
+    out = tmp_path / "rep"
+    assert main(["simulate", "scenarios/planado-day.yaml", "--devices", "8", "--hours", "0.5",
+                 "--quiet", "--no-plots", "--shards", "2", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "8 devices x 0.5 h" in text and "2 shards: devices [4, 4]" in text
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["sim"]["shards"] == 2 and len(metrics["sim"]["shard_peak_mb"]) == 2
+    assert json.loads((out / "trace.jsonl").read_text().split("\n", 1)[0])["shards"] == 2
+    assert not list(out.glob("*.part*"))
+
+
+def test_shards_bad_input_exits_2_with_one_line(tmp_path, capsys):
+    assert main(["simulate", "scenarios/planado-day.yaml", *SMALL, "--shards", "9"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("syncbench simulate: error: scenarios/planado-day.yaml: --shards: 9 shards")
+    assert "\n" not in err
+    assert main(["simulate", "scenarios/planado-day.yaml", *SMALL, "--dask", "tcp://127.0.0.1:1"]) == 2
+    assert "--dask needs --shards N" in capsys.readouterr().err
