@@ -170,16 +170,20 @@ class Engine:
     @property
     def next_deadline(self) -> float | None:
         """When the driver must feed ``Tick``; None when no timer is set."""
-        times = [t for t in (self._auto and self._auto[0], self._save_at, self._file_retry_at)
-                 if t is not None]
-        return min(times) if times else None
+        # Plain comparisons: the driver asks after every input (_settle).
+        best = self._auto[0] if self._auto is not None else None
+        for t in (self._save_at, self._file_retry_at):
+            if t is not None and (best is None or t < best):
+                best = t
+        return best
 
     @property
     def unsent(self) -> int:
         """Changes the user made that the server has not acked (photos included)."""
-        if self.policy.unsent_counts_photos:
-            return len(self.store.outbox)
-        return sum(1 for c in self.store.outbox.values() if not c.is_photo)
+        outbox = self.store.outbox
+        if not outbox or self.policy.unsent_counts_photos:
+            return len(outbox)
+        return sum(1 for c in outbox.values() if not c.is_photo)
 
     @property
     def last_sync(self) -> float | None:
@@ -208,7 +212,7 @@ class Engine:
 
     def handle(self, inp: I.Input) -> list[Action]:
         """Apply one input; return the actions to carry out, in order."""
-        handler = _HANDLERS.get(type(inp))
+        handler = _HANDLER_FNS.get(type(inp))
         if handler is None:
             raise TypeError(f"Engine.handle: not an engine input: {inp!r}")
         if inp.now < self._now:
@@ -216,7 +220,7 @@ class Engine:
                              f"engine's time {self._now}")
         self._now = inp.now
         self._out = []
-        getattr(self, handler)(inp)
+        handler(self, inp)
         self._settle()
         out, self._out = self._out, []
         return out
@@ -245,9 +249,12 @@ class Engine:
 
     def _emit(self, ev: str, **fields: Any) -> None:
         e: dict[str, Any] = {"ev": ev, "t": self._now, "dev": self.device}
-        for k, v in fields.items():
-            if v is not None or k == "at":  # trace.md: last_sync `at` may be null
-                e[k] = v
+        if None in fields.values() and ev != "last_sync":  # trace.md: last_sync `at` may be null
+            for k, v in fields.items():
+                if v is not None:
+                    e[k] = v
+        else:
+            e.update(fields)  # every field set: the common case, one call
         self._out.append(Emit(event=e))
 
     def _jitter(self, a: float, b: float) -> float:
@@ -526,6 +533,9 @@ class Engine:
         if self._file_retry_at is not None and self._file_retry_at > self._now:
             return
         self._file_retry_at = None
+        store = self.store
+        if not store.uploads and (self._downloads_stalled or not store.downloads):
+            return  # nothing waits (most inputs of a day): no queue to build
         cap = self.policy.max_transfers
         waiting = self._queued()
         if cap is not None:
@@ -617,3 +627,6 @@ _HANDLERS: dict[type, str] = {
     I.FileProgress: "_on_file_progress",
     I.FileDone: "_on_file_done",
 }
+
+# The handlers as functions, looked up once per input type (no getattr per input).
+_HANDLER_FNS = {cls: getattr(Engine, name) for cls, name in _HANDLERS.items()}

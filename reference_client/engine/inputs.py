@@ -208,11 +208,17 @@ class SyncResponse(Input):
     def __post_init__(self) -> None:
         Input.__post_init__(self)
         _str(self, "sync", self.sync)
+        # Each item validated itself when it was built (frozen, validating
+        # dataclasses): only its type is checked here, and an empty tuple (most
+        # answers of a day) costs nothing more.
         for name, kind in (("acks", Ack), ("records", ServerRecord), ("files", FileRef)):
             items = getattr(self, name)
-            if not isinstance(items, tuple) or not all(isinstance(i, kind) for i in items):
+            if not isinstance(items, tuple):
                 _fail(self, name, f"must be a tuple of {kind.__name__}")
-        if not isinstance(self.removed, tuple) or not all(type(r) is str for r in self.removed):
+            if items and not all(type(i) is kind or isinstance(i, kind) for i in items):
+                _fail(self, name, f"must be a tuple of {kind.__name__}")
+        removed = self.removed
+        if not isinstance(removed, tuple) or (removed and not all(type(r) is str for r in removed)):
             _fail(self, "removed", "must be a tuple of record ids")
         _str(self, "cursor", self.cursor, optional=True)
 

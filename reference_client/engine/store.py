@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
