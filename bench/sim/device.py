@@ -34,8 +34,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
-from simpy.events import Timeout
-
+from bench.sim.calls import later
 from bench.sim.links import BLACKHOLE, OFFLINE, SHAPED, LinkProfile, profiles
 from bench.sim.ports import SimFleet
 from bench.sim.server import request_bytes
@@ -73,12 +72,6 @@ SYNC_TIMEOUT_S = 30.0
 
 # What the user sees: the engine already wrote it to the trace (`unsent`, `last_sync`).
 _SHOWN = (ShowUnsent, ShowLastSync)
-
-
-def _call(ev: Timeout) -> None:
-    """The callback of every driver timeout: its value is ``(fn, args)``."""
-    fn, args = ev._value
-    fn(*args)
 
 
 class _Xfer:
@@ -119,7 +112,7 @@ class Device:
     # ---- scheduling helpers ---------------------------------------------------
 
     def _later(self, delay: float, fn: Any, *args: Any) -> None:
-        Timeout(self.env, delay, (fn, args)).callbacks.append(_call)
+        later(self.env, delay, fn, *args)
 
     # ---- feeding the engine ----------------------------------------------------
 

@@ -30,7 +30,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import simpy
-from simpy.events import Timeout
 
 from bench.link import mobility as link_mobility
 from bench.rules import Checker, RuleResult
@@ -43,7 +42,8 @@ from bench.scenario.mutants import get_server_mutant
 from bench.scenario.people import PRESETS as BEHAVIOURS
 from bench.scenario.rng import DeviceRandom, stream
 from bench.sim import mobility, people
-from bench.sim.device import Device, _call
+from bench.sim.calls import later
+from bench.sim.device import Device
 from bench.sim.partition import Shard
 from bench.sim.push import PushService
 from bench.sim.queue import ServiceQueue
@@ -141,7 +141,7 @@ class Fleet:
     # ---- services the parts use --------------------------------------------------
 
     def later(self, delay: float, fn: Any, *args: Any) -> None:
-        Timeout(self.env, delay, (fn, args)).callbacks.append(_call)
+        later(self.env, delay, fn, *args)
 
     def emit(self, ev: dict[str, Any]) -> None:
         ev["t"] = round(ev["t"], 6)
