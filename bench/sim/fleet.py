@@ -241,23 +241,3 @@ class Fleet:
 def expect_problems(sc: Scenario, results: list[RuleResult]) -> list[str]:
     """Unmet ``expect:`` entries (:func:`bench.rules.expect.unmet`, as every mode)."""
     return list(unmet(results, sc.expect))
-
-
-def simulate(scenario: Scenario, *, trace: Any = None, progress: Any = None,
-             shards: Any = None) -> SimResult:
-    """Run ``scenario`` with every rule online; ``trace``: a path or binary stream.
-
-    ``shards``: a :class:`bench.sim.shards.ShardedRun` splits the fleet into
-    shards run in parallel (``trace`` must then be a path, or None).
-    """
-    from bench.trace import TraceWriter
-
-    if shards is not None:
-        from bench.sim.shards import simulate_sharded
-
-        return simulate_sharded(scenario, shards, trace=trace, progress=progress)
-
-    if trace is None:
-        return Fleet(scenario).run(progress)
-    with TraceWriter(trace) as w:
-        return Fleet(scenario, writer=w).run(progress)
