@@ -305,8 +305,11 @@ def simulate_sharded(sc: Scenario, run: ShardedRun, *, trace: str | Path | None 
     Raises :class:`ShardError` for a split that cannot be made or a shard that fails.
     """
     t0 = time.perf_counter()
+    if trace is not None and not isinstance(trace, (str, os.PathLike)):
+        raise TypeError("simulate_sharded: trace must be a path (shards write parts beside it)")
     shards = partition(sc, run.shards, flag="--shards")
-    out = Path(trace) if trace is not None else None
+    # Absolute: a Dask worker's working directory is not ours.
+    out = Path(trace).resolve() if trace is not None else None
     jobs = [ShardJob(scenario=sc, shard=s,
                      part=None if out is None else str(out.with_name(f"{out.name}.part{s.index + 1}")))
             for s in shards]
@@ -315,7 +318,7 @@ def simulate_sharded(sc: Scenario, run: ShardedRun, *, trace: str | Path | None 
         if run.dask:
             outs = _run_dask(jobs, prog, run.dask, run.connect_s)
         else:
-            parallel = max(1, min(run.parallel or os.cpu_count() or 1, len(jobs)))
+            parallel = max(1, min(run.parallel or len(os.sched_getaffinity(0)), len(jobs)))
             outs = _run_local(jobs, prog, parallel, run.target)
         if out is not None:
             missing = [j.part for j in jobs if j.part is None or not os.path.exists(j.part)]
