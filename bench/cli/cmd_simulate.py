@@ -31,6 +31,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--shards", type=positive_arg(int), metavar="N",
                    help="split the fleet into N independent shards run in parallel worker "
                         "processes, then merge traces, verdicts and metrics (docs/simulation.md)")
+    p.add_argument("--shard-memory-mb", type=positive_arg(int), metavar="MB",
+                   help="cap each local shard process's memory; a shard past it fails, named")
     p.add_argument("--dask", metavar="ADDRESS",
                    help="run the shards on this Dask distributed scheduler (tcp://host:8786; "
                         "needs --shards and the 'dask' extra; --out on a shared filesystem)")
@@ -108,6 +110,8 @@ def run(args: argparse.Namespace) -> int:
     shards = None
     if args.dask and not args.shards:
         raise UsageError("--dask needs --shards N (how many shards to run on the cluster)")
+    if args.shard_memory_mb and not args.shards:
+        raise UsageError("--shard-memory-mb needs --shards N")
     if args.shards:
         from bench.sim.partition import partition
         from bench.sim.shards import ShardedRun
@@ -116,7 +120,7 @@ def run(args: argparse.Namespace) -> int:
             partition(sc, args.shards)  # a split that cannot be made is refused before any work
         except ShardError as exc:
             raise UsageError(f"{args.scenario}: {exc}") from None
-        shards = ShardedRun(shards=args.shards, dask=args.dask)
+        shards = ShardedRun(shards=args.shards, dask=args.dask, memory_mb=args.shard_memory_mb)
     label = sc.name if not args.shards else f"{sc.name} ({args.shards} shards)"
     out = Path(args.out) if args.out else Path("reports") / f"{sc.name}-{sc.seed}"
     trace = Path(args.trace) if args.trace else out / "trace.jsonl"

@@ -98,12 +98,21 @@ def _peak_mb() -> float:
 # ---- running the shards --------------------------------------------------------
 
 
-def _child(target: Callable[..., ShardOutcome], job: ShardJob, q: Any) -> None:
+def _child(target: Callable[..., ShardOutcome], job: ShardJob, q: Any,
+           memory_mb: int | None = None) -> None:
     """A worker process: run one shard, reporting progress and the outcome on ``q``."""
     i = job.shard.index
     try:
+        if memory_mb:
+            # The shard's address space, capped: past it an allocation fails in
+            # this process (a MemoryError, named below), not the machine.
+            cap = memory_mb * 1024 * 1024
+            resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
         out = target(job, lambda now, end, events: q.put(("progress", i, now, end, events)))
         q.put(("done", i, out))
+    except MemoryError:
+        q.put(("error", i, f"MemoryError: it needed more than --shard-memory-mb {memory_mb} "
+                           f"(more shards, or a higher cap)"))
     except BaseException as exc:  # noqa: BLE001 - every failure goes to the parent, named
         last = traceback.format_exception_only(type(exc), exc)[-1].strip()
         q.put(("error", i, f"{last}\n{traceback.format_exc()}"))
@@ -128,7 +137,7 @@ class _Progress:
 
 
 def _run_local(jobs: list[ShardJob], progress: _Progress, parallel: int,
-               target: Callable[..., ShardOutcome]) -> list[ShardOutcome]:
+               target: Callable[..., ShardOutcome], memory_mb: int | None) -> list[ShardOutcome]:
     ctx = multiprocessing.get_context("spawn")  # no forked copy of the parent's state
     q = ctx.Queue()
     pending = list(jobs)
@@ -139,7 +148,7 @@ def _run_local(jobs: list[ShardJob], progress: _Progress, parallel: int,
         while pending or running:
             while pending and len(running) < parallel:
                 job = pending.pop(0)
-                p = ctx.Process(target=_child, args=(target, job, q), daemon=True,
+                p = ctx.Process(target=_child, args=(target, job, q, memory_mb), daemon=True,
                                 name=f"syncbench-{job.shard.name.replace(' ', '-')}")
                 p.start()
                 running[job.shard.index] = p
@@ -294,6 +303,9 @@ class ShardedRun:
     dask: str | None = None
     parallel: int | None = None  # local processes at once; default: the cores
     connect_s: float = DASK_CONNECT_S
+    # Each local worker's address space in MiB (None: no cap). Dask workers
+    # have their own (dask-worker --memory-limit).
+    memory_mb: int | None = None
     target: Callable[..., ShardOutcome] = field(default=run_shard)
 
 
@@ -319,7 +331,7 @@ def simulate_sharded(sc: Scenario, run: ShardedRun, *, trace: str | Path | None 
             outs = _run_dask(jobs, prog, run.dask, run.connect_s)
         else:
             parallel = max(1, min(run.parallel or len(os.sched_getaffinity(0)), len(jobs)))
-            outs = _run_local(jobs, prog, parallel, run.target)
+            outs = _run_local(jobs, prog, parallel, run.target, run.memory_mb)
         if out is not None:
             missing = [j.part for j in jobs if j.part is None or not os.path.exists(j.part)]
             if missing:

@@ -101,3 +101,5 @@ def test_shards_bad_input_exits_2_with_one_line(tmp_path, capsys):
     assert "\n" not in err
     assert main(["simulate", "scenarios/planado-day.yaml", *SMALL, "--dask", "tcp://127.0.0.1:1"]) == 2
     assert "--dask needs --shards N" in capsys.readouterr().err
+    assert main(["simulate", "scenarios/planado-day.yaml", *SMALL, "--shard-memory-mb", "100"]) == 2
+    assert "--shard-memory-mb needs --shards N" in capsys.readouterr().err

@@ -172,3 +172,21 @@ def test_an_unreachable_dask_scheduler_is_a_clear_error():
     with pytest.raises(ShardError, match=f"--dask tcp://127.0.0.1:{port}: cannot reach"):
         simulate(_day(devices=8), shards=ShardedRun(shards=2, dask=f"tcp://127.0.0.1:{port}",
                                                     connect_s=1))
+
+
+def grow_past_the_cap(job, progress=None):
+    hog = bytearray(400 * 2**20)  # more than the cap below, whatever the process maps already
+    return run_shard(job, progress) if hog else None
+
+
+def test_a_shard_over_its_memory_cap_fails_naming_the_cap():
+    with pytest.raises(ShardError, match=r"shard \d of 2 failed: MemoryError: .*--shard-memory-mb 300"):
+        simulate(_day(devices=8), shards=ShardedRun(shards=2, memory_mb=300,
+                                                    target=grow_past_the_cap))
+
+
+def test_a_generous_memory_cap_changes_nothing(tmp_path):
+    a, b = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    simulate(_day(devices=8), trace=a, shards=ShardedRun(shards=2))
+    simulate(_day(devices=8), trace=b, shards=ShardedRun(shards=2, memory_mb=4096))
+    assert a.read_bytes() == b.read_bytes()
