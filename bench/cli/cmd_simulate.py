@@ -92,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
     # Sizes are checked before the scenario is even read: --devices 10**9
     # must not build a billion device ids first.
     problem = limits.size_problem(args.devices or 0, (args.hours or 0) * 3600.0,
-                                  devices="--devices", duration="--hours")
+                                  devices="--devices", duration="--hours", shards=args.shards or 1)
     if problem:
         raise UsageError(problem)
     try:
@@ -102,7 +102,8 @@ def run(args: argparse.Namespace) -> int:
     sc = sc.with_overrides(devices=args.devices, hours=args.hours, seed=args.seed)
     problem = limits.size_problem(sc.n_devices, sc.duration_s,
                                   devices="--devices" if args.devices else "devices",
-                                  duration="--hours" if args.hours else "duration")
+                                  duration="--hours" if args.hours else "duration",
+                                  shards=args.shards or 1)
     if problem:
         raise UsageError(f"{args.scenario}: {problem}")
     from bench.sim.partition import ShardError
