@@ -94,8 +94,7 @@ class NoLoss(Rule):
                 if why is None:
                     self.passed()
                 else:
-                    dev = w.who.rsplit(" of ", 1)[-1] if w.who.startswith("change ") else None
-                    self.fail(w.t, dev, f"server fault: the server {led.describe(w)}, "
+                    self.fail(w.t, w.by, f"server fault: the server {led.describe(w)}, "
                                         f"but on {rid} {why}")
             if len(ws) > rec["version"]:
                 self.fail(rec["t"], None, f"server fault: {rid} is at v{rec['version']:g} on the "

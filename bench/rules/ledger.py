@@ -17,27 +17,53 @@ own trace:
 
 A write whose version is unknown (an ack without ``version``, a dispatch
 without it) makes the record's order, and so its count, unjudgeable; its
-fields are then not judged either. Memory: one entry per write.
+fields are then not judged either.
+
+Memory: one small entry per write, kept for the whole trace (it is judged
+against the reading at the end), so a write holds references, not copies:
+its fields are the event's own (the ledger never changes them), a status
+write shares one mapping per status value, and "who" wrote it is spelled out
+only when a message needs it. A fleet-day writes some 45 times a device.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 from bench.rules.base import fmt_t
+
+_NO_FIELDS: Mapping[str, Any] = MappingProxyType({})
+_STATUS_FIELDS: dict[Any, Mapping[str, Any]] = {}  # status value -> {"status": value}
+
+
+def _status(value: Any) -> Mapping[str, Any]:
+    m = _STATUS_FIELDS.get(value)
+    if m is None:
+        m = _STATUS_FIELDS[value] = MappingProxyType({"status": value})
+    return m
 
 
 @dataclass(slots=True)
 class Write:
     t: float
-    who: str  # "change w1-c3 of w1" / "the dispatcher's edit"
+    by: str | None  # the device whose change it is; None: the dispatcher
+    what: str  # the change id, or the dispatcher's operation
     record: str
-    fields: dict[str, Any] = field(default_factory=dict)
+    fields: Mapping[str, Any] = field(default_factory=lambda: _NO_FIELDS)  # never changed
     file: str | None = None
     sha256: str | None = None
     version: int | float | None = None
     done: bool = False  # applied as far as the bench can tell (acked, or answered)
+
+    @property
+    def who(self) -> str:
+        """``change w1-c3 of w1`` / ``the dispatcher's edit of job-1``."""
+        if self.by is not None:
+            return f"change {self.what} of {self.by}"
+        return f"the dispatcher's {self.what} of {self.record}"
 
 
 class Ledger:
@@ -45,36 +71,39 @@ class Ledger:
 
     def __init__(self) -> None:
         self.writes: dict[str, list[Write]] = {}
-        self._edits: dict[tuple[str, str], Write] = {}  # (dev, change) -> its write
+        self._edits: dict[str, dict[str, Write]] = {}  # dev -> change -> its write
         self.records: dict[str, dict[str, Any]] = {}  # last srv_record per record
         self.acked_twice: list[tuple[float, str, str, Any, Any]] = []
 
     def dispatch(self, ev: dict[str, Any]) -> None:
         op = ev["op"]
-        fields = dict(ev.get("fields") or {})
-        if op in ("create", "status") and ev.get("status") is not None:
-            fields.setdefault("status", ev["status"])
-        w = Write(t=ev["t"], who=f"the dispatcher's {op} of {ev['record']}", record=ev["record"],
-                  fields=fields, file=ev.get("file") if op == "attach" else None,
+        fields = ev.get("fields") or _NO_FIELDS
+        if op in ("create", "status") and ev.get("status") is not None and "status" not in fields:
+            fields = {**fields, "status": ev["status"]} if fields else _status(ev["status"])
+        w = Write(t=ev["t"], by=None, what=op, record=ev["record"], fields=fields,
+                  file=ev.get("file") if op == "attach" else None,
                   version=ev.get("version"), done=True)
         self.writes.setdefault(ev["record"], []).append(w)
 
     def edit(self, ev: dict[str, Any], dev: str) -> None:
         kind = ev["kind"]
         if kind == "text":
-            fields = dict(ev.get("fields") or {})
+            fields = ev.get("fields") or _NO_FIELDS
         elif kind == "status" and ev.get("status") is not None:
-            fields = {"status": ev["status"]}
+            fields = _status(ev["status"])
         else:
-            fields = {}
-        w = Write(t=ev["t"], who=f"change {ev['change']} of {dev}", record=ev["record"],
-                  fields=fields, file=ev["change"] if kind == "photo" else None,
-                  sha256=ev.get("sha256"))
-        self._edits[(dev, ev["change"])] = w
+            fields = _NO_FIELDS
+        w = Write(t=ev["t"], by=dev, what=ev["change"], record=ev["record"], fields=fields,
+                  file=ev["change"] if kind == "photo" else None, sha256=ev.get("sha256"))
+        mine = self._edits.get(dev)
+        if mine is None:
+            mine = self._edits[dev] = {}
+        mine[ev["change"]] = w
         self.writes.setdefault(ev["record"], []).append(w)
 
     def ack(self, ev: dict[str, Any], dev: str) -> None:
-        w = self._edits.get((dev, ev["change"]))
+        mine = self._edits.get(dev)
+        w = mine.get(ev["change"]) if mine is not None else None
         if w is None:
             return
         v = ev.get("version")
@@ -130,7 +159,7 @@ class Ledger:
     def describe(self, w: Write) -> str:
         """``acked change c3 of w1 at t=84.2 (v5)`` / ``answered the dispatcher's ...``."""
         v = f"v{w.version:g}" if w.version is not None else "no version"
-        verb = "acked" if w.who.startswith("change ") else "answered"
+        verb = "acked" if w.by is not None else "answered"
         return f"{verb} {w.who} at t={fmt_t(w.t)} ({v})"
 
 
