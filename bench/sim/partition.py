@@ -15,8 +15,9 @@ crosses it:
   least: ``--shards`` above ``server.workers`` is refused.
 - The random dispatcher of a shard works on that shard's devices at the
   scenario's per-device rates, so the fleet's dispatcher load is the sum;
-  the ids it makes end in the shard's tag (``job-3.s2``), so no two shards
-  name the same record.
+  the ids it makes end in the shard's tag from shard 2 on (``job-3.s2``), so
+  no two shards name the same record and shard 1 names them as an unsharded
+  run does (a script's ``job-1`` edit still finds its job).
 - A device's own random stream is seeded from ``(seed, device id)`` whatever
   its shard, so its day is the one it has unsharded; the queue's, the push
   service's and the dispatcher's streams are one per shard.
@@ -51,8 +52,9 @@ class Shard:
 
     @property
     def tag(self) -> str:
-        """The suffix of the ids this shard makes: "" for an unsharded run."""
-        return f".s{self.index + 1}" if self.count > 1 else ""
+        """The suffix of the ids this shard's dispatcher makes: none in shard 1
+        (so a script's ``job-1`` means what it means unsharded), ``.s2``... after."""
+        return f".s{self.index + 1}" if self.index > 0 else ""
 
     @property
     def name(self) -> str:
