@@ -35,11 +35,14 @@ from bench.trace import event
 Apply = Callable[[Profile, float], Awaitable[Any] | Any]
 
 
-def client_applier(client: Any, proxy: str) -> Apply:
-    """``apply`` for a :class:`~bench.link.client.LinkClient` and a proxy name."""
+def client_applier(client: Any, proxy: str, *,
+                   base_rtt_ms: dict[str, float] | None = None) -> Apply:
+    """``apply`` for a :class:`~bench.link.client.LinkClient` and a proxy name
+    (``base_rtt_ms``: per profile, the path's own round trip, off the scaled latency)."""
+    comp = base_rtt_ms or {}
 
     def apply(profile: Profile, time_scale: float) -> None:
-        client.apply_profile(proxy, profile, time_scale)
+        client.apply_profile(proxy, profile, time_scale, base_rtt_ms=comp.get(profile.name, 0.0))
 
     return apply
 

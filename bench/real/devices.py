@@ -55,6 +55,9 @@ class GroupPlan:
     settle_s: float
     settle_link: str
     settle_schedule: tuple[tuple[float, str], ...] = ()  # bench.scenario.settle.schedule
+    # Per profile: the machine's own round trip at K, off the link's latency
+    # (bench.real.calibrate); a profile not named gets none taken off.
+    base_rtt_ms: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(slots=True, kw_only=True)
@@ -128,7 +131,9 @@ class _Group:
             await asyncio.gather(*(asyncio.to_thread(self._first_profile, d) for d in p.devices))
 
     def _first_profile(self, d: DevicePlan) -> None:
-        self.link_api.apply_profile(self.plan.proxies[d.id], d.links[0][1], self.k)
+        profile = d.links[0][1]
+        self.link_api.apply_profile(self.plan.proxies[d.id], profile, self.k,
+                                    base_rtt_ms=self.plan.base_rtt_ms.get(profile, 0.0))
 
     def begin(self, t0: float) -> None:
         """Set the run's epoch on every client (spec t = (wall - t0) * K)."""
@@ -154,7 +159,8 @@ class _Group:
                 await self.until(t)
                 await dev.set_link(get_profile(profile).link_class)
             return
-        applier = client_applier(self.link_api, self.plan.proxies[d.id])
+        applier = client_applier(self.link_api, self.plan.proxies[d.id],
+                                 base_rtt_ms=self.plan.base_rtt_ms)
 
         async def apply(profile: Any, k: float) -> None:
             # A thread cannot be cancelled: keep it, so the settle window waits
@@ -267,7 +273,8 @@ class _Group:
     def _settle_proxy(self, proxy: str, profile: Any, shaped: bool) -> None:
         api = self.link_api
         if shaped:
-            api.apply_profile(proxy, profile, self.k)
+            api.apply_profile(proxy, profile, self.k,
+                              base_rtt_ms=self.plan.base_rtt_ms.get(profile.name, 0.0))
             return
         for toxic in api.toxics(proxy):
             api.remove_toxic(proxy, toxic["name"])
