@@ -54,9 +54,12 @@ from bench.real.drift import UPLOAD_CHUNK_BYTES, min_sample_bytes, target_wall_s
 # Transfers per tried K; the median is judged (one slow moment on a shared
 # machine is not the machine's pace).
 CAL_REPS = 2
-# Share of the run's tolerance the calibration may use: the run itself adds
-# devices, a dispatcher and rule checking to the machine's load.
-BUDGET = DRIFT_TOLERANCE * 0.8
+# Share of the run's tolerance the calibration may use. The run's clients do
+# more per exchange than the calibration's bare transfers (a store commit per
+# chunk, a sync beside the upload, a dispatcher and other devices on the same
+# cores; measured: +6 % median for 300 kB uploads at the K where the bare
+# transfers kept within 1 %), so half the tolerance is left for them.
+BUDGET = DRIFT_TOLERANCE * 0.5
 # Tries per profile: a first K, then K scaled by budget / drift.
 MAX_TRIES = 4
 # The largest K tried: the compression the real suite's rule timings were set

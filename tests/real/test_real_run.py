@@ -79,7 +79,7 @@ def test_real_refuses_a_time_scale_the_proxy_cannot_honour(tmp_path: Path) -> No
     path, sc = _scenario(tmp_path)
     with pytest.raises(RealRunError, match=r"3g.*time scale K=500.*at most --time-scale 100"):
         run_real_item(path, sc, None, time_scale=500)
-    with pytest.raises(RealRunError, match="--time-scale must be in"):
+    with pytest.raises(RealRunError, match="--time-scale must be .auto. or in"):
         run_real_item(path, sc, None, time_scale=0)
 
 
