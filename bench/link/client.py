@@ -175,7 +175,7 @@ class LinkClient:
         ``base_rtt_ms``: the path's own round trip, taken off the scaled
         latency (``Profile.toxics``)."""
         p = get_profile(profile)
-        check_time_scale(p, time_scale)
+        check_time_scale(p, time_scale, base_rtt_ms=base_rtt_ms)
         if p.mode == "offline":
             self.disable(proxy)
             return p

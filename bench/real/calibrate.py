@@ -11,10 +11,12 @@ its own (client stack, proxy hop and timer wake-ups, server), which at K
 reads as K times that in spec time -- at K = 60 a 3G round trip is 3.3 ms of
 wall time, about one such exchange. So, per shaped profile the scenario uses::
 
-    K = the largest the proxy allows (timescale.max_time_scale), <= MAX_K
+    excess  = what one exchange takes beyond its model (RTT + bytes / rate) / K,
+              the path's own round trip, measured at the largest K whose whole
+              latency the proxy can produce (timescale.max_time_scale)
+    K = MAX_K, or that K if the proxy cannot produce what is left of the
+        latency at MAX_K (a latency the excess covers whole needs no timer)
     repeat at most MAX_TRIES times:
-        excess  = what one exchange takes beyond its model (RTT + bytes / rate) / K,
-                  the path's own round trip (measured once, at the first K)
         comp    = min(excess, scaled RTT)   taken off the link's latency, as netem
                   takes a path's measured RTT off the delay it adds (profiles.py)
         drift   = CAL_REPS uploads and downloads of the smallest sample the drift
@@ -48,7 +50,13 @@ from pathlib import Path
 from typing import Any
 
 from bench.link.profiles import get_profile
-from bench.link.timescale import DRIFT_TOLERANCE, max_time_scale
+from bench.link.timescale import (
+    DRIFT_TOLERANCE,
+    MAX_RATE_KBS,
+    TimeScaleError,
+    check_time_scale,
+    max_time_scale,
+)
 from bench.real.drift import UPLOAD_CHUNK_BYTES, min_sample_bytes, target_wall_s
 
 # Transfers per tried K; the median is judged (one slow moment on a shared
@@ -199,13 +207,15 @@ async def profile_scale(name: str, api: Any, probe: Any) -> ProfileScale:
     for toxic in api.toxics("calibrate"):  # the download's file goes up unshaped
         api.remove_toxic("calibrate", toxic["name"])
     await probe.prepare(name)
-    k = _nice(min(MAX_K, max_time_scale(p)))
-    why = "the proxy's resolution" if k < MAX_K else f"the cap K={MAX_K:g}"
-    api.apply_profile("calibrate", name, k)
-    excess = await probe.excess(name, k)
+    # The excess is measured where the proxy produces the whole latency itself.
+    k0 = _nice(min(MAX_K, max_time_scale(p)))
+    api.apply_profile("calibrate", name, k0)
+    excess = await probe.excess(name, k0)
+    k = _fit(name, MAX_K, excess, k0)
+    why = f"the cap K={MAX_K:g}" if k == MAX_K else "the proxy's resolution"
     drift = math.inf
     for _ in range(MAX_TRIES):
-        comp = round(min(excess, p.rtt_ms / k), 3)
+        comp = _comp(name, k, excess)
         api.apply_profile("calibrate", name, k, base_rtt_ms=comp)
         drift = await probe.drift(name, k)
         if abs(drift) <= BUDGET:
@@ -214,9 +224,28 @@ async def profile_scale(name: str, api: Any, probe: Any) -> ProfileScale:
             break
         why = f"transfers drifted {drift:+.0%} at K={k:g}"
         # The machine's excess is wall time: drift grows about linearly with K.
-        k = max(1.0, _nice(k * BUDGET / abs(drift) * 0.9))
+        k = _fit(name, max(1.0, k * BUDGET / abs(drift) * 0.9), excess, k0)
     return ProfileScale(profile=name, k=0.0, comp_ms=0.0, drift=round(drift, 4),
                         why=f"transfers drift {drift:+.0%} even at K={k:g}")
+
+
+def _comp(name: str, k: float, excess_ms: float) -> float:
+    """The compensation at K: the excess, at most the scaled round trip."""
+    return round(min(excess_ms, get_profile(name).rtt_ms / k), 3)
+
+
+def _fit(name: str, k: float, excess_ms: float, k0: float) -> float:
+    """``k`` (rounded) if the proxy can produce the profile there with the
+    compensation, else ``k0`` (the gap between the proxy's resolution and a
+    latency the path's own round trip covers whole)."""
+    p = get_profile(name)
+    fastest = max(p.shape(d).rate_kbps for d in ("up", "down")) / 8  # KB/s
+    k = _nice(min(k, MAX_RATE_KBS / fastest) if fastest > 0 else k)
+    try:
+        check_time_scale(name, k, base_rtt_ms=_comp(name, k, excess_ms))
+    except TimeScaleError:
+        return min(k, k0)
+    return k
 
 
 def _nice(k: float) -> float:

@@ -171,7 +171,7 @@ class _Group:
             await asyncio.shield(fut)
 
         driver = LinkDriver(dev=d.id, apply=apply, time_scale=self.k, on_link=on_link,
-                            clock=time.time)
+                            clock=time.time, base_rtt_ms=self.plan.base_rtt_ms)
         self.drivers.append(driver)
         await driver.run(d.links, start=self.t0)
 
@@ -248,7 +248,8 @@ class _Group:
         p = self.plan
         profile = get_profile(p.settle_link)
         try:
-            check_time_scale(profile, self.k)
+            check_time_scale(profile, self.k,
+                             base_rtt_ms=self.plan.base_rtt_ms.get(profile.name, 0.0))
             shaped = True
         except TimeScaleError:
             shaped = False

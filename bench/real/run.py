@@ -153,7 +153,7 @@ def run_real_item(path: Path | str, scenario: Scenario, out_root: Path | None, *
         check_scale(devices, asked, str(path))
     scale = choose_scale(devices, asked, str(path))
     k = scale.k
-    check_scale(devices, k, str(path))
+    check_scale(devices, k, str(path), scale.base_rtt_ms)
     echo(f"{scenario.name}: time scale K={k:g} ({'auto: ' if scale.auto else ''}{scale.why})")
     n_proc = workers if workers is not None else (
         0 if len(devices) <= IN_PROCESS_MAX_DEVICES else max(1, os.cpu_count() or 1))

@@ -117,6 +117,18 @@ def test_profile_scale_shrinks_k_until_the_drift_fits_the_budget() -> None:
     assert capped.comp_ms == pytest.approx(200 / 60, abs=1e-3)
 
 
+def test_a_latency_the_paths_own_round_trip_covers_is_not_bound_by_the_proxys_resolution() -> None:
+    # Wi-Fi's 1 ms each way is under the proxy's 1 ms resolution above K = 1, but a
+    # 3 ms path covers it whole: the rate (100 MB/s per stream) bounds K instead.
+    api = _Api()
+    ps = _scale("wifi", api, _Probe(per_k=0.0001))
+    assert api.applied[0] == ("wifi", 1.0, 0.0)  # the excess is measured where the proxy delays
+    assert ps.k == 26 and ps.comp_ms == pytest.approx(2 / 26, abs=1e-3)
+    # A path faster than LTE's scaled latency leaves a delay the proxy cannot time: K stays at 35.
+    lte = _scale("lte", _Api(), _Probe(per_k=0.0001, excess_ms=0.5))
+    assert lte.k == 35 and lte.why == "the proxy's resolution"
+
+
 def test_profile_scale_gives_zero_when_even_k_1_drifts() -> None:
     ps = _scale("wifi", _Api(), _Probe(per_k=0.5))
     assert ps.k == 0 and ps.drift == 0.5 and "even at K=1" in ps.why
