@@ -349,6 +349,7 @@ def _run(sc: Scenario, devices: list[DevicePlan], scale: Scale, tmp: Path, trace
                     settle_schedule=settle.schedule(sc))
         base["proxies"] = {ids[i]: n for i, n in names.items()}
         base["base_rtt_ms"] = scale.base_rtt_ms
+        base["warm_files"] = not capture
         plans = [GroupPlan(devices=tuple(g), **base)
                  for g in (_split(group_devs, n_proc) if n_proc else [group_devs])]
         disp = Dispatcher(url=url, token=dispatcher_token, users=ids, k=k, t0=0.0,
