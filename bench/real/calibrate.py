@@ -176,10 +176,9 @@ def _measure(names: list[str]) -> dict[str, ProfileScale]:
 
     from bench.link.client import LinkClient
     from bench.real.proxyproc import link_proxy
-    from bench.real.run import _scratch_dir
-    from bench.real.serverproc import reference_server
+    from bench.real.serverproc import reference_server, scratch_dir
 
-    with tempfile.TemporaryDirectory(prefix="syncbench-cal-", dir=_scratch_dir()) as tmp:
+    with tempfile.TemporaryDirectory(prefix="syncbench-cal-", dir=scratch_dir()) as tmp:
         folder = Path(tmp)
         with (reference_server(folder=folder, trace=folder / "server.jsonl",
                                trace_epoch=time.time(), time_scale=1.0,

@@ -44,6 +44,7 @@ from bench.real import drift as drift_mod
 from bench.real.devices import GroupPlan, GroupResult, play_group, warm_up
 from bench.real.plan import DevicePlan, RealRunError, check_scale, plan_devices
 from bench.real.scale import AUTO, Scale, choose_scale
+from bench.real.serverproc import scratch_dir
 from bench.real.watch import Watch
 from bench.real.web import Dispatcher
 from bench.report.metrics import MetricsBuilder
@@ -65,8 +66,6 @@ MAX_REAL_DEVICES = 100
 # Wall seconds between choosing the run's epoch t0 (once every client is open)
 # and t0 itself, for the groups to schedule their first steps.
 START_LEAD_S = 0.2
-# Memory-backed scratch folders, in order of preference (Linux's tmpfs).
-SCRATCH_DIRS = ("/dev/shm",)
 # How long provisioning and start-up requests may take on a loaded machine.
 SETUP_TIMEOUT_S = 30.0
 # How often a playing run looks for a dead server or proxy (wall seconds): a
@@ -94,19 +93,6 @@ def _not_emulated(sc: Scenario) -> list[str]:
     if not sc.push.enabled:
         notes.append("push.enabled: false (the reference server always pushes)")
     return notes
-
-
-def _scratch_dir() -> str | None:
-    """Where the run keeps its databases and device stores: memory when we can.
-
-    Every client input commits SQLite with ``synchronous=FULL`` (an fsync, some
-    6 ms on a virtual disk): at K = 60 that is a third of a spec second in which
-    the device's event loop stands still. The bench measures sync behaviour,
-    not the phone's flash, so the stores live on tmpfs where there is one."""
-    for d in SCRATCH_DIRS:
-        if os.path.isdir(d) and os.access(d, os.W_OK):
-            return d
-    return None
 
 
 def _split(devices: list[DevicePlan], n: int) -> list[list[DevicePlan]]:
@@ -157,7 +143,7 @@ def run_real_item(path: Path | str, scenario: Scenario, out_root: Path | None, *
     echo(f"{scenario.name}: time scale K={k:g} ({'auto: ' if scale.auto else ''}{scale.why})")
     n_proc = workers if workers is not None else (
         0 if len(devices) <= IN_PROCESS_MAX_DEVICES else max(1, os.cpu_count() or 1))
-    with tempfile.TemporaryDirectory(prefix="syncbench-real-", dir=_scratch_dir()) as tmp:
+    with tempfile.TemporaryDirectory(prefix="syncbench-real-", dir=scratch_dir()) as tmp:
         out_dir = out_root / f"{scenario.name}-real" if out_root is not None else None
         trace = (out_dir or Path(tmp)) / "trace.jsonl"
         trace.parent.mkdir(parents=True, exist_ok=True)
