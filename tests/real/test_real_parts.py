@@ -214,3 +214,28 @@ def test_real_drift_leaves_out_a_resumed_upload_and_a_short_fast_transfer() -> N
     found = samples(ev, links, k, end_s=1000)
     assert [(s["dev"], s["bytes"], s["profile"]) for s in found] == [("a", 2_000_000, "wifi")]
     assert min_sample_bytes("wifi", "up") == 15_000 * 125 and min_sample_bytes("3g", "up") == MIN_SAMPLE_BYTES
+
+
+def test_real_group_warms_each_file_path_once_and_shrugs_off_its_answer() -> None:
+    import asyncio
+
+    from bench.real.devices import WARM_UP_FILE, GroupPlan, _Group
+    from reference_client.client.api import ApiError, NetworkError
+
+    asked: list[tuple[str, str]] = []
+
+    class Api:
+        async def upload_status(self, file):
+            asked.append(("status", file))
+            raise NetworkError("refused")
+
+        async def download(self, file, offset):
+            asked.append(("download", file))
+            raise ApiError(404, {"error": "no such file"})
+            yield b""  # an async generator, as the client's
+
+    plan = GroupPlan(devices=(), urls={}, tokens={}, proxies={}, proxy_api=None, store_root="/tmp",
+                     time_scale=10, duration_s=60, settle_s=0, settle_link="3g")
+    assert plan.warm_files and plan.base_rtt_ms == {}
+    asyncio.run(_Group(plan)._warm(SimpleNamespace(api=Api())))
+    assert asked == [("status", WARM_UP_FILE), ("download", WARM_UP_FILE)]
