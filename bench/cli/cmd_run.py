@@ -33,8 +33,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--mode", choices=("real", "sim", "both"), default="real",
                    help="real clients through shaped links (default), the simulated fleet, or both "
                         "with their metrics compared")
-    p.add_argument("--time-scale", type=float, default=None, metavar="K",
-                   help="real mode: compress time K-fold (default 60)")
+    p.add_argument("--time-scale", type=_time_scale, default="auto", metavar="K|auto",
+                   help="real mode: compress time K-fold; auto (the default): the largest K at "
+                        "which this machine honours every link profile the scenario uses "
+                        "(a short calibration, cached)")
     p.add_argument("--seed", type=seed_arg, default=None, help="override every scenario's seed")
     p.add_argument("--out", default="reports", metavar="DIR", help="where reports go (default: reports/)")
     p.add_argument("--no-report", action="store_true", help="check only; write no report")
@@ -50,6 +52,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+def _time_scale(text: str) -> float | str:
+    """``auto`` or a number in (0, 600] (the largest K a client accepts)."""
+    if text == "auto":
+        return text
+    try:
+        k = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected 'auto' or a number, got {text!r}") from None
+    if not (0 < k <= 600):
+        raise argparse.ArgumentTypeError(f"must be in (0, 600], got {text}")
+    return k
+
+
 def run(args: argparse.Namespace) -> int:
     import time
 
@@ -63,8 +78,6 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--target-server needs --mode real or both")
     if bool(args.target_server) != bool(args.target_token):
         raise UsageError("--target-server and --target-token go together")
-    if args.time_scale is not None and args.time_scale <= 0:
-        raise UsageError(f"--time-scale must be > 0, got {args.time_scale:g}")
     paths = args.paths or DEFAULT_SUITE[args.mode]
     try:
         items = collect(paths)

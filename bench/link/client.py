@@ -168,14 +168,19 @@ class LinkClient:
         self._call("DELETE", f"/proxies/{self._p(proxy)}/toxics/{self._p(toxic)}")
 
     # -- profiles ------------------------------------------------------------------------
-    def apply_profile(self, proxy: str, profile: Profile | str, time_scale: float = 1.0) -> Profile:
-        """Put ``proxy`` on ``profile`` at time scale K, replacing the previous profile's toxics."""
+    def apply_profile(self, proxy: str, profile: Profile | str, time_scale: float = 1.0, *,
+                      base_rtt_ms: float = 0.0) -> Profile:
+        """Put ``proxy`` on ``profile`` at time scale K, replacing the previous profile's toxics.
+
+        ``base_rtt_ms``: the path's own round trip, taken off the scaled
+        latency (``Profile.toxics``)."""
         p = get_profile(profile)
-        check_time_scale(p, time_scale)
+        check_time_scale(p, time_scale, base_rtt_ms=base_rtt_ms)
         if p.mode == "offline":
             self.disable(proxy)
             return p
-        wanted = p.toxics(time_scale, integer_attributes=not self.is_syncbench)
+        wanted = p.toxics(time_scale, integer_attributes=not self.is_syncbench,
+                          base_rtt_ms=base_rtt_ms)
         current = {t["name"]: t for t in self.toxics(proxy) if t["name"].startswith(TOXIC_PREFIX)}
         for toxic in wanted:
             have = current.pop(toxic["name"], None)

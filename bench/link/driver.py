@@ -35,11 +35,14 @@ from bench.trace import event
 Apply = Callable[[Profile, float], Awaitable[Any] | Any]
 
 
-def client_applier(client: Any, proxy: str) -> Apply:
-    """``apply`` for a :class:`~bench.link.client.LinkClient` and a proxy name."""
+def client_applier(client: Any, proxy: str, *,
+                   base_rtt_ms: dict[str, float] | None = None) -> Apply:
+    """``apply`` for a :class:`~bench.link.client.LinkClient` and a proxy name
+    (``base_rtt_ms``: per profile, the path's own round trip, off the scaled latency)."""
+    comp = base_rtt_ms or {}
 
     def apply(profile: Profile, time_scale: float) -> None:
-        client.apply_profile(proxy, profile, time_scale)
+        client.apply_profile(proxy, profile, time_scale, base_rtt_ms=comp.get(profile.name, 0.0))
 
     return apply
 
@@ -51,7 +54,8 @@ class LinkDriver:
                  on_link: Callable[[str], Any] | None = None,
                  emit: Callable[[dict], Any] | None = None,
                  clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep) -> None:
+                 sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+                 base_rtt_ms: dict[str, float] | None = None) -> None:
         self.dev = dev
         self.apply = apply
         self.time_scale = time_scale
@@ -62,11 +66,12 @@ class LinkDriver:
         self.link_class: str | None = None
         self.profile: Profile | None = None
         self.lateness: list[float] = []
+        self.base_rtt_ms = base_rtt_ms or {}  # per profile: the path's own round trip
 
     def check(self, steps: Iterable[Step]) -> None:
         """Raise ``TimeScaleError`` if any profile of ``steps`` cannot run at this K."""
         for name in dict.fromkeys(s.profile for s in steps):
-            check_time_scale(name, self.time_scale)
+            check_time_scale(name, self.time_scale, base_rtt_ms=self.base_rtt_ms.get(name, 0.0))
 
     async def _apply(self, profile: Profile) -> None:
         if inspect.iscoroutinefunction(self.apply):

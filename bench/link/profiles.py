@@ -9,6 +9,8 @@ proxy needs, at a time scale K (latency ÷ K, bandwidth × K)::
     RTT 500 ms, 50/20 kbps ──► latency 250 ms each way (+ jitter/2 each way)
                                bandwidth 50/8 = 6.25 KB/s down, 2.5 KB/s up
     offline   ──► proxy disabled (no toxics)
+    base_rtt_ms ──► the path's own round trip (client + proxy hop + server on
+                    loopback, measured) comes off the added latency, half each way
     blackhole ──► timeout toxic, timeout 0, both ways
     flaky     ──► … + reset_peer on a fraction (toxicity) of connections
 
@@ -17,6 +19,14 @@ profile is modelled by what loss does to an application over TCP (links.md):
 each lost segment costs one retransmission timeout, so a loss rate p adds
 p × RTO of delay per direction on average (as latency and as jitter of the
 same size) and takes p off the goodput. It is not packet-level fidelity.
+
+The path under the proxy is not free: an HTTP exchange over loopback costs
+the machine a few milliseconds of its own (client stack, proxy hop, server),
+which at K = 60 reads as a fifth of a spec second on every request. As a
+network emulator on a real path adds only the delay the path lacks (netem
+delay = target RTT minus the path's measured RTT), ``base_rtt_ms`` -- that
+measured cost (``bench.real.calibrate``) -- is taken off the scaled latency,
+so an exchange takes RTT / K in all, not RTT / K plus the machine's time.
 """
 
 from __future__ import annotations
@@ -110,8 +120,13 @@ class Profile:
         return Shape(latency_ms=self.rtt_ms / 2 + penalty, jitter_ms=self.jitter_ms / 2 + penalty,
                      rate_kbps=kbps * (1 - loss))
 
-    def toxics(self, time_scale: float = 1.0, *, integer_attributes: bool = False) -> list[dict[str, Any]]:
+    def toxics(self, time_scale: float = 1.0, *, integer_attributes: bool = False,
+               base_rtt_ms: float = 0.0) -> list[dict[str, Any]]:
         """The Toxiproxy toxics (API bodies) for this profile at time scale K.
+
+        ``base_rtt_ms``: the path's own round trip in wall milliseconds, taken
+        off the scaled latency (half per direction, never below zero; see the
+        module docs).
 
         Latency, jitter (ms, to the µs) and rate (KB/s) are fractional, which
         the bench's server accepts; ``integer_attributes`` rounds them for a
@@ -128,7 +143,8 @@ class Profile:
         out = []
         for stream, direction in (("downstream", "down"), ("upstream", "up")):
             shape = self.shape(direction)
-            latency, jitter = num(shape.latency_ms / k), num(shape.jitter_ms / k)
+            latency = num(max(0.0, shape.latency_ms / k - base_rtt_ms / 2))
+            jitter = num(shape.jitter_ms / k)
             if latency or jitter:
                 out.append(_toxic("latency", stream, latency=latency, jitter=jitter))
             # kbps → KB/s (1 KB = 1000 bytes)

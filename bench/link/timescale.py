@@ -61,8 +61,13 @@ def max_time_scale(profile: Profile | str) -> float:
     return min(limits, default=math.inf)
 
 
-def check_time_scale(profile: Profile | str, time_scale: float) -> None:
-    """Raise :class:`TimeScaleError` unless ``profile`` can run at ``time_scale``."""
+def check_time_scale(profile: Profile | str, time_scale: float, *,
+                     base_rtt_ms: float = 0.0) -> None:
+    """Raise :class:`TimeScaleError` unless ``profile`` can run at ``time_scale``.
+
+    ``base_rtt_ms``: the path's own round trip (``Profile.toxics``); a scaled
+    latency it covers whole is no delay for the proxy to produce, so the
+    proxy's resolution does not bound it."""
     p = get_profile(profile)
     k = time_scale
     if not (isinstance(k, int | float) and k > 0 and math.isfinite(k)):
@@ -72,7 +77,7 @@ def check_time_scale(profile: Profile | str, time_scale: float) -> None:
     for direction in ("down", "up"):
         shape = p.shape(direction)
         latency = shape.latency_ms / k
-        if 0 < latency < LATENCY_RESOLUTION_MS:
+        if 0 < latency < LATENCY_RESOLUTION_MS and latency > base_rtt_ms / 2:
             raise TimeScaleError(
                 f"profile {p.name!r} cannot run at time scale K={k:g}: its {shape.latency_ms:g} ms "
                 f"{direction}link latency becomes {latency:.3g} ms, below the proxy's "

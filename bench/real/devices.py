@@ -55,6 +55,12 @@ class GroupPlan:
     settle_s: float
     settle_link: str
     settle_schedule: tuple[tuple[float, str], ...] = ()  # bench.scenario.settle.schedule
+    # Per profile: the machine's own round trip at K, off the link's latency
+    # (bench.real.calibrate); a profile not named gets none taken off.
+    base_rtt_ms: dict[str, float] = field(default_factory=dict)
+    # One file exchange per device before t = 0 (off when a capture proxy
+    # records the traffic: it would read as a transfer).
+    warm_files: bool = True
 
 
 @dataclass(slots=True, kw_only=True)
@@ -84,6 +90,9 @@ def _client_class(push: bool) -> Any:
 # placeholder epoch this far in the future, so nothing they could stamp before
 # the real epoch is set would be at or after t = 0.
 PLACEHOLDER_EPOCH_AHEAD_S = 86400.0
+# The file id the warm-up exchange asks about (never created: ids of the
+# bench's own files are change ids and scenario names).
+WARM_UP_FILE = "syncbench-warm-up"
 
 
 class _Group:
@@ -126,9 +135,28 @@ class _Group:
             # The t = 0 profiles go on before the epoch is chosen, so the first
             # step at t = 0 finds its toxics in place and only checks them.
             await asyncio.gather(*(asyncio.to_thread(self._first_profile, d) for d in p.devices))
+        if p.warm_files:
+            await asyncio.gather(*(self._warm(c) for c in self.clients.values()))
+
+    async def _warm(self, client: Any) -> None:
+        """One exchange on each of the device's file connections' code paths
+        before t = 0: a first transfer otherwise pays the connection through its
+        proxy and the first call of the upload and download paths (some
+        milliseconds, times K in spec time; measured +10-40 % on a run's first
+        300 kB upload at K = 48). Asks for a file that does not exist: nothing
+        is created and nothing is traced."""
+        from reference_client.client.api import ApiError, NetworkError
+
+        with contextlib.suppress(ApiError, NetworkError):
+            await client.api.upload_status(WARM_UP_FILE)
+        with contextlib.suppress(ApiError, NetworkError):
+            async for _ in client.api.download(WARM_UP_FILE, 0):
+                pass
 
     def _first_profile(self, d: DevicePlan) -> None:
-        self.link_api.apply_profile(self.plan.proxies[d.id], d.links[0][1], self.k)
+        profile = d.links[0][1]
+        self.link_api.apply_profile(self.plan.proxies[d.id], profile, self.k,
+                                    base_rtt_ms=self.plan.base_rtt_ms.get(profile, 0.0))
 
     def begin(self, t0: float) -> None:
         """Set the run's epoch on every client (spec t = (wall - t0) * K)."""
@@ -154,7 +182,8 @@ class _Group:
                 await self.until(t)
                 await dev.set_link(get_profile(profile).link_class)
             return
-        applier = client_applier(self.link_api, self.plan.proxies[d.id])
+        applier = client_applier(self.link_api, self.plan.proxies[d.id],
+                                 base_rtt_ms=self.plan.base_rtt_ms)
 
         async def apply(profile: Any, k: float) -> None:
             # A thread cannot be cancelled: keep it, so the settle window waits
@@ -165,7 +194,7 @@ class _Group:
             await asyncio.shield(fut)
 
         driver = LinkDriver(dev=d.id, apply=apply, time_scale=self.k, on_link=on_link,
-                            clock=time.time)
+                            clock=time.time, base_rtt_ms=self.plan.base_rtt_ms)
         self.drivers.append(driver)
         await driver.run(d.links, start=self.t0)
 
@@ -242,7 +271,8 @@ class _Group:
         p = self.plan
         profile = get_profile(p.settle_link)
         try:
-            check_time_scale(profile, self.k)
+            check_time_scale(profile, self.k,
+                             base_rtt_ms=self.plan.base_rtt_ms.get(profile.name, 0.0))
             shaped = True
         except TimeScaleError:
             shaped = False
@@ -267,7 +297,8 @@ class _Group:
     def _settle_proxy(self, proxy: str, profile: Any, shaped: bool) -> None:
         api = self.link_api
         if shaped:
-            api.apply_profile(proxy, profile, self.k)
+            api.apply_profile(proxy, profile, self.k,
+                              base_rtt_ms=self.plan.base_rtt_ms.get(profile.name, 0.0))
             return
         for toxic in api.toxics(proxy):
             api.remove_toxic(proxy, toxic["name"])

@@ -14,13 +14,18 @@ one round trip, and the bytes paying the rate once::
     down:  one GET
            target = (RTT + bytes / down rate) / K
 
-Only clean samples count: the transfer succeeded, is at least
-:data:`MIN_SAMPLE_BYTES` (so the rate term dominates the fixed overheads a
-loopback request adds), ran before the settle window on one shaped profile
-(no link change in between), and overlapped no other transfer of its device
-(the client queues files on a few connections; queueing is not the link). A
-transfer resumed after a cut attempt is timed on the bytes it had left (the
-cut attempt's ``file_end`` says how many had moved).
+Only clean samples count: the transfer succeeded, is large enough to
+measure bandwidth (spec/links.md "Sample only transfers large enough to
+measure bandwidth": at least :data:`MIN_SAMPLE_BYTES` and at least
+:data:`MIN_SAMPLE_LINK_S` of its profile's rate, so the rate term dominates
+the round trips -- 64 KiB is about a second at the 550 kbps slow/fast line,
+and a second of Wi-Fi is 1.9 MB), ran before the settle window on one shaped
+profile (no link change in between), and overlapped no other transfer of its
+device (the client queues files on a few connections; queueing is not the
+link). A download resumed after a cut attempt is timed on the bytes it had
+left (the cut attempt's ``file_end`` says how many had moved); a resumed
+upload is not a sample, as the bytes a cut request delivered are kept by the
+server but never acknowledged, so the trace cannot say where it resumed.
 The relative drift of each is ``(measured - target) / target``; the report
 gets the worst, the mean, the count and whether all stayed within
 :data:`bench.link.timescale.DRIFT_TOLERANCE`.
@@ -39,6 +44,9 @@ from bench.link.timescale import DRIFT_TOLERANCE
 # The reference client's threshold for a transfer large enough to measure a
 # rate (reference_client/client/throughput.py samples transfers of 64 KiB and up).
 MIN_SAMPLE_BYTES = 64 * 1024
+# A sample moves at least this many spec seconds of its profile's rate: the
+# 64 KiB floor is about one second at the spec's 550 kbps slow/fast line.
+MIN_SAMPLE_LINK_S = 1.0
 # The reference client's upload chunk (reference_client.client.config.UPLOAD_CHUNK_BYTES).
 UPLOAD_CHUNK_BYTES = 256 * 1024
 
@@ -51,6 +59,12 @@ def target_wall_s(profile: str, nbytes: int, direction: str, time_scale: float,
     rtt_s = (p.shape("up").latency_ms + p.shape("down").latency_ms) / 1000
     exchanges = math.ceil(nbytes / chunk) + 2 if direction == "up" else 1
     return (rtt_s * exchanges + nbytes / (shape.rate_kbps * 125)) / time_scale
+
+
+def min_sample_bytes(profile: str, direction: str) -> int:
+    """The fewest bytes a transfer on ``profile`` must move to be a sample."""
+    rate_bps = get_profile(profile).shape(direction).rate_kbps * 125
+    return max(MIN_SAMPLE_BYTES, math.ceil(rate_bps * MIN_SAMPLE_LINK_S))
 
 
 def samples(events: Iterable[dict[str, Any]], links: dict[str, tuple[tuple[float, str], ...]],
@@ -87,8 +101,11 @@ def samples(events: Iterable[dict[str, Any]], links: dict[str, tuple[tuple[float
             if not ev.get("ok"):
                 moved_before[key] = max(moved_before.get(key, 0), int(ev.get("bytes") or 0))
                 continue
+            resumed = key in moved_before
             nbytes -= min(moved_before.pop(key, 0), nbytes)
             if was_tainted or nbytes < MIN_SAMPLE_BYTES or t1 > end_s:
+                continue
+            if resumed and ev["dir"] == "up":
                 continue
             steps = links.get(dev, ())
             times = [s[0] for s in steps]
@@ -96,7 +113,8 @@ def samples(events: Iterable[dict[str, Any]], links: dict[str, tuple[tuple[float
             if i < 0 or (i + 1 < len(steps) and steps[i + 1][0] <= t1):
                 continue
             profile = steps[i][1]
-            if get_profile(profile).mode != "shaped":
+            if get_profile(profile).mode != "shaped" or nbytes < min_sample_bytes(profile,
+                                                                                 ev["dir"]):
                 continue
             measured = (t1 - t0) / time_scale
             target = target_wall_s(profile, nbytes, ev["dir"], time_scale)

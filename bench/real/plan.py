@@ -93,13 +93,16 @@ def plan_devices(sc: Scenario) -> list[DevicePlan]:
     return out
 
 
-def check_scale(devices: list[DevicePlan], time_scale: float, where: str) -> None:
+def check_scale(devices: list[DevicePlan], time_scale: float, where: str,
+                base_rtt_ms: dict[str, float] | None = None) -> None:
     """Refuse a K the proxy cannot honour for a profile used before the settle
-    window (spec/links.md: "refuse a K it cannot honour")."""
+    window (spec/links.md: "refuse a K it cannot honour"); ``base_rtt_ms``:
+    per profile, the path's own round trip (``check_time_scale``)."""
     used = sorted({p for d in devices for _, p in d.links})
+    comp = base_rtt_ms or {}
     for name in used:
         try:
-            check_time_scale(name, time_scale)
+            check_time_scale(name, time_scale, base_rtt_ms=comp.get(name, 0.0))
         except TimeScaleError as exc:
             allowed = min(max_time_scale(p) for p in used)
             raise RealRunError(f"{where}: {exc}; this scenario's profiles ({', '.join(used)}) "

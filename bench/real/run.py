@@ -42,7 +42,9 @@ import httpx
 
 from bench.real import drift as drift_mod
 from bench.real.devices import GroupPlan, GroupResult, play_group, warm_up
-from bench.real.plan import DEFAULT_TIME_SCALE, DevicePlan, RealRunError, check_scale, plan_devices
+from bench.real.plan import DevicePlan, RealRunError, check_scale, plan_devices
+from bench.real.scale import AUTO, Scale, choose_scale
+from bench.real.serverproc import scratch_dir
 from bench.real.watch import Watch
 from bench.real.web import Dispatcher
 from bench.report.metrics import MetricsBuilder
@@ -56,11 +58,14 @@ MAX_TIME_SCALE = 600.0
 # Devices one event loop carries before the run spreads them over worker
 # processes: a handful of clients plus the proxy thread fit one core.
 IN_PROCESS_MAX_DEVICES = 8
+# The largest fleet a real run takes: benchmarks/real_fleet.py keeps 50
+# devices within the drift tolerance on a 2-core machine at the K the runner
+# lowers to; past 100 the clients' start-up alone (a SQLite store each) takes
+# longer than the server's setup timeout allows.
+MAX_REAL_DEVICES = 100
 # Wall seconds between choosing the run's epoch t0 (once every client is open)
 # and t0 itself, for the groups to schedule their first steps.
 START_LEAD_S = 0.2
-# Memory-backed scratch folders, in order of preference (Linux's tmpfs).
-SCRATCH_DIRS = ("/dev/shm",)
 # How long provisioning and start-up requests may take on a loaded machine.
 SETUP_TIMEOUT_S = 30.0
 # How often a playing run looks for a dead server or proxy (wall seconds): a
@@ -90,31 +95,19 @@ def _not_emulated(sc: Scenario) -> list[str]:
     return notes
 
 
-def _scratch_dir() -> str | None:
-    """Where the run keeps its databases and device stores: memory when we can.
-
-    Every client input commits SQLite with ``synchronous=FULL`` (an fsync, some
-    6 ms on a virtual disk): at K = 60 that is a third of a spec second in which
-    the device's event loop stands still. The bench measures sync behaviour,
-    not the phone's flash, so the stores live on tmpfs where there is one."""
-    for d in SCRATCH_DIRS:
-        if os.path.isdir(d) and os.access(d, os.W_OK):
-            return d
-    return None
-
-
 def _split(devices: list[DevicePlan], n: int) -> list[list[DevicePlan]]:
     return [devices[i::n] for i in range(n) if devices[i::n]]
 
 
 def run_real_item(path: Path | str, scenario: Scenario, out_root: Path | None, *,
-                  time_scale: float | None = None, target_server: str | None = None,
+                  time_scale: float | str | None = None, target_server: str | None = None,
                   target_token: str | None = None, workers: int | None = None,
                   echo: Any = None, capture: bool = False) -> ItemResult:
     """Play ``scenario`` for real and check it; see the module docs and docs/real.md.
 
-    ``time_scale``: K (default 60); a K some profile of the scenario cannot run
-    at raises :class:`RealRunError`. ``target_server``/``target_token``: run the
+    ``time_scale``: K, or None / ``"auto"`` (the default) for the largest K
+    this machine honours for the scenario's profiles (``bench.real.scale``);
+    a K some profile cannot run at raises :class:`RealRunError`. ``target_server``/``target_token``: run the
     devices against a team's own server (its admin token provisions devices and
     a dispatcher); the server side of the trace is then absent. ``workers``:
     device worker processes, 0 for all devices in this process (default: 0 up
@@ -127,27 +120,37 @@ def run_real_item(path: Path | str, scenario: Scenario, out_root: Path | None, *
     started = time.perf_counter()
     echo = echo or _stderr
     path = Path(path)
-    # --time-scale, else the scenario's own K should its format grow one, else 60.
-    k = float(time_scale if time_scale is not None
-              else getattr(scenario, "time_scale", None) or DEFAULT_TIME_SCALE)
-    if not (math.isfinite(k) and 0 < k <= MAX_TIME_SCALE):
-        raise RealRunError(f"{path}: --time-scale must be in (0, {MAX_TIME_SCALE:g}], got {k:g}")
+    # --time-scale, else the scenario's own K should its format grow one, else auto.
+    asked = time_scale if time_scale is not None else getattr(scenario, "time_scale", None)
+    if asked is not None and asked != AUTO:
+        asked = float(asked)
+        if not (math.isfinite(asked) and 0 < asked <= MAX_TIME_SCALE):
+            raise RealRunError(f"{path}: --time-scale must be 'auto' or in (0, {MAX_TIME_SCALE:g}], "
+                               f"got {asked:g}")
     if (target_server is None) != (target_token is None):
         raise RealRunError(f"{path}: --target-server and --target-token go together")
     devices = plan_devices(scenario)
     if not devices:
         raise RealRunError(f"{path}: the scenario has no devices")
-    check_scale(devices, k, str(path))
+    if len(devices) > MAX_REAL_DEVICES:
+        raise RealRunError(f"{path}: {len(devices)} devices; a real run carries at most "
+                           f"{MAX_REAL_DEVICES} on this bench (simulate larger fleets: --mode sim)")
+    if asked is not None and asked != AUTO:
+        check_scale(devices, asked, str(path))
+    scale = choose_scale(devices, asked, str(path))
+    k = scale.k
+    check_scale(devices, k, str(path), scale.base_rtt_ms)
+    echo(f"{scenario.name}: time scale K={k:g} ({'auto: ' if scale.auto else ''}{scale.why})")
     n_proc = workers if workers is not None else (
         0 if len(devices) <= IN_PROCESS_MAX_DEVICES else max(1, os.cpu_count() or 1))
-    with tempfile.TemporaryDirectory(prefix="syncbench-real-", dir=_scratch_dir()) as tmp:
+    with tempfile.TemporaryDirectory(prefix="syncbench-real-", dir=scratch_dir()) as tmp:
         out_dir = out_root / f"{scenario.name}-real" if out_root is not None else None
         trace = (out_dir or Path(tmp)) / "trace.jsonl"
         trace.parent.mkdir(parents=True, exist_ok=True)
         watch = Watch()
         try:
-            facts, links = _run(scenario, devices, k, Path(tmp), trace, n_proc, target_server,
-                                target_token, watch, capture)
+            facts, links = _run(scenario, devices, scale, Path(tmp), trace, n_proc,
+                                target_server, target_token, watch, capture)
         except BaseException:
             _raise_if_died(watch, path, k, out_dir)
             raise
@@ -171,7 +174,8 @@ def run_real_item(path: Path | str, scenario: Scenario, out_root: Path | None, *
         found = drift_mod.samples(events, links, k, scenario.duration_s)
         drift = drift_mod.summarize(found)
         wall = time.perf_counter() - started
-        extra = {"mode": "real", "time_scale": k, "wall_s": round(wall, 2), "drift": drift,
+        extra = {"mode": "real", "time_scale": k, "scale": scale.facts(),
+                 "wall_s": round(wall, 2), "drift": drift,
                  "devices": len(devices), "processes": max(1, n_proc),
                  "server": "target" if target_server else "reference",
                  "not_emulated": _not_emulated(scenario), **facts}
@@ -271,8 +275,8 @@ def _capture_check(events: list[dict], meta: dict, sc: Scenario, run: dict[str, 
             "agree": not disagree}
 
 
-def _run(sc: Scenario, devices: list[DevicePlan], k: float, tmp: Path, trace: Path, n_proc: int,
-         target_server: str | None, target_token: str | None, watch: Watch,
+def _run(sc: Scenario, devices: list[DevicePlan], scale: Scale, tmp: Path, trace: Path,
+         n_proc: int, target_server: str | None, target_token: str | None, watch: Watch,
          capture: bool = False) -> tuple[dict[str, Any], dict[str, tuple]]:
     from bench.link.client import LinkClient
     from bench.real.merge import write_merged
@@ -280,6 +284,7 @@ def _run(sc: Scenario, devices: list[DevicePlan], k: float, tmp: Path, trace: Pa
     from bench.real.serverproc import reference_server
 
     tag = secrets.token_hex(3)
+    k = scale.k
     with contextlib.ExitStack() as stack:
         if target_server is None:
             server_trace = tmp / "server.jsonl"
@@ -329,6 +334,8 @@ def _run(sc: Scenario, devices: list[DevicePlan], k: float, tmp: Path, trace: Pa
                     settle_s=sc.settle_s, settle_link=sc.settle_link,
                     settle_schedule=settle.schedule(sc))
         base["proxies"] = {ids[i]: n for i, n in names.items()}
+        base["base_rtt_ms"] = scale.base_rtt_ms
+        base["warm_files"] = not capture
         plans = [GroupPlan(devices=tuple(g), **base)
                  for g in (_split(group_devs, n_proc) if n_proc else [group_devs])]
         disp = Dispatcher(url=url, token=dispatcher_token, users=ids, k=k, t0=0.0,

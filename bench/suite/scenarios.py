@@ -14,7 +14,7 @@ from bench.suite.items import ItemResult, SuiteError
 
 
 def run_scenario_item(path: Path, out_root: Path | None, *, mode: str = "sim",
-                      time_scale: float | None = None, seed: int | None = None,
+                      time_scale: float | str | None = None, seed: int | None = None,
                       target_server: str | None = None, target_token: str | None = None,
                       capture: bool = False) -> ItemResult:
     from bench.scenario import ScenarioError, load_scenario
@@ -49,7 +49,7 @@ def _simulate(path: Path, scenario, out_root: Path | None) -> ItemResult:
                       seconds=time.perf_counter() - started, extra={"metrics": result.metrics})
 
 
-def _real(path: Path, scenario, out_root: Path | None, time_scale: float | None,
+def _real(path: Path, scenario, out_root: Path | None, time_scale: float | str | None,
           target_server: str | None, target_token: str | None,
           capture: bool = False) -> ItemResult:
     try:

@@ -238,3 +238,17 @@ def test_docs_python_examples_run():
     assert blocks
     for block in blocks:
         exec(compile(block, str(DOCS), "exec"), {})
+
+
+def test_toxics_take_the_paths_own_round_trip_off_the_latency():
+    # 3G at K = 60: 100 ms each way is 1.667 ms; a 2 ms base round trip takes 1 ms off each way.
+    toxics = {t["name"]: t for t in get_profile("3g").toxics(60, base_rtt_ms=2.0)}
+    assert toxics["link_latency_downstream"]["attributes"]["latency"] == pytest.approx(0.667)
+    assert toxics["link_latency_upstream"]["attributes"]["latency"] == pytest.approx(0.667)
+    # The rate is the link's, untouched.
+    assert toxics["link_bandwidth_upstream"]["attributes"] == {"rate": 330 / 8 * 60}
+    # Never below zero: a base larger than the scaled RTT leaves no latency toxic at all.
+    assert [t["type"] for t in get_profile("wifi").toxics(1, base_rtt_ms=5.0)] == ["bandwidth"] * 2
+    # Jitter is not a round trip: it stays.
+    flaky = {t["name"]: t for t in get_profile("flaky").toxics(1, base_rtt_ms=1000.0)}
+    assert flaky["link_latency_upstream"]["attributes"] == {"latency": 0, "jitter": 125}

@@ -11,7 +11,7 @@ import pytest
 
 from bench.link.mobility import get_model
 from bench.real.compare import compare_modes
-from bench.real.drift import MIN_SAMPLE_BYTES, samples, summarize, target_wall_s
+from bench.real.drift import MIN_SAMPLE_BYTES, min_sample_bytes, samples, summarize, target_wall_s
 from bench.real.merge import write_merged
 from bench.real.plan import RealRunError, check_scale, mobility_steps, plan_devices
 from bench.real.selftest import device_id, exercise_day
@@ -192,3 +192,50 @@ def test_first_divergence_names_the_device_the_input_and_what_came_before(tmp_pa
     assert first_divergence(a, a, until=600) == "inputs agree event by event: 3 inputs on 1 devices"
     short = trace("short.jsonl", common)
     assert "sim edit j1 text at t=9.0 | real nothing more" in first_divergence(a, short, until=600)
+
+
+def test_real_drift_leaves_out_a_resumed_upload_and_a_short_fast_transfer() -> None:
+    k = 10.0
+    links = {"a": ((0.0, "3g"), (100.0, "wifi"))}
+    ev = [
+        # A cut upload: the server kept bytes the client never saw acknowledged.
+        {"ev": "file_start", "t": 10.0, "dev": "a", "file": "f", "dir": "up", "bytes": 300_000},
+        {"ev": "file_end", "t": 12.0, "dev": "a", "file": "f", "dir": "up", "ok": False,
+         "bytes": 0},
+        {"ev": "file_start", "t": 20.0, "dev": "a", "file": "f", "dir": "up", "bytes": 300_000},
+        {"ev": "file_end", "t": 25.0, "dev": "a", "file": "f", "dir": "up", "ok": True},
+        # 300 kB on Wi-Fi is 0.16 s of its 15 Mbps uplink: round trips, not bandwidth.
+        {"ev": "file_start", "t": 110.0, "dev": "a", "file": "g", "dir": "up", "bytes": 300_000},
+        {"ev": "file_end", "t": 111.0, "dev": "a", "file": "g", "dir": "up", "ok": True},
+        # 2 MB on Wi-Fi is over a second of it: a sample.
+        {"ev": "file_start", "t": 120.0, "dev": "a", "file": "h", "dir": "up", "bytes": 2_000_000},
+        {"ev": "file_end", "t": 122.0, "dev": "a", "file": "h", "dir": "up", "ok": True},
+    ]
+    found = samples(ev, links, k, end_s=1000)
+    assert [(s["dev"], s["bytes"], s["profile"]) for s in found] == [("a", 2_000_000, "wifi")]
+    assert min_sample_bytes("wifi", "up") == 15_000 * 125 and min_sample_bytes("3g", "up") == MIN_SAMPLE_BYTES
+
+
+def test_real_group_warms_each_file_path_once_and_shrugs_off_its_answer() -> None:
+    import asyncio
+
+    from bench.real.devices import WARM_UP_FILE, GroupPlan, _Group
+    from reference_client.client.api import ApiError, NetworkError
+
+    asked: list[tuple[str, str]] = []
+
+    class Api:
+        async def upload_status(self, file):
+            asked.append(("status", file))
+            raise NetworkError("refused")
+
+        async def download(self, file, offset):
+            asked.append(("download", file))
+            raise ApiError(404, {"error": "no such file"})
+            yield b""  # an async generator, as the client's
+
+    plan = GroupPlan(devices=(), urls={}, tokens={}, proxies={}, proxy_api=None, store_root="/tmp",
+                     time_scale=10, duration_s=60, settle_s=0, settle_link="3g")
+    assert plan.warm_files and plan.base_rtt_ms == {}
+    asyncio.run(_Group(plan)._warm(SimpleNamespace(api=Api())))
+    assert asked == [("status", WARM_UP_FILE), ("download", WARM_UP_FILE)]

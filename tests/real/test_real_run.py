@@ -54,17 +54,22 @@ def _verdicts(item) -> dict[str, str]:
 @pytest.mark.slow
 def test_real_small_run_passes_the_rules_and_writes_a_report(tmp_path: Path) -> None:
     path, sc = _scenario(tmp_path)
-    item = run_real_item(path, sc, tmp_path / "out", echo=lambda *a: None)
+    said: list[str] = []
+    item = run_real_item(path, sc, tmp_path / "out", echo=lambda *a: said.extend(a))
     v = _verdicts(item)
     assert item.kind == "real" and item.holds, item.unmet
     assert "fail" not in v.values(), v
     for rule in ("core.converge", "core.no_loss", "planado.cadence", "planado.push_sync",
                  "planado.sync_on_status"):
         assert v[rule] == "pass", (rule, v[rule])
-    assert item.extra["mode"] == "real" and item.extra["time_scale"] == 60
+    # --time-scale auto: K chosen from the calibration, said once, in the trace's meta.
+    k = item.extra["time_scale"]
+    assert item.extra["mode"] == "real" and item.extra["scale"]["auto"] and 1 <= k <= 60
+    assert set(item.extra["scale"]["base_rtt_ms"]) == {"3g", "edge"}
+    assert said[0].startswith(f"real-small: time scale K={k:g} (auto: the largest K at which 3g, edge")
     trace = item.report_dir / "trace.jsonl"
     meta = trace.read_text().splitlines()[0]
-    assert '"mode":"real"' in meta and '"settled":true' in meta and '"time_scale":60' in meta
+    assert '"mode":"real"' in meta and '"settled":true' in meta and f'"time_scale":{k:g}' in meta
     assert (item.report_dir / "index.html").exists()
 
 
@@ -79,8 +84,19 @@ def test_real_refuses_a_time_scale_the_proxy_cannot_honour(tmp_path: Path) -> No
     path, sc = _scenario(tmp_path)
     with pytest.raises(RealRunError, match=r"3g.*time scale K=500.*at most --time-scale 100"):
         run_real_item(path, sc, None, time_scale=500)
-    with pytest.raises(RealRunError, match="--time-scale must be in"):
+    with pytest.raises(RealRunError, match="--time-scale must be .auto. or in"):
         run_real_item(path, sc, None, time_scale=0)
+
+
+def test_real_refuses_a_fleet_past_its_named_limit(tmp_path: Path) -> None:
+    from bench.real.run import MAX_REAL_DEVICES
+
+    path = tmp_path / "big.yaml"
+    path.write_text(f"name: big\npolicy: planado\nduration: 1m\nfleet:\n  size: {MAX_REAL_DEVICES + 1}\n"
+                    "  link: 3g\n  behaviour: field_worker\n")
+    with pytest.raises(RealRunError, match=rf"big\.yaml: {MAX_REAL_DEVICES + 1} devices; a real run "
+                                           rf"carries at most {MAX_REAL_DEVICES}"):
+        run_real_item(path, load_scenario(path), None, time_scale=10)
 
 
 def _listening(port: int) -> bool:

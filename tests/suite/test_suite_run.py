@@ -121,7 +121,8 @@ def test_both_modes_compare_the_simulator_with_the_real_run(tmp_path, capsys):
 @pytest.mark.parametrize("argv,needle", [
     (["--mode", "sim", "--target-server", "http://127.0.0.1:9", "--target-token", "x"], "needs --mode real"),
     (["--target-server", "http://127.0.0.1:9"], "go together"),
-    (["--time-scale", "0"], "--time-scale must be > 0"),
+    (["--time-scale", "0"], "argument --time-scale: must be in (0, 600], got 0"),
+    (["--time-scale", "fast"], "argument --time-scale: expected 'auto' or a number, got 'fast'"),
 ])
 def test_run_flag_errors_are_one_line(argv, needle, capsys):
     assert main(["run", str(TRACES), "--no-report", *argv]) == 2

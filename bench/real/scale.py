@@ -1,0 +1,103 @@
+"""The time scale K of a real run: asked for, or chosen from the scenario.
+
+Theory of operation: spec/links.md "refuse a K it cannot honour". With
+``--time-scale auto`` (the default) K is the largest the calibration
+(``bench.real.calibrate``) found for every shaped profile the scenario uses
+before its settle window, capped at :data:`AUTO_MAX_K`, then lowered for a
+large fleet (more devices load the same two cores)::
+
+    profiles used ──> calibrate (cached) ──> min over profiles, <= AUTO_MAX_K
+                                         ──> fleet: x (FLEET_FREE / devices) ** FLEET_EXPONENT
+                                         ──> K, and one line saying why
+
+A profile no K >= 1 can honour refuses the run, naming the profile and the
+drift it showed at K = 1. An explicit K is kept as asked (the proxy's own
+limits still refuse it, ``plan.check_scale``); both get the machine's base
+round trip, which the links take off their scaled latency.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any
+
+from bench.link.profiles import get_profile
+from bench.link.timescale import DRIFT_TOLERANCE
+from bench.real.calibrate import BUDGET, MAX_K, Calibration, _nice, calibrate
+from bench.real.plan import DevicePlan, RealRunError
+
+# The largest K auto picks (bench.real.calibrate.MAX_K: the rules' timings).
+AUTO_MAX_K = MAX_K
+# Devices a run carries at the calibrated K (benchmarks/real_fleet.py: 10
+# devices at the 1-device K kept the same median drift); a larger fleet
+# lowers K (below).
+FLEET_FREE_DEVICES = 10
+# How K falls with fleet size past FLEET_FREE_DEVICES: K x (free / n) ** exponent.
+# The devices' work per wall second is K x devices, and past ten on two cores
+# the machine is saturated: K falls as 1 / n (measured: 50 devices at
+# K x sqrt(10 / 50) had a median drift of +6 % but transfers stalled behind
+# busy moments for several times their target).
+FLEET_EXPONENT = 1.0
+AUTO = "auto"
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Scale:
+    """The chosen K, the base round trip the links take off, and why."""
+
+    k: float
+    base_rtt_ms: dict[str, float]  # per profile, taken off its scaled latency
+    auto: bool
+    why: str
+
+    def facts(self) -> dict[str, Any]:
+        return {"k": self.k, "auto": self.auto, "why": self.why,
+                "base_rtt_ms": dict(self.base_rtt_ms)}
+
+
+def shaped_profiles(devices: list[DevicePlan]) -> list[str]:
+    """The shaped profiles the devices use before the settle window."""
+    return sorted({p for d in devices for _, p in d.links if get_profile(p).mode == "shaped"})
+
+
+def fleet_k(k: float, devices: int) -> float:
+    """K lowered for a fleet of ``devices`` (never below 1)."""
+    if devices <= FLEET_FREE_DEVICES:
+        return k
+    return max(1.0, _nice(k * (FLEET_FREE_DEVICES / devices) ** FLEET_EXPONENT))
+
+
+def choose_scale(devices: list[DevicePlan], requested: float | str | None, where: str, *,
+                 calibrate_fn: Callable[..., Calibration] = calibrate) -> Scale:
+    """K for a run of ``devices``: ``requested`` (a number) or auto (None or "auto")."""
+    used = shaped_profiles(devices)
+    cal = calibrate_fn(used)
+    if requested is not None and requested != AUTO:
+        k = float(requested)
+        # A compensation measured at a larger K than asked still fits (the
+        # scaled RTT only grows); one measured at a smaller K may not.
+        comp = {p: min(c, get_profile(p).rtt_ms / k) for p, c in cal.comp_ms().items()}
+        return Scale(k=k, base_rtt_ms=comp, auto=False, why="--time-scale")
+    if not used:
+        k, why = AUTO_MAX_K, "no shaped link in the scenario"
+    else:
+        worst = min(used, key=lambda p: cal.profiles[p].k)
+        ps = cal.profiles[worst]
+        if ps.k < 1:
+            raise RealRunError(
+                f"{where}: no time scale K >= 1 honours profile {worst!r} on this machine: "
+                f"{ps.why} (the calibration allows {BUDGET:.0%} of the run's {DRIFT_TOLERANCE:.0%} "
+                "tolerance); run it in simulation (--mode sim) or on a faster machine")
+        k = min(AUTO_MAX_K, ps.k)
+        why = (f"the largest K at which {', '.join(used)} keep within {BUDGET:.0%} here, "
+               f"bound by {worst}: {ps.why}")
+    n = len(devices)
+    lowered = fleet_k(k, n)
+    if lowered < k:
+        why += f"; lowered from K={k:g} for {n} devices (calibrated for {FLEET_FREE_DEVICES})"
+        k = lowered
+    cached = "cached calibration" if cal.cached else "calibrated now"
+    comp = {p: min(c, get_profile(p).rtt_ms / k) for p, c in cal.comp_ms().items()}
+    return Scale(k=k, base_rtt_ms=comp, auto=True, why=f"{why}; {cached}")
+

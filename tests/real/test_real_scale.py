@@ -1,0 +1,185 @@
+"""--time-scale auto: the calibration's search and cache, and the runner's choice of K."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import pytest
+
+from bench.real import calibrate as cal
+from bench.real.calibrate import BUDGET, Calibration, ProfileScale, calibrate, profile_scale
+from bench.real.plan import DevicePlan, RealRunError
+from bench.real.scale import AUTO_MAX_K, FLEET_FREE_DEVICES, choose_scale, fleet_k
+
+
+def _dev(i: int, *profiles: str) -> DevicePlan:
+    return DevicePlan(id=f"w{i}", policy="planado", mutant=None, push=True, behaviour=None,
+                      links=tuple((60.0 * n, p) for n, p in enumerate(profiles)), steps=(), seed=i)
+
+
+def _cal(**ks: float) -> Calibration:
+    return Calibration(profiles={p: ProfileScale(profile=p, k=k, comp_ms=4.0, drift=0.01,
+                                                 why=f"{p} why") for p, k in ks.items()})
+
+
+def test_auto_takes_the_smallest_k_of_the_profiles_used_and_says_why() -> None:
+    asked: list[list[str]] = []
+
+    def fake(profiles):
+        asked.append(list(profiles))
+        return _cal(**{"3g": 40.0, "edge": 60.0, "lte": 5.0})
+
+    scale = choose_scale([_dev(0, "3g", "offline", "edge")], None, "x.yaml", calibrate_fn=fake)
+    assert asked == [["3g", "edge"]]  # offline carries no data: nothing to calibrate
+    assert scale.k == 40 and scale.auto
+    assert "bound by 3g: 3g why" in scale.why
+    # The compensation never exceeds the scaled round trip (3G at K = 40: 5 ms; LTE: 1.75 ms).
+    assert scale.base_rtt_ms["3g"] == 4.0 and scale.base_rtt_ms["lte"] == pytest.approx(1.75)
+
+
+def test_auto_refuses_only_a_profile_no_k_of_one_or_more_honours() -> None:
+    with pytest.raises(RealRunError, match=r"x\.yaml: no time scale K >= 1 honours profile "
+                                           r"'wifi' on this machine: wifi why"):
+        choose_scale([_dev(0, "wifi", "lte")], "auto", "x.yaml",
+                     calibrate_fn=lambda p: _cal(wifi=0.0, lte=3.0))
+    scale = choose_scale([_dev(0, "wifi", "lte")], "auto", "x.yaml",
+                         calibrate_fn=lambda p: _cal(wifi=1.0, lte=3.0))
+    assert scale.k == 1.0
+
+
+def test_auto_without_a_shaped_link_takes_the_cap() -> None:
+    scale = choose_scale([_dev(0, "offline")], None, "x.yaml", calibrate_fn=lambda p: _cal())
+    assert scale.k == AUTO_MAX_K and "no shaped link" in scale.why
+
+
+def test_an_explicit_k_is_kept_and_its_compensation_fits_its_round_trip() -> None:
+    scale = choose_scale([_dev(0, "3g")], 60.0, "x.yaml", calibrate_fn=lambda p: _cal(**{"3g": 20.0}))
+    assert scale.k == 60 and not scale.auto and scale.why == "--time-scale"
+    assert scale.base_rtt_ms["3g"] == pytest.approx(200 / 60)  # all of 3G's RTT at K = 60, no more
+
+
+def test_a_large_fleet_lowers_k_and_says_so() -> None:
+    assert fleet_k(40.0, FLEET_FREE_DEVICES) == 40.0
+    assert fleet_k(40.0, 4 * FLEET_FREE_DEVICES) < 40.0
+    assert fleet_k(1.5, 10_000) == 1.0  # never below 1
+    devices = [_dev(i, "3g") for i in range(50)]
+    scale = choose_scale(devices, None, "x.yaml", calibrate_fn=lambda p: _cal(**{"3g": 40.0}))
+    assert scale.k == fleet_k(40.0, 50) < 40.0
+    assert f"lowered from K=40 for 50 devices (calibrated for {FLEET_FREE_DEVICES})" in scale.why
+
+
+class _Api:
+    def __init__(self) -> None:
+        self.applied: list[tuple[str, float, float]] = []
+
+    def toxics(self, proxy):
+        return [{"name": "link_latency_upstream"}]
+
+    def remove_toxic(self, proxy, name):
+        pass
+
+    def apply_profile(self, proxy, profile, k, base_rtt_ms=0.0):
+        self.applied.append((profile, k, base_rtt_ms))
+
+
+class _Probe:
+    """Drift proportional to K: what a machine's fixed wall cost per exchange gives."""
+
+    def __init__(self, per_k: float, excess_ms: float = 3.0) -> None:
+        self.per_k, self.excess_ms = per_k, excess_ms
+
+    async def prepare(self, profile):
+        pass
+
+    async def excess(self, profile, k):
+        return self.excess_ms
+
+    async def drift(self, profile, k):
+        return self.per_k * k
+
+
+def _scale(name, api, probe) -> ProfileScale:
+    return asyncio.run(profile_scale(name, api, probe))
+
+
+def test_profile_scale_shrinks_k_until_the_drift_fits_the_budget() -> None:
+    api = _Api()
+    ps = _scale("3g", api, _Probe(per_k=0.004))  # +24 % at 60
+    assert 1 <= ps.k < 60 and abs(ps.drift) <= BUDGET
+    assert ps.why.startswith("transfers drifted +24% at K=60")
+    # The compensation is the measured excess, never more than the scaled RTT.
+    assert ps.comp_ms == 3.0 and api.applied[0] == ("3g", 60.0, 0.0)
+    fits = _scale("edge", _Api(), _Probe(per_k=0.0001))
+    assert fits.k == 60 and fits.why == "the cap K=60"
+    capped = _scale("3g", _Api(), _Probe(per_k=0.0001, excess_ms=9.0))
+    assert capped.comp_ms == pytest.approx(200 / 60, abs=1e-3)
+
+
+def test_a_latency_the_paths_own_round_trip_covers_is_not_bound_by_the_proxys_resolution() -> None:
+    # Wi-Fi's 1 ms each way is under the proxy's 1 ms resolution above K = 1, but a
+    # 3 ms path covers it whole: the rate (100 MB/s per stream) bounds K instead.
+    api = _Api()
+    ps = _scale("wifi", api, _Probe(per_k=0.0001))
+    assert api.applied[0] == ("wifi", 1.0, 0.0)  # the excess is measured where the proxy delays
+    assert ps.k == 26 and ps.comp_ms == pytest.approx(2 / 26, abs=1e-3)
+    # A path faster than LTE's scaled latency leaves a delay the proxy cannot time: K stays at 35.
+    lte = _scale("lte", _Api(), _Probe(per_k=0.0001, excess_ms=0.5))
+    assert lte.k == 35 and lte.why == "the proxy's resolution"
+
+
+def test_profile_scale_gives_zero_when_even_k_1_drifts() -> None:
+    ps = _scale("wifi", _Api(), _Probe(per_k=0.5))
+    assert ps.k == 0 and ps.drift == 0.5 and "even at K=1" in ps.why
+    # Over the budget but within the run's tolerance at K = 1: real time, honoured.
+    at_one = _scale("wifi", _Api(), _Probe(per_k=0.07))
+    assert at_one.k == 1 and at_one.drift == 0.07 and "within the run's 10% tolerance" in at_one.why
+
+
+def test_calibration_is_cached_per_machine_and_measures_only_what_is_new(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    measured: list[list[str]] = []
+
+    def fake_measure(names):
+        measured.append(list(names))
+        return {n: ProfileScale(profile=n, k=30.0, comp_ms=2.0, drift=0.02, why="w") for n in names}
+
+    monkeypatch.setattr(cal, "_measure", fake_measure)
+    path = tmp_path / "c" / "timescale.json"
+    now = [1000.0]
+    first = calibrate(["3g", "offline"], cache=path, clock=lambda: now[0])
+    assert not first.cached and set(first.profiles) == {"3g"} and measured == [["3g"]]
+    again = calibrate(["3g"], cache=path, clock=lambda: now[0])
+    assert again.cached and again.profiles["3g"].k == 30 and measured == [["3g"]]
+    calibrate(["3g", "edge"], cache=path, clock=lambda: now[0])
+    assert measured[-1] == ["edge"]  # 3G came from the cache
+    calibrate(["3g"], cache=path, fresh=True, clock=lambda: now[0])
+    assert measured[-1] == ["3g"]
+    now[0] += cal.CACHE_MAX_AGE_S + 1  # a day later the machine is measured again
+    calibrate(["3g"], cache=path, clock=lambda: now[0])
+    assert measured[-1] == ["3g"]
+    data = json.loads(path.read_text())
+    assert list(data) == [cal.machine_key()]
+    # Another machine's entry, a stale version or a broken file: measured afresh.
+    path.write_text("{not json")
+    calibrate(["3g"], cache=path, clock=lambda: now[0])
+    assert measured[-1] == ["3g"]
+
+
+def test_cache_path_follows_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv(cal.CACHE_ENV, str(tmp_path))
+    assert cal.cache_path() == tmp_path / "timescale.json"
+    monkeypatch.delenv(cal.CACHE_ENV)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert cal.cache_path() == tmp_path / "xdg" / "syncbench" / "timescale.json"
+
+
+def test_a_real_calibration_measures_a_profile_through_the_proxy(tmp_path: Path) -> None:
+    """The server, the proxy and the client's transfer code, on loopback (a few seconds)."""
+    result = calibrate(["edge"], cache=tmp_path / "t.json", fresh=True)
+    ps = result.profiles["edge"]
+    assert ps.k == 0 or 1 <= ps.k <= 60
+    assert ps.k == 0 or abs(ps.drift) <= BUDGET
+    assert 0 <= ps.comp_ms <= 840
+    assert (tmp_path / "t.json").exists()
