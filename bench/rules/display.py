@@ -35,6 +35,20 @@ def observation_lag(meta: dict[str, Any]) -> float:
     return float(v) if isinstance(v, int | float) and not isinstance(v, bool) and v > 0 else 0.0
 
 
+class _Screen:
+    """What one device shows and how its display stands, for one display rule."""
+
+    __slots__ = ("shown", "grace_from", "since", "reported", "win", "truth")
+
+    def __init__(self, shown: Any) -> None:
+        self.shown = shown
+        self.grace_from = float("-inf")  # last truth change
+        self.since: float | None = None  # start of the current mismatch stretch
+        self.reported = False  # the stretch already failed: one violation per stretch
+        self.win: Window | None = None  # its pending deadline
+        self.truth: Any = None  # the subclass's truth, where it keeps its own
+
+
 class DisplayRule(Rule):
     params = ("display_lag_s",)
     initial: Any = None
@@ -43,15 +57,18 @@ class DisplayRule(Rule):
 
     def __init__(self, ctx, values) -> None:
         super().__init__(ctx, values)
-        self._shown: dict[str, Any] = {}
-        self._grace_from: dict[str, float] = {}  # last truth change
-        self._mismatch_since: dict[str, float] = {}
-        self._reported: set[str] = set()
-        self._win: dict[str, Window] = {}
+        self._screens: dict[str, _Screen] = {}
         self._seen = observation_lag(ctx.meta)  # the meta is fixed for the whole trace
+        self._lag = self.p["display_lag_s"] + self._seen
+
+    def screen(self, dev: str) -> _Screen:
+        sc = self._screens.get(dev)
+        if sc is None:
+            sc = self._screens[dev] = _Screen(self.initial)
+        return sc
 
     # Subclasses provide these.
-    def truth(self, ds) -> Any:
+    def truth(self, ds, sc: _Screen) -> Any:
         raise NotImplementedError
 
     def matches(self, shown: Any, truth: Any) -> bool:
@@ -60,52 +77,60 @@ class DisplayRule(Rule):
     def describe(self, dev: str, shown: Any, truth: Any) -> str:
         raise NotImplementedError
 
+    def mismatched(self, ds, sc: _Screen) -> None:
+        """Called when a mismatch window opens (a subclass notes what the message names)."""
+
     # -- events ---------------------------------------------------------------
     def show(self, ds, value: Any, t: float) -> None:
-        self._shown[ds.dev] = value
-        self._evaluate(ds, t, instance=True)
+        sc = self._screens.get(ds.dev) or self.screen(ds.dev)
+        sc.shown = value
+        self._evaluate(ds, sc, t, True)
 
-    def truth_changed(self, ds, t: float) -> None:
-        self._grace_from[ds.dev] = t
-        self._evaluate(ds, t, instance=True)
+    def truth_changed(self, ds, t: float, sc: _Screen | None = None) -> None:
+        if sc is None:
+            sc = self._screens.get(ds.dev) or self.screen(ds.dev)
+        sc.grace_from = t
+        self._evaluate(ds, sc, t, True)
 
     def on_app(self, ev, ds) -> None:
-        self._evaluate(ds, ev["t"], instance=False)
+        self._evaluate(ds, self._screens.get(ds.dev) or self.screen(ds.dev), ev["t"], False)
 
     # -- judgement ------------------------------------------------------------
-    def _evaluate(self, ds, t: float, *, instance: bool) -> None:
-        dev = ds.dev
-        old = self._win.pop(dev, None)
+    def _evaluate(self, ds, sc: _Screen, t: float, instance: bool) -> None:
+        old = sc.win
         if old is not None:
-            old.close()
+            old.open = False  # closed; the clock skips it (or never heaps it: same instant)
+            sc.win = None
         if not ds.running:
             # "while running": closing the app cuts a pending mismatch.
-            self._mismatch_since.pop(dev, None)
-            self._reported.discard(dev)
+            sc.since = None
+            sc.reported = False
             return
-        shown = self._shown.get(dev, self.initial)
-        truth = self.truth(ds)
+        shown = sc.shown
+        truth = self.truth(ds, sc)
         if self.matches(shown, truth):
             if instance or old is not None:
-                self.passed()  # matches now, or a pending mismatch was corrected in time
-            self._mismatch_since.pop(dev, None)
-            self._reported.discard(dev)
+                self.judged += 1  # matches now, or a pending mismatch was corrected in time
+            sc.since = None
+            sc.reported = False
             return
-        since = self._mismatch_since.setdefault(dev, t)
-        if dev in self._reported:
+        since = sc.since
+        if since is None:
+            since = sc.since = t
+        if sc.reported:
             return  # one violation per mismatch stretch
-        seen = self._seen
-        lag = self.p["display_lag_s"] + seen
         # running_since is set whenever the app is running (state.py); 0.0 is a time.
         started = ds.running_since if ds.running_since is not None else t
-        grace_end = max(self._grace_from.get(dev, float("-inf")), started) + lag
+        grace_end = max(sc.grace_from, started) + self._lag
         # Times seen off the device may trail or lead its own by ``seen``: a
         # mismatch no longer than that is not one.
-        deadline = max(grace_end, since + seen)
-        self._win[dev] = self.window(dev, deadline, self._expired, data=(since, shown, truth))
+        deadline = max(grace_end, since + self._seen)
+        self.mismatched(ds, sc)
+        sc.win = self.window(ds.dev, deadline, self._expired, data=(since, shown, truth))
 
     def _expired(self, w: Window) -> None:
         since, shown, truth = w.data
-        self._win.pop(w.dev, None)
-        self._reported.add(w.dev)
+        sc = self._screens[w.dev]
+        sc.win = None
+        sc.reported = True
         self.fail(w.deadline, w.dev, f"{self.describe(w.dev, shown, truth)} (mismatch since {fmt_t(since)})")

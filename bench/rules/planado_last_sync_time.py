@@ -28,12 +28,10 @@ class LastSyncTime(DisplayRule):
     )
     initial = None  # "(null before any)"
 
-    def __init__(self, ctx, values) -> None:
-        super().__init__(ctx, values)
-        self._last_ok: dict[str, tuple[float, float, str]] = {}  # dev -> (start, end, sync id)
-
-    def truth(self, ds):
-        return self._last_ok.get(ds.dev)
+    # The truth, kept on the device's screen state (``sc.truth``): (start, end,
+    # sync id) of the latest successful sync, None before any.
+    def truth(self, ds, sc):
+        return sc.truth
 
     def matches(self, shown, truth) -> bool:
         if truth is None or shown is None:
@@ -57,5 +55,6 @@ class LastSyncTime(DisplayRule):
             # ds.ended: (start t, trigger) of the sync that just ended (state.py);
             # a sync_end without a seen sync_start has only its end to go by.
             start = ds.ended[0] if ds.ended else ev["t"]
-            self._last_ok[ds.dev] = (start, ev["t"], ev["sync"])
-            self.truth_changed(ds, ev["t"])
+            sc = self._screens.get(ds.dev) or self.screen(ds.dev)
+            sc.truth = (start, ev["t"], ev["sync"])
+            self.truth_changed(ds, ev["t"], sc)

@@ -35,13 +35,16 @@ class UnsentCount(DisplayRule):
 
     def __init__(self, ctx, values) -> None:
         super().__init__(ctx, values)
-        self._count: dict[str, int] = {}
-        self._ids: dict[str, list[str]] = {}  # unsent change ids at the last evaluation
+        self._ids: dict[str, list[str]] = {}  # unsent change ids when the mismatch was seen
 
-    def truth(self, ds) -> int:
+    def truth(self, ds, sc) -> int:
         # "the number of unsent changes — photos included": every edit counts.
-        self._ids[ds.dev] = list(islice(ds.unsent, MESSAGE_IDS))  # O(1): never copy the whole set
         return len(ds.unsent)
+
+    def mismatched(self, ds, sc) -> None:
+        # Named in the message; taken only for a mismatch, since iterating a
+        # dict that keeps losing its oldest keys is not O(1).
+        self._ids[ds.dev] = list(islice(ds.unsent, MESSAGE_IDS))
 
     def matches(self, shown, truth) -> bool:
         return shown == truth
@@ -54,9 +57,10 @@ class UnsentCount(DisplayRule):
 
     def _changed(self, ev, ds) -> None:
         n = len(ds.unsent)
-        if self._count.get(ds.dev, 0) != n:
-            self._count[ds.dev] = n
-            self.truth_changed(ds, ev["t"])
+        sc = self._screens.get(ds.dev) or self.screen(ds.dev)
+        if (sc.truth or 0) != n:  # the count at the last change: 0 before any
+            sc.truth = n
+            self.truth_changed(ds, ev["t"], sc)
 
     def on_unsent(self, ev, ds) -> None:
         self.show(ds, ev["n"], ev["t"])

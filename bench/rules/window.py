@@ -21,7 +21,7 @@ class Window:
     open; ``close()`` ends it early (satisfied or cut).
     """
 
-    __slots__ = ("dev", "deadline", "data", "open", "on_expire")
+    __slots__ = ("dev", "deadline", "data", "open", "on_expire", "seq")
 
     def __init__(self, dev: str | None, deadline: float, on_expire: Callable[[Window], None], data: Any = None):
         self.dev = dev
@@ -29,6 +29,7 @@ class Window:
         self.data = data
         self.open = True
         self.on_expire = on_expire
+        self.seq = 0  # set by Context.schedule
 
     def close(self) -> None:
         self.open = False
