@@ -11,6 +11,12 @@ excused. The check is a window on the checker's clock, fired only by an event
 strictly later than its deadline, so a display corrected at the very same
 ``t`` never fails and one corrected exactly at the end of the grace passes.
 
+Most mismatches last no longer than their instant: the truth changes (a
+sync_end, an edit) and the display event written at the same ``t`` corrects
+it. So a mismatch is first only *pending* on the device's screen state
+(``due``); the window is opened when the clock moves past the instant with the
+mismatch still there (Context.at_instant_end), never for one corrected at once.
+
 Instances: each display event and each change of the truth while the app is
 running. One that matches passes at once; one that does not is judged when it
 is corrected (pass) or when the grace runs out (fail); one still excused when
@@ -38,14 +44,18 @@ def observation_lag(meta: dict[str, Any]) -> float:
 class _Screen:
     """What one device shows and how its display stands, for one display rule."""
 
-    __slots__ = ("shown", "grace_from", "since", "reported", "win", "truth")
+    __slots__ = ("dev", "shown", "grace_from", "since", "reported", "win", "due", "data", "queued", "truth")
 
-    def __init__(self, shown: Any) -> None:
+    def __init__(self, dev: str, shown: Any) -> None:
+        self.dev = dev
         self.shown = shown
         self.grace_from = float("-inf")  # last truth change
         self.since: float | None = None  # start of the current mismatch stretch
         self.reported = False  # the stretch already failed: one violation per stretch
-        self.win: Window | None = None  # its pending deadline
+        self.win: Window | None = None  # its deadline, on the clock
+        self.due: float | None = None  # its deadline, while pending within its instant
+        self.data: tuple | None = None  # (since, shown, truth) of the pending mismatch
+        self.queued = False  # in the rule's queue for the end of the instant
         self.truth: Any = None  # the subclass's truth, where it keeps its own
 
 
@@ -58,13 +68,14 @@ class DisplayRule(Rule):
     def __init__(self, ctx, values) -> None:
         super().__init__(ctx, values)
         self._screens: dict[str, _Screen] = {}
+        self._queue: list[_Screen] = []  # screens with a mismatch pending in this instant
         self._seen = observation_lag(ctx.meta)  # the meta is fixed for the whole trace
         self._lag = self.p["display_lag_s"] + self._seen
 
     def screen(self, dev: str) -> _Screen:
         sc = self._screens.get(dev)
         if sc is None:
-            sc = self._screens[dev] = _Screen(self.initial)
+            sc = self._screens[dev] = _Screen(dev, self.initial)
         return sc
 
     # Subclasses provide these.
@@ -76,9 +87,6 @@ class DisplayRule(Rule):
 
     def describe(self, dev: str, shown: Any, truth: Any) -> str:
         raise NotImplementedError
-
-    def mismatched(self, ds, sc: _Screen) -> None:
-        """Called when a mismatch window opens (a subclass notes what the message names)."""
 
     # -- events ---------------------------------------------------------------
     def show(self, ds, value: Any, t: float) -> None:
@@ -97,10 +105,12 @@ class DisplayRule(Rule):
 
     # -- judgement ------------------------------------------------------------
     def _evaluate(self, ds, sc: _Screen, t: float, instance: bool) -> None:
-        old = sc.win
-        if old is not None:
-            old.open = False  # closed; the clock skips it (or never heaps it: same instant)
+        win = sc.win
+        old = win is not None or sc.due is not None  # a mismatch was pending
+        if win is not None:
+            win.open = False  # closed: the clock skips it
             sc.win = None
+        sc.due = None
         if not ds.running:
             # "while running": closing the app cuts a pending mismatch.
             sc.since = None
@@ -109,7 +119,7 @@ class DisplayRule(Rule):
         shown = sc.shown
         truth = self.truth(ds, sc)
         if self.matches(shown, truth):
-            if instance or old is not None:
+            if instance or old:
                 self.judged += 1  # matches now, or a pending mismatch was corrected in time
             sc.since = None
             sc.reported = False
@@ -124,9 +134,22 @@ class DisplayRule(Rule):
         grace_end = max(sc.grace_from, started) + self._lag
         # Times seen off the device may trail or lead its own by ``seen``: a
         # mismatch no longer than that is not one.
-        deadline = max(grace_end, since + self._seen)
-        self.mismatched(ds, sc)
-        sc.win = self.window(ds.dev, deadline, self._expired, data=(since, shown, truth))
+        sc.due = max(grace_end, since + self._seen)
+        sc.data = (since, shown, truth)
+        if not sc.queued:
+            sc.queued = True
+            if not self._queue:
+                self.ctx.at_instant_end(self._settle)
+            self._queue.append(sc)
+
+    def _settle(self) -> None:
+        """The instant is over: a mismatch still pending gets its window."""
+        for sc in self._queue:
+            sc.queued = False
+            if sc.due is not None:
+                sc.win = self.window(sc.dev, sc.due, self._expired, data=sc.data)
+                sc.due = None
+        self._queue.clear()
 
     def _expired(self, w: Window) -> None:
         since, shown, truth = w.data

@@ -33,24 +33,19 @@ class UnsentCount(DisplayRule):
     )
     initial = 0  # "(0 before any)"
 
-    def __init__(self, ctx, values) -> None:
-        super().__init__(ctx, values)
-        self._ids: dict[str, list[str]] = {}  # unsent change ids when the mismatch was seen
-
     def truth(self, ds, sc) -> int:
         # "the number of unsent changes — photos included": every edit counts.
         return len(ds.unsent)
-
-    def mismatched(self, ds, sc) -> None:
-        # Named in the message; taken only for a mismatch, since iterating a
-        # dict that keeps losing its oldest keys is not O(1).
-        self._ids[ds.dev] = list(islice(ds.unsent, MESSAGE_IDS))
 
     def matches(self, shown, truth) -> bool:
         return shown == truth
 
     def describe(self, dev, shown, truth) -> str:
-        ids = self._ids.get(dev, [])
+        # The ids are read when the mismatch fails, not when it starts (iterating
+        # a dict that keeps losing its oldest keys is not O(1)): the same ids,
+        # since every change to the unsent set changes the count and so
+        # re-evaluates the display, which would have ended this mismatch.
+        ids = list(islice(self.ctx.devices[dev].unsent, MESSAGE_IDS))
         more = ", ..." if truth > len(ids) else ""
         which = f" ({', '.join(ids)}{more})" if ids else ""
         return f"unsent shows {shown} but {truth} changes are unsent{which}"

@@ -101,6 +101,7 @@ class Context:
         self.now = float("-inf")
         self._heap: list[tuple[float, int, Window]] = []
         self._fresh: list[Window] = []  # scheduled within the current instant
+        self._settle: list = []  # called once the current instant is over (at_instant_end)
         self._seq = 0
 
     @property
@@ -119,8 +120,19 @@ class Context:
         w.seq = self._seq  # its place among equal deadlines: the order scheduled
         self._fresh.append(w)
 
+    def at_instant_end(self, fn) -> None:
+        """Call ``fn()`` once the clock moves past the current instant, before
+        any deadline fires: a rule settles there what the instant left pending
+        (a display still wrong after every event of the instant)."""
+        self._settle.append(fn)
+
     def fire_before(self, t: float) -> None:
         """Expire every open window whose deadline is strictly before ``t``."""
+        if self._settle:
+            settle = self._settle
+            self._settle = []
+            for fn in settle:
+                fn()
         heap = self._heap
         fresh = self._fresh
         if fresh:
