@@ -124,7 +124,8 @@ class Checker:
         t = ev["t"]
         ctx = self.ctx
         if t > ctx.now:
-            ctx.fire_before(t)
+            if ctx.due_before(t):
+                ctx.fire_before(t)
             ctx.now = t
         self.end_t = t
         self.events += 1
@@ -189,21 +190,28 @@ class Checker:
     def _feed_all(self, events: Iterable[dict[str, Any]]) -> None:
         steps = self._steps
         ctx = self.ctx
+        # The clock's lists, read here without a call per instant (the same
+        # objects for the checker's life: Context.fire_before empties them in place).
+        heap, fresh, settle = ctx._heap, ctx._fresh, ctx._settle
+        fire_before = ctx.fire_before
         kinds = self.kinds
         n = 0
         end_t = self.end_t
+        now = ctx.now
         try:
             for ev in events:
-                step = steps.get(ev["ev"])
+                kind = ev["ev"]
+                step = steps.get(kind)
                 if step is None:
                     continue
                 t = ev["t"]
-                if t > ctx.now:
-                    ctx.fire_before(t)
-                    ctx.now = t
+                if t > now:
+                    if settle or fresh or (heap and heap[0][0] < t):
+                        fire_before(t)
+                    ctx.now = now = t
                 end_t = t
                 n += 1
-                kinds.add(ev["ev"])
+                kinds.add(kind)
                 step(ev, t)
         finally:
             self.events += n

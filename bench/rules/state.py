@@ -128,10 +128,11 @@ class Context:
 
     def fire_before(self, t: float) -> None:
         """Expire every open window whose deadline is strictly before ``t``."""
-        if self._settle:
-            settle = self._settle
-            self._settle = []
-            for fn in settle:
+        settle = self._settle
+        if settle:
+            fns = tuple(settle)
+            settle.clear()
+            for fn in fns:
                 fn()
         heap = self._heap
         fresh = self._fresh
@@ -147,6 +148,10 @@ class Context:
             if w.open:
                 w.open = False
                 w.on_expire(w)
+
+    def due_before(self, t: float) -> bool:
+        """Whether :meth:`fire_before` ``(t)`` has anything to do (the checker's fast path)."""
+        return bool(self._settle or self._fresh or (self._heap and self._heap[0][0] < t))
 
     @property
     def pending(self) -> int:
