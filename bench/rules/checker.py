@@ -192,7 +192,7 @@ class Checker:
         ctx = self.ctx
         # The clock's lists, read here without a call per instant (the same
         # objects for the checker's life: Context.fire_before empties them in place).
-        heap, fresh, settle = ctx._heap, ctx._fresh, ctx._settle
+        heap, fresh, settle = ctx._heap, ctx._fresh, ctx.instant_end
         fire_before = ctx.fire_before
         kinds = self.kinds
         n = 0

@@ -13,9 +13,11 @@ strictly later than its deadline, so a display corrected at the very same
 
 Most mismatches last no longer than their instant: the truth changes (a
 sync_end, an edit) and the display event written at the same ``t`` corrects
-it. So a mismatch is first only *pending* on the device's screen state
-(``due``); the window is opened when the clock moves past the instant with the
-mismatch still there (Context.at_instant_end), never for one corrected at once.
+it. So a mismatch is first only *pending* on the device's screen state; its
+window (deadline, message) is made when the clock moves past the instant with
+the mismatch still there (Context.at_instant_end), from the same state the
+last evaluation saw -- any change of the shown value, the truth or the app
+state re-evaluates -- and never for one corrected at once.
 
 Instances: each display event and each change of the truth while the app is
 running. One that matches passes at once; one that does not is judged when it
@@ -44,7 +46,7 @@ def observation_lag(meta: dict[str, Any]) -> float:
 class _Screen:
     """What one device shows and how its display stands, for one display rule."""
 
-    __slots__ = ("dev", "shown", "grace_from", "since", "reported", "win", "due", "data", "queued", "truth")
+    __slots__ = ("dev", "shown", "grace_from", "since", "reported", "win", "pending", "truth")
 
     def __init__(self, dev: str, shown: Any) -> None:
         self.dev = dev
@@ -53,9 +55,7 @@ class _Screen:
         self.since: float | None = None  # start of the current mismatch stretch
         self.reported = False  # the stretch already failed: one violation per stretch
         self.win: Window | None = None  # its deadline, on the clock
-        self.due: float | None = None  # its deadline, while pending within its instant
-        self.data: tuple | None = None  # (since, shown, truth) of the pending mismatch
-        self.queued = False  # in the rule's queue for the end of the instant
+        self.pending = False  # a mismatch waiting for the end of its instant (in the rule's queue)
         self.truth: Any = None  # the subclass's truth, where it keeps its own
 
 
@@ -69,6 +69,8 @@ class DisplayRule(Rule):
         super().__init__(ctx, values)
         self._screens: dict[str, _Screen] = {}
         self._queue: list[_Screen] = []  # screens with a mismatch pending in this instant
+        self._settle_fn = self._settle
+        self._instant_end = ctx.instant_end  # the clock's list (at_instant_end)
         self._seen = observation_lag(ctx.meta)  # the meta is fixed for the whole trace
         self._lag = self.p["display_lag_s"] + self._seen
 
@@ -106,49 +108,53 @@ class DisplayRule(Rule):
     # -- judgement ------------------------------------------------------------
     def _evaluate(self, ds, sc: _Screen, t: float, instance: bool) -> None:
         win = sc.win
-        old = win is not None or sc.due is not None  # a mismatch was pending
         if win is not None:
             win.open = False  # closed: the clock skips it
             sc.win = None
-        sc.due = None
+            old = True  # a mismatch was pending
+        elif sc.pending:
+            sc.pending = False
+            q = self._queue
+            q.remove(sc)
+            if not q:  # nothing left for the end of the instant
+                self._instant_end.remove(self._settle_fn)
+            old = True
+        else:
+            old = False
         if not ds.running:
             # "while running": closing the app cuts a pending mismatch.
             sc.since = None
             sc.reported = False
             return
-        shown = sc.shown
-        truth = self.truth(ds, sc)
-        if self.matches(shown, truth):
+        if self.matches(sc.shown, self.truth(ds, sc)):
             if instance or old:
                 self.judged += 1  # matches now, or a pending mismatch was corrected in time
             sc.since = None
             sc.reported = False
             return
-        since = sc.since
-        if since is None:
-            since = sc.since = t
+        if sc.since is None:
+            sc.since = t
         if sc.reported:
             return  # one violation per mismatch stretch
-        # running_since is set whenever the app is running (state.py); 0.0 is a time.
-        started = ds.running_since if ds.running_since is not None else t
-        grace_end = max(sc.grace_from, started) + self._lag
-        # Times seen off the device may trail or lead its own by ``seen``: a
-        # mismatch no longer than that is not one.
-        sc.due = max(grace_end, since + self._seen)
-        sc.data = (since, shown, truth)
-        if not sc.queued:
-            sc.queued = True
-            if not self._queue:
-                self.ctx.at_instant_end(self._settle)
-            self._queue.append(sc)
+        sc.pending = True
+        if not self._queue:
+            self.ctx.at_instant_end(self._settle_fn)
+        self._queue.append(sc)
 
     def _settle(self) -> None:
         """The instant is over: a mismatch still pending gets its window."""
+        t = self.ctx.now
+        devices = self.ctx.devices
         for sc in self._queue:
-            sc.queued = False
-            if sc.due is not None:
-                sc.win = self.window(sc.dev, sc.due, self._expired, data=sc.data)
-                sc.due = None
+            sc.pending = False
+            ds = devices[sc.dev]
+            # running_since is set whenever the app is running (state.py); 0.0 is a time.
+            started = ds.running_since if ds.running_since is not None else t
+            grace_end = max(sc.grace_from, started) + self._lag
+            # Times seen off the device may trail or lead its own by ``seen``: a
+            # mismatch no longer than that is not one.
+            deadline = max(grace_end, sc.since + self._seen)
+            sc.win = self.window(sc.dev, deadline, self._expired, data=(sc.since, sc.shown, self.truth(ds, sc)))
         self._queue.clear()
 
     def _expired(self, w: Window) -> None:

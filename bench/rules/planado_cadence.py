@@ -44,16 +44,17 @@ class Cadence(Rule):
     def __init__(self, ctx, values) -> None:
         super().__init__(ctx, values)
         self._limit = self.p["interval_s"] + self.p["cadence_tol_s"]
-        # dev -> (deadline, order begun, start, why) of its idle stretch
-        self._idle: dict[str, tuple[float, int, float, str]] = {}
+        # dev -> (deadline, order begun, start, why) of its idle stretch; why is
+        # the sync_end that began it (its ok and id), or None: online and running
+        self._idle: dict[str, tuple[float, int, float, tuple | None]] = {}
         self._begun = 0
         # Overdue stretches (deadline, order, start, dev, why), handed to fail()
         # at the end in the clock's order; beyond twice the kept maximum the
         # latest are dropped (counted), as the clock's fail() would have.
-        self._late: list[tuple[float, int, float, str, str]] = []
+        self._late: list[tuple[float, int, float, str, tuple | None]] = []
         self._dropped = 0
 
-    def _start(self, dev: str, t: float, why: str) -> None:
+    def _start(self, dev: str, t: float, why: tuple | None) -> None:
         self._stop(dev, t)
         self._begun += 1
         self._idle[dev] = (t + self._limit, self._begun, t, why)
@@ -68,7 +69,7 @@ class Cadence(Rule):
             return False
         return True
 
-    def _overdue(self, dev: str, st: tuple[float, int, float, str]) -> None:
+    def _overdue(self, dev: str, st: tuple[float, int, float, tuple | None]) -> None:
         late = self._late
         late.append((st[0], st[1], st[2], dev, st[3]))
         keep = base.MAX_VIOLATIONS_KEPT
@@ -82,7 +83,7 @@ class Cadence(Rule):
         # with a sync in progress it is not idle yet: the clock starts at that
         # sync's sync_end instead.
         if not ds.syncs:
-            self._start(ds.dev, t, "online and running")
+            self._start(ds.dev, t, None)
 
     def on_down(self, ds, t) -> None:
         self._stop(ds.dev, t)  # cut: "its precondition ceasing to hold" -> not judged
@@ -94,8 +95,7 @@ class Cadence(Rule):
     def on_sync_end(self, ev, ds) -> None:
         # "... and at every sync_end; failed attempts count as syncs."
         if ds.active and not ds.syncs:
-            ok = "ok" if ev["ok"] else "failed"
-            self._start(ds.dev, ev["t"], f"{ok} sync_end of {ev['sync']}")
+            self._start(ds.dev, ev["t"], (ev["ok"], ev["sync"]))
 
     def finish(self, end_t) -> None:
         # A stretch whose deadline is before the last event was failed by the
@@ -106,7 +106,11 @@ class Cadence(Rule):
                     self._overdue(dev, st)
         self._idle.clear()
         self._late.sort()
-        for deadline, _, t, dev, why in self._late:
+        for deadline, _, t, dev, began in self._late:
+            if began is None:
+                why = "online and running"
+            else:
+                why = f"{'ok' if began[0] else 'failed'} sync_end of {began[1]}"
             self.fail(t, dev, f"idle from {fmt_t(t)} ({why}): no sync_start by {fmt_t(deadline)}")
         self.judged += self._dropped
         self.failures += self._dropped

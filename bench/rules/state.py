@@ -101,7 +101,7 @@ class Context:
         self.now = float("-inf")
         self._heap: list[tuple[float, int, Window]] = []
         self._fresh: list[Window] = []  # scheduled within the current instant
-        self._settle: list = []  # called once the current instant is over (at_instant_end)
+        self.instant_end: list = []  # called once the current instant is over (at_instant_end)
         self._seq = 0
 
     @property
@@ -124,11 +124,11 @@ class Context:
         """Call ``fn()`` once the clock moves past the current instant, before
         any deadline fires: a rule settles there what the instant left pending
         (a display still wrong after every event of the instant)."""
-        self._settle.append(fn)
+        self.instant_end.append(fn)
 
     def fire_before(self, t: float) -> None:
         """Expire every open window whose deadline is strictly before ``t``."""
-        settle = self._settle
+        settle = self.instant_end
         if settle:
             fns = tuple(settle)
             settle.clear()
@@ -151,7 +151,7 @@ class Context:
 
     def due_before(self, t: float) -> bool:
         """Whether :meth:`fire_before` ``(t)`` has anything to do (the checker's fast path)."""
-        return bool(self._settle or self._fresh or (self._heap and self._heap[0][0] < t))
+        return bool(self.instant_end or self._fresh or (self._heap and self._heap[0][0] < t))
 
     @property
     def pending(self) -> int:
