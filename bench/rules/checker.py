@@ -124,7 +124,8 @@ class Checker:
         t = ev["t"]
         ctx = self.ctx
         if t > ctx.now:
-            if ctx.due_before(t):
+            heap = ctx._heap
+            if ctx.instant_end or ctx._fresh or (heap and heap[0][0] < t):
                 ctx.fire_before(t)
             ctx.now = t
         self.end_t = t

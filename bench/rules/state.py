@@ -149,10 +149,6 @@ class Context:
                 w.open = False
                 w.on_expire(w)
 
-    def due_before(self, t: float) -> bool:
-        """Whether :meth:`fire_before` ``(t)`` has anything to do (the checker's fast path)."""
-        return bool(self.instant_end or self._fresh or (self._heap and self._heap[0][0] < t))
-
     @property
     def pending(self) -> int:
         return len(self._heap) + len(self._fresh)
