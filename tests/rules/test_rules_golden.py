@@ -4,7 +4,8 @@ count and violation list (times, devices, messages, order) on fixed traces.
 ``golden/checker_golden.json`` was written by the checker before the lean
 rewrite (issue #12: per-kind steps, lazy deadlines, windows only for what
 outlives its instant), on two small simulator traces with mutants
-(``golden/sim_*_mutants.jsonl``: failures of several rules, windows that fire)
+(``golden/sim_*_mutants.ndjson``: failures of several rules, windows that fire;
+not ``.jsonl``, which the pytest plugin would collect as suite items)
 and on ``scenarios/traces/``, for both policies, with all violations kept and
 with the list cut at 3 (which violations are kept follows the clock's order).
 A change to the checker that moves any of it is a change of verdicts, not of
