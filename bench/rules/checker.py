@@ -106,7 +106,7 @@ class Checker:
         if kind in NO_DEVICE_KINDS:
             lines.append("ds = None")
         else:  # every other known kind requires "dev"
-            lines += ["dev = ev['dev']", "ds = devices.get(dev)", "if ds is None:", "    ds = new_device(dev)"]
+            lines += ["try:", "    ds = devices[ev['dev']]", "except KeyError:", "    ds = new_device(ev['dev'])"]
         if kind in _STATE:
             lines.append(_STATE[kind])
         for i, h in enumerate(handlers):

@@ -231,9 +231,10 @@ class TraceReader:
                 if type(ev) is not dict:
                     raise TraceError(name, n, "not a JSON object")
                 kind = ev.get("ev")
-                if type(kind) is not str:
-                    raise TraceError(name, n, "no string 'ev' field")
-                valid = fast.get(kind)
+                try:
+                    valid = fast.get(kind)  # None: meta, an unknown kind, or no string at all
+                except TypeError:  # unhashable: a list or an object
+                    valid = None
                 if valid is not None:
                     if not valid(ev) and not (self._forgive(ev, kind) and valid(ev)):
                         raise TraceError(name, n, check_fields(ev, EVENTS[kind], kind) or f"{kind} event is malformed")
@@ -258,6 +259,8 @@ class TraceReader:
                             raise TraceError(name, n, f"sync id {sid!r} reused on device {ev['dev']!r}")
                         used.add(sid)
                     last_t = t
+                elif type(kind) is not str:
+                    raise TraceError(name, n, "no string 'ev' field")
                 elif kind == "meta":
                     if not first:
                         raise TraceError(name, n, "meta event is only allowed as the first line")
