@@ -91,7 +91,16 @@ class Checker:
         self.events = 0
         self.kinds: set[str] = set()  # known kinds seen (for "nothing to judge" messages)
         self._steps: dict[str, Callable[[dict[str, Any], float], None]] = {
-            kind: self._compile(kind) for kind in EVENTS}
+            kind: self._first(kind, self._compile(kind)) for kind in EVENTS}
+
+    def _first(self, kind: str, step: Callable[[dict[str, Any], float], None]) -> Callable[[dict[str, Any], float], None]:
+        """The step of a kind not seen yet: it notes the kind in ``kinds``, then
+        stands aside for ``step`` (so no event pays for ``kinds`` after the first)."""
+        def first(ev: dict[str, Any], t: float) -> None:
+            self.kinds.add(kind)
+            self._steps[kind] = step
+            step(ev, t)
+        return first
 
     def _compile(self, kind: str) -> Callable[[dict[str, Any], float], None]:
         """The step of one kind: its derived state, then its handlers in rule order."""
@@ -130,7 +139,6 @@ class Checker:
             ctx.now = t
         self.end_t = t
         self.events += 1
-        self.kinds.add(kind)
         step(ev, t)
 
     def _link_changed(self, ds: DeviceState, cls: str, t: float) -> None:
@@ -195,14 +203,12 @@ class Checker:
         # objects for the checker's life: Context.fire_before empties them in place).
         heap, fresh, settle = ctx._heap, ctx._fresh, ctx.instant_end
         fire_before = ctx.fire_before
-        kinds = self.kinds
         n = 0
         end_t = self.end_t
         now = ctx.now
         try:
             for ev in events:
-                kind = ev["ev"]
-                step = steps.get(kind)
+                step = steps.get(ev["ev"])
                 if step is None:
                     continue
                 t = ev["t"]
@@ -212,7 +218,6 @@ class Checker:
                     ctx.now = now = t
                 end_t = t
                 n += 1
-                kinds.add(kind)
                 step(ev, t)
         finally:
             self.events += n
