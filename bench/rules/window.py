@@ -3,7 +3,8 @@
 Theory of operation: a rule that waits ("within X s") opens a :class:`Window`
 and hands it to the context's clock (:meth:`bench.rules.state.Context.schedule`),
 which fires ``on_expire`` once an event strictly later than the deadline
-arrives; :func:`expire_due` settles the ones a rule holds at the end. A module
+arrives (a window closed within the instant that opened it never reaches
+the clock's heap); :func:`expire_due` settles the ones a rule holds at the end. A module
 of its own so that the rule base and the derived state both use it without
 importing each other.
 """
