@@ -82,9 +82,12 @@ class DisplayRule(Rule):
 
     # Subclasses provide these.
     def truth(self, ds, sc: _Screen) -> Any:
+        """The true value now (for messages)."""
         raise NotImplementedError
 
-    def matches(self, shown: Any, truth: Any) -> bool:
+    def agrees(self, ds, sc: _Screen) -> bool:
+        """Does the shown value (``sc.shown``) match the truth now? One call per
+        evaluation, every display event and truth change: kept to one."""
         raise NotImplementedError
 
     def describe(self, dev: str, shown: Any, truth: Any) -> str:
@@ -126,7 +129,7 @@ class DisplayRule(Rule):
             sc.since = None
             sc.reported = False
             return
-        if self.matches(sc.shown, self.truth(ds, sc)):
+        if self.agrees(ds, sc):
             if instance or old:
                 self.judged += 1  # matches now, or a pending mismatch was corrected in time
             sc.since = None

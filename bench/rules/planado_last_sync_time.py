@@ -28,17 +28,21 @@ class LastSyncTime(DisplayRule):
     )
     initial = None  # "(null before any)"
 
+    def __init__(self, ctx, values) -> None:
+        super().__init__(ctx, values)
+        self._tol = TIME_TOLERANCE_S + self._seen
+
     # The truth, kept on the device's screen state (``sc.truth``): (start, end,
     # sync id) of the latest successful sync, None before any.
     def truth(self, ds, sc):
         return sc.truth
 
-    def matches(self, shown, truth) -> bool:
+    def agrees(self, ds, sc) -> bool:
+        truth, shown = sc.truth, sc.shown
         if truth is None or shown is None:
             return truth is None and shown is None
-        start, end, _ = truth
-        tol = TIME_TOLERANCE_S + self._seen
-        return abs(shown - start) <= tol or abs(shown - end) <= tol
+        tol = self._tol
+        return abs(shown - truth[0]) <= tol or abs(shown - truth[1]) <= tol
 
     def describe(self, dev, shown, truth) -> str:
         got = "null" if shown is None else fmt_t(shown)

@@ -37,8 +37,8 @@ class UnsentCount(DisplayRule):
         # "the number of unsent changes — photos included": every edit counts.
         return len(ds.unsent)
 
-    def matches(self, shown, truth) -> bool:
-        return shown == truth
+    def agrees(self, ds, sc) -> bool:
+        return sc.shown == len(ds.unsent)
 
     def describe(self, dev, shown, truth) -> str:
         # The ids are read when the mismatch fails, not when it starts (iterating
