@@ -183,7 +183,8 @@ class Checker:
         The check's state grows with devices, records and the writes
         core.no_loss keeps for the server's read-back, and it forms no
         reference cycles; yet the collector's full passes walk all of it again
-        each time it grows by a quarter, a fifth of a long check. Full passes
+        each time it grows by a quarter: up to a fifth of a long check (measured
+        on benchmarks/check_throughput.py, playmaker). Full passes
         are held back for the batch (the young generations still run, so
         cyclic garbage of the caller's own is still freed) and the threshold
         is restored after.
