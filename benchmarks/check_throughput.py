@@ -6,7 +6,7 @@ transfers per device), times ``syncbench check`` on it with both policies in
 a fresh process each, and times the floor: parsing the same file line by line
 with the standard ``json`` module and nothing else.
 
-    ratio = floor time / check time   (higher is better; target >= 0.33, aim 0.5)
+    ratio = floor time / check time   (higher is better; target >= 0.5, issue #12)
 
 Peak memory of each check process is printed too (target < 300 MB). The last
 line is a JSON object.

@@ -15,6 +15,15 @@ trace"). Two derived hooks spare every rule from re-deriving the same
 condition: ``on_up(dev_state, t)`` when a device becomes online and running,
 ``on_down(dev_state, t)`` when it stops being either.
 
+Cost: every handler runs for every event of its kind on every device, in
+``syncbench check`` and in the simulator alike, so the hot ones stay lean. A
+window is cheap when closed within its instant (it never reaches the clock's
+heap); a rule whose waits are nearly all answered by the device's own next
+event may keep a deadline per device instead and decide it lazily at that
+event, as the clock would have (planado.cadence); a rule waiting for a
+device's next sync subscribes that device (``DeviceState.sync_waiters``, as
+respond() does) rather than handling every sync.
+
 Each instance ends in :meth:`Rule.passed` or :meth:`Rule.fail`; the verdict is
 ``fail`` if any failed, ``pass`` if any was judged, else ``n/a``.
 """

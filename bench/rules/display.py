@@ -11,6 +11,14 @@ excused. The check is a window on the checker's clock, fired only by an event
 strictly later than its deadline, so a display corrected at the very same
 ``t`` never fails and one corrected exactly at the end of the grace passes.
 
+Most mismatches last no longer than their instant: the truth changes (a
+sync_end, an edit) and the display event written at the same ``t`` corrects
+it. So a mismatch is first only *pending* on the device's screen state; its
+window (deadline, message) is made when the clock moves past the instant with
+the mismatch still there (Context.at_instant_end), from the same state the
+last evaluation saw -- any change of the shown value, the truth or the app
+state re-evaluates -- and never for one corrected at once.
+
 Instances: each display event and each change of the truth while the app is
 running. One that matches passes at once; one that does not is judged when it
 is corrected (pass) or when the grace runs out (fail); one still excused when
@@ -35,6 +43,22 @@ def observation_lag(meta: dict[str, Any]) -> float:
     return float(v) if isinstance(v, int | float) and not isinstance(v, bool) and v > 0 else 0.0
 
 
+class _Screen:
+    """What one device shows and how its display stands, for one display rule."""
+
+    __slots__ = ("dev", "shown", "grace_from", "since", "reported", "win", "pending", "truth")
+
+    def __init__(self, dev: str, shown: Any) -> None:
+        self.dev = dev
+        self.shown = shown
+        self.grace_from = float("-inf")  # last truth change
+        self.since: float | None = None  # start of the current mismatch stretch
+        self.reported = False  # the stretch already failed: one violation per stretch
+        self.win: Window | None = None  # its deadline, on the clock
+        self.pending = False  # a mismatch waiting for the end of its instant (in the rule's queue)
+        self.truth: Any = None  # the subclass's truth, where it keeps its own
+
+
 class DisplayRule(Rule):
     params = ("display_lag_s",)
     initial: Any = None
@@ -43,18 +67,27 @@ class DisplayRule(Rule):
 
     def __init__(self, ctx, values) -> None:
         super().__init__(ctx, values)
-        self._shown: dict[str, Any] = {}
-        self._grace_from: dict[str, float] = {}  # last truth change
-        self._mismatch_since: dict[str, float] = {}
-        self._reported: set[str] = set()
-        self._win: dict[str, Window] = {}
+        self._screens: dict[str, _Screen] = {}
+        self._queue: list[_Screen] = []  # screens with a mismatch pending in this instant
+        self._settle_fn = self._settle
+        self._instant_end = ctx.instant_end  # the clock's list (at_instant_end)
         self._seen = observation_lag(ctx.meta)  # the meta is fixed for the whole trace
+        self._lag = self.p["display_lag_s"] + self._seen
+
+    def screen(self, dev: str) -> _Screen:
+        sc = self._screens.get(dev)
+        if sc is None:
+            sc = self._screens[dev] = _Screen(dev, self.initial)
+        return sc
 
     # Subclasses provide these.
-    def truth(self, ds) -> Any:
+    def truth(self, ds, sc: _Screen) -> Any:
+        """The true value now (for messages)."""
         raise NotImplementedError
 
-    def matches(self, shown: Any, truth: Any) -> bool:
+    def agrees(self, ds, sc: _Screen) -> bool:
+        """Does the shown value (``sc.shown``) match the truth now? One call per
+        evaluation, every display event and truth change: kept to one."""
         raise NotImplementedError
 
     def describe(self, dev: str, shown: Any, truth: Any) -> str:
@@ -62,50 +95,74 @@ class DisplayRule(Rule):
 
     # -- events ---------------------------------------------------------------
     def show(self, ds, value: Any, t: float) -> None:
-        self._shown[ds.dev] = value
-        self._evaluate(ds, t, instance=True)
+        sc = self._screens.get(ds.dev) or self.screen(ds.dev)
+        sc.shown = value
+        self._evaluate(ds, sc, t, True)
 
-    def truth_changed(self, ds, t: float) -> None:
-        self._grace_from[ds.dev] = t
-        self._evaluate(ds, t, instance=True)
+    def truth_changed(self, ds, t: float, sc: _Screen | None = None) -> None:
+        if sc is None:
+            sc = self._screens.get(ds.dev) or self.screen(ds.dev)
+        sc.grace_from = t
+        self._evaluate(ds, sc, t, True)
 
     def on_app(self, ev, ds) -> None:
-        self._evaluate(ds, ev["t"], instance=False)
+        self._evaluate(ds, self._screens.get(ds.dev) or self.screen(ds.dev), ev["t"], False)
 
     # -- judgement ------------------------------------------------------------
-    def _evaluate(self, ds, t: float, *, instance: bool) -> None:
-        dev = ds.dev
-        old = self._win.pop(dev, None)
-        if old is not None:
-            old.close()
+    def _evaluate(self, ds, sc: _Screen, t: float, instance: bool) -> None:
+        win = sc.win
+        if win is not None:
+            win.open = False  # closed: the clock skips it
+            sc.win = None
+            old = True  # a mismatch was pending
+        elif sc.pending:
+            sc.pending = False
+            q = self._queue
+            q.remove(sc)
+            if not q:  # nothing left for the end of the instant
+                self._instant_end.remove(self._settle_fn)
+            old = True
+        else:
+            old = False
         if not ds.running:
             # "while running": closing the app cuts a pending mismatch.
-            self._mismatch_since.pop(dev, None)
-            self._reported.discard(dev)
+            sc.since = None
+            sc.reported = False
             return
-        shown = self._shown.get(dev, self.initial)
-        truth = self.truth(ds)
-        if self.matches(shown, truth):
-            if instance or old is not None:
-                self.passed()  # matches now, or a pending mismatch was corrected in time
-            self._mismatch_since.pop(dev, None)
-            self._reported.discard(dev)
+        if self.agrees(ds, sc):
+            if instance or old:
+                self.judged += 1  # matches now, or a pending mismatch was corrected in time
+            sc.since = None
+            sc.reported = False
             return
-        since = self._mismatch_since.setdefault(dev, t)
-        if dev in self._reported:
+        if sc.since is None:
+            sc.since = t
+        if sc.reported:
             return  # one violation per mismatch stretch
-        seen = self._seen
-        lag = self.p["display_lag_s"] + seen
-        # running_since is set whenever the app is running (state.py); 0.0 is a time.
-        started = ds.running_since if ds.running_since is not None else t
-        grace_end = max(self._grace_from.get(dev, float("-inf")), started) + lag
-        # Times seen off the device may trail or lead its own by ``seen``: a
-        # mismatch no longer than that is not one.
-        deadline = max(grace_end, since + seen)
-        self._win[dev] = self.window(dev, deadline, self._expired, data=(since, shown, truth))
+        sc.pending = True
+        if not self._queue:
+            self.ctx.at_instant_end(self._settle_fn)
+        self._queue.append(sc)
+
+    def _settle(self) -> None:
+        """The instant is over: a mismatch still pending gets its window."""
+        t = self.ctx.now
+        devices = self.ctx.devices
+        for sc in self._queue:
+            sc.pending = False
+            ds = devices[sc.dev]
+            # running_since is set whenever the app is running (state.py); 0.0 is a time.
+            started = ds.running_since if ds.running_since is not None else t
+            grace_end = max(sc.grace_from, started) + self._lag
+            # Times seen off the device may trail or lead its own by ``seen``: a
+            # mismatch no longer than that is not one.
+            deadline = max(grace_end, sc.since + self._seen)
+            sc.win = self.window(sc.dev, deadline, self._expired, data=(sc.since, sc.shown, self.truth(ds, sc)))
+        self._queue.clear()
 
     def _expired(self, w: Window) -> None:
         since, shown, truth = w.data
-        self._win.pop(w.dev, None)
-        self._reported.add(w.dev)
+        sc = self._screens[w.dev]
+        sc.win = None
+        sc.reported = True
         self.fail(w.deadline, w.dev, f"{self.describe(w.dev, shown, truth)} (mismatch since {fmt_t(since)})")

@@ -9,12 +9,23 @@ start + interval_s + cadence_tol_s is one violation ("One violation per idle
 stretch"), however long it lasts afterwards. Minimized counts as running
 ("even if app is minimized"), so foreground <-> background changes neither
 start nor end a stretch.
+
+Lazy deadline: a stretch is one small record per device, not a window on the
+checker's clock, because nearly every stretch is ended by the device's next
+sync_start, two minutes on. Whether it outlived its limit is decided at the
+device's next relevant event (sync_start, a new stretch, going down) or at
+the end, exactly as the clock would have decided it: the clock fails a stretch
+at the first event strictly later than its deadline, so a stretch ended at
+``t`` failed iff its deadline < ``t``, and at the end iff its deadline is
+before the trace's last event. The violations are handed to the base class in
+the clock's order (deadline, then the order the stretches began), so the list
+kept past MAX_VIOLATIONS_KEPT is the same too.
 """
 
 from __future__ import annotations
 
+from bench.rules import base
 from bench.rules.base import Rule, fmt_t, register
-from bench.rules.window import Window
 
 
 @register
@@ -33,39 +44,79 @@ class Cadence(Rule):
     def __init__(self, ctx, values) -> None:
         super().__init__(ctx, values)
         self._limit = self.p["interval_s"] + self.p["cadence_tol_s"]
-        self._idle: dict[str, Window] = {}
+        # dev -> (deadline, order begun, start, why) of its idle stretch; why is
+        # the sync_end that began it (its ok and id), or None: online and running
+        self._idle: dict[str, tuple[float, int, float, tuple | None]] = {}
+        self._begun = 0
+        # Overdue stretches (deadline, order, start, dev, why), handed to fail()
+        # at the end in the clock's order; beyond twice the kept maximum the
+        # latest are dropped (counted), as the clock's fail() would have.
+        self._late: list[tuple[float, int, float, str, tuple | None]] = []
+        self._dropped = 0
 
-    def _start(self, dev: str, t: float, why: str) -> None:
-        self._stop(dev)
-        self._idle[dev] = self.window(dev, t + self._limit, self._expired, data=(t, why))
+    def _start(self, dev: str, t: float, why: tuple | None) -> None:
+        self._stop(dev, t)
+        self._begun += 1
+        self._idle[dev] = (t + self._limit, self._begun, t, why)
 
-    def _stop(self, dev: str) -> Window | None:
-        w = self._idle.pop(dev, None)
-        if w is not None:
-            w.close()
-        return w
+    def _stop(self, dev: str, t: float) -> bool:
+        """End the device's stretch at ``t``; True if it was within its limit."""
+        st = self._idle.pop(dev, None)
+        if st is None:
+            return False
+        if st[0] < t:  # the clock would have failed it at an event before this one
+            self._overdue(dev, st)
+            return False
+        return True
 
-    def _expired(self, w: Window) -> None:
-        self._idle.pop(w.dev, None)
-        t, why = w.data
-        self.fail(t, w.dev, f"idle from {fmt_t(t)} ({why}): no sync_start by {fmt_t(w.deadline)}")
+    def _overdue(self, dev: str, st: tuple[float, int, float, tuple | None]) -> None:
+        late = self._late
+        late.append((st[0], st[1], st[2], dev, st[3]))
+        keep = base.MAX_VIOLATIONS_KEPT
+        if len(late) >= 2 * keep + 64:
+            late.sort()
+            self._dropped += len(late) - keep
+            del late[keep:]
 
     def on_up(self, ds, t) -> None:
         # "The idle clock starts when the device becomes online and running";
         # with a sync in progress it is not idle yet: the clock starts at that
         # sync's sync_end instead.
         if not ds.syncs:
-            self._start(ds.dev, t, "online and running")
+            self._start(ds.dev, t, None)
 
     def on_down(self, ds, t) -> None:
-        self._stop(ds.dev)  # cut: "its precondition ceasing to hold" -> not judged
+        self._stop(ds.dev, t)  # cut: "its precondition ceasing to hold" -> not judged
 
     def on_sync_start(self, ev, ds) -> None:
-        if self._stop(ds.dev) is not None:
-            self.passed()
+        # _stop() inline: every sync_start of every device comes here.
+        st = self._idle.pop(ds.dev, None)
+        if st is not None:
+            if st[0] < ev["t"]:
+                self._overdue(ds.dev, st)
+            else:
+                self.judged += 1  # passed()
 
     def on_sync_end(self, ev, ds) -> None:
         # "... and at every sync_end; failed attempts count as syncs."
         if ds.active and not ds.syncs:
-            ok = "ok" if ev["ok"] else "failed"
-            self._start(ds.dev, ev["t"], f"{ok} sync_end of {ev['sync']}")
+            self._start(ds.dev, ev["t"], (ev["ok"], ev["sync"]))
+
+    def finish(self, end_t) -> None:
+        # A stretch whose deadline is before the last event was failed by the
+        # clock; one reaching the end is cut ("more than X": not expire_due).
+        if end_t is not None:
+            for dev, st in self._idle.items():
+                if st[0] < end_t:
+                    self._overdue(dev, st)
+        self._idle.clear()
+        self._late.sort()
+        for deadline, _, t, dev, began in self._late:
+            if began is None:
+                why = "online and running"
+            else:
+                why = f"{'ok' if began[0] else 'failed'} sync_end of {began[1]}"
+            self.fail(t, dev, f"idle from {fmt_t(t)} ({why}): no sync_start by {fmt_t(deadline)}")
+        self.judged += self._dropped
+        self.failures += self._dropped
+        self._late.clear()

@@ -30,17 +30,19 @@ class LastSyncTime(DisplayRule):
 
     def __init__(self, ctx, values) -> None:
         super().__init__(ctx, values)
-        self._last_ok: dict[str, tuple[float, float, str]] = {}  # dev -> (start, end, sync id)
+        self._tol = TIME_TOLERANCE_S + self._seen
 
-    def truth(self, ds):
-        return self._last_ok.get(ds.dev)
+    # The truth, kept on the device's screen state (``sc.truth``): (start, end,
+    # sync id) of the latest successful sync, None before any.
+    def truth(self, ds, sc):
+        return sc.truth
 
-    def matches(self, shown, truth) -> bool:
+    def agrees(self, ds, sc) -> bool:
+        truth, shown = sc.truth, sc.shown
         if truth is None or shown is None:
             return truth is None and shown is None
-        start, end, _ = truth
-        tol = TIME_TOLERANCE_S + self._seen
-        return abs(shown - start) <= tol or abs(shown - end) <= tol
+        tol = self._tol
+        return abs(shown - truth[0]) <= tol or abs(shown - truth[1]) <= tol
 
     def describe(self, dev, shown, truth) -> str:
         got = "null" if shown is None else fmt_t(shown)
@@ -57,5 +59,6 @@ class LastSyncTime(DisplayRule):
             # ds.ended: (start t, trigger) of the sync that just ended (state.py);
             # a sync_end without a seen sync_start has only its end to go by.
             start = ds.ended[0] if ds.ended else ev["t"]
-            self._last_ok[ds.dev] = (start, ev["t"], ev["sync"])
-            self.truth_changed(ds, ev["t"])
+            sc = self._screens.get(ds.dev) or self.screen(ds.dev)
+            sc.truth = (start, ev["t"], ev["sync"])
+            self.truth_changed(ds, ev["t"], sc)

@@ -33,30 +33,29 @@ class UnsentCount(DisplayRule):
     )
     initial = 0  # "(0 before any)"
 
-    def __init__(self, ctx, values) -> None:
-        super().__init__(ctx, values)
-        self._count: dict[str, int] = {}
-        self._ids: dict[str, list[str]] = {}  # unsent change ids at the last evaluation
-
-    def truth(self, ds) -> int:
+    def truth(self, ds, sc) -> int:
         # "the number of unsent changes — photos included": every edit counts.
-        self._ids[ds.dev] = list(islice(ds.unsent, MESSAGE_IDS))  # O(1): never copy the whole set
         return len(ds.unsent)
 
-    def matches(self, shown, truth) -> bool:
-        return shown == truth
+    def agrees(self, ds, sc) -> bool:
+        return sc.shown == len(ds.unsent)
 
     def describe(self, dev, shown, truth) -> str:
-        ids = self._ids.get(dev, [])
+        # The ids are read when the mismatch fails, not when it starts (iterating
+        # a dict that keeps losing its oldest keys is not O(1)): the same ids,
+        # since every change to the unsent set changes the count and so
+        # re-evaluates the display, which would have ended this mismatch.
+        ids = list(islice(self.ctx.devices[dev].unsent, MESSAGE_IDS))
         more = ", ..." if truth > len(ids) else ""
         which = f" ({', '.join(ids)}{more})" if ids else ""
         return f"unsent shows {shown} but {truth} changes are unsent{which}"
 
     def _changed(self, ev, ds) -> None:
         n = len(ds.unsent)
-        if self._count.get(ds.dev, 0) != n:
-            self._count[ds.dev] = n
-            self.truth_changed(ds, ev["t"])
+        sc = self._screens.get(ds.dev) or self.screen(ds.dev)
+        if (sc.truth or 0) != n:  # the count at the last change: 0 before any
+            sc.truth = n
+            self.truth_changed(ds, ev["t"], sc)
 
     def on_unsent(self, ev, ds) -> None:
         self.show(ds, ev["n"], ev["t"])

@@ -7,7 +7,10 @@ online and running from t_E to s + X."
 
 Theory of operation: an instance is *waiting* while the sync in progress at E
 has not ended (s unknown), then *open* with deadline s + X. Any later
-``sync_start`` on the device satisfies both. Leaving "online and running" cuts
+``sync_start`` on the device satisfies both. While a device has instances of a
+rule, that rule's :class:`Respond` is among the device's ``sync_waiters``, and
+the checker hands it the device's ``sync_start``/``sync_end``; a device with
+none costs the rule nothing per sync (most syncs answer nothing). Leaving "online and running" cuts
 every instance of the device (not judged). If several syncs are in progress at
 E, s is the end of the last of them: only then is the device free to answer
 (the spec says "that sync's sync_end", one sync; this is the reading for several).
@@ -44,8 +47,10 @@ class Respond:
                 self.rule.passed()
                 return
             self._waiting.setdefault(ds.dev, []).append((t, what))
-            return
-        self._start(ds.dev, t, t + self.x, what)
+        else:
+            self._start(ds.dev, t, t + self.x, what)
+        if self not in ds.sync_waiters:
+            ds.sync_waiters.append(self)
 
     def _start(self, dev: str, t_e: float, deadline: float, what: str) -> None:
         w = self.rule.window(dev, deadline, self._expired, data=(t_e, what))
@@ -58,8 +63,9 @@ class Respond:
         if lst and w in lst:
             lst.remove(w)
 
-    def on_sync_start(self, ev: dict[str, Any], ds: DeviceState) -> None:
+    def sync_start(self, ev: dict[str, Any], ds: DeviceState) -> None:
         dev = ds.dev
+        ds.sync_waiters.remove(self)  # nothing of this device is left waiting
         waiting = self._waiting.pop(dev, None)
         if waiting:
             self.rule.passed(len(waiting))
@@ -70,7 +76,7 @@ class Respond:
                     w.close()
                     self.rule.passed()
 
-    def on_sync_end(self, ev: dict[str, Any], ds: DeviceState) -> None:
+    def sync_end(self, ev: dict[str, Any], ds: DeviceState) -> None:
         if ds.syncs:
             return  # another sync still in progress: s is later
         waiting = self._waiting.pop(ds.dev, None)
@@ -86,6 +92,8 @@ class Respond:
         self._waiting.pop(ds.dev, None)
         for w in self._open.pop(ds.dev, ()):
             w.close()
+        if self in ds.sync_waiters:
+            ds.sync_waiters.remove(self)
 
     def finish(self, end_t: float | None) -> None:
         """At the end of the trace: a window ending at or before it was seen whole.
@@ -106,12 +114,6 @@ class RespondRule(Rule):
     def __init__(self, ctx, values) -> None:
         super().__init__(ctx, values)
         self.respond = Respond(self, self.p[self.respond_param], strict=self.strict)
-
-    def on_sync_start(self, ev: dict[str, Any], ds: DeviceState) -> None:
-        self.respond.on_sync_start(ev, ds)
-
-    def on_sync_end(self, ev: dict[str, Any], ds: DeviceState) -> None:
-        self.respond.on_sync_end(ev, ds)
 
     def on_down(self, ds: DeviceState, t: float) -> None:
         self.respond.on_down(ds, t)

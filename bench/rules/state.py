@@ -8,8 +8,12 @@ to the context *before* the rules see it, so a rule's handler reads the state
 records and open windows, not with the length of the trace.
 
 The context is also the clock: rules schedule :class:`~bench.rules.window.Window`
-deadlines on its heap, and the checker fires every deadline strictly earlier
-than the next event's ``t``.
+deadlines, and the checker fires every deadline strictly earlier than the next
+event's ``t``, in (deadline, order scheduled) order. Most windows are closed
+within the instant that opened them (a display corrected by the event that
+follows, a push answered at once): a window joins the heap only when the clock
+moves past its instant with the window still open, so those never touch it.
+Closed windows stay in the heap and are skipped when popped (lazy cancel).
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from bench.trace.schema import SLOW_CLASSES
 class DeviceState:
     __slots__ = (
         "dev", "link", "prev_link", "app", "syncs", "unsent", "online", "running", "active",
-        "running_since", "sync_ended_at", "ended",
+        "running_since", "sync_ended_at", "ended", "sync_waiters",
     )
 
     def __init__(self, dev: str) -> None:
@@ -40,6 +44,9 @@ class DeviceState:
         self.running_since: float | None = None
         self.sync_ended_at: float | None = None
         self.ended: tuple[float, str] | None = None  # (start t, trigger) of the sync that just ended
+        # Rules waiting for this device's next sync_start/sync_end (bench.rules.respond):
+        # they subscribe while they wait, so a device nobody waits on costs its syncs nothing.
+        self.sync_waiters: list = []
 
     @property
     def slow(self) -> bool:
@@ -93,6 +100,8 @@ class Context:
         self.any_srv_record = False
         self.now = float("-inf")
         self._heap: list[tuple[float, int, Window]] = []
+        self._fresh: list[Window] = []  # scheduled within the current instant
+        self.instant_end: list = []  # called once the current instant is over (at_instant_end)
         self._seq = 0
 
     @property
@@ -108,11 +117,32 @@ class Context:
     # -- the clock ------------------------------------------------------------
     def schedule(self, w: Window) -> None:
         self._seq += 1
-        heapq.heappush(self._heap, (w.deadline, self._seq, w))
+        w.seq = self._seq  # its place among equal deadlines: the order scheduled
+        self._fresh.append(w)
+
+    def at_instant_end(self, fn) -> None:
+        """Call ``fn()`` once the clock moves past the current instant, before
+        any deadline fires: a rule settles there what the instant left pending
+        (a display still wrong after every event of the instant)."""
+        self.instant_end.append(fn)
 
     def fire_before(self, t: float) -> None:
         """Expire every open window whose deadline is strictly before ``t``."""
+        settle = self.instant_end
+        if settle:
+            fns = tuple(settle)
+            settle.clear()
+            for fn in fns:
+                fn()
         heap = self._heap
+        fresh = self._fresh
+        if fresh:
+            # The instant is over: what it left open waits on the heap.
+            push = heapq.heappush
+            for w in fresh:
+                if w.open:
+                    push(heap, (w.deadline, w.seq, w))
+            fresh.clear()
         while heap and heap[0][0] < t:
             _, _, w = heapq.heappop(heap)
             if w.open:
@@ -121,4 +151,4 @@ class Context:
 
     @property
     def pending(self) -> int:
-        return len(self._heap)
+        return len(self._heap) + len(self._fresh)

@@ -3,7 +3,8 @@
 Theory of operation: a rule that waits ("within X s") opens a :class:`Window`
 and hands it to the context's clock (:meth:`bench.rules.state.Context.schedule`),
 which fires ``on_expire`` once an event strictly later than the deadline
-arrives; :func:`expire_due` settles the ones a rule holds at the end. A module
+arrives (a window closed within the instant that opened it never reaches
+the clock's heap); :func:`expire_due` settles the ones a rule holds at the end. A module
 of its own so that the rule base and the derived state both use it without
 importing each other.
 """
@@ -21,7 +22,7 @@ class Window:
     open; ``close()`` ends it early (satisfied or cut).
     """
 
-    __slots__ = ("dev", "deadline", "data", "open", "on_expire")
+    __slots__ = ("dev", "deadline", "data", "open", "on_expire", "seq")
 
     def __init__(self, dev: str | None, deadline: float, on_expire: Callable[[Window], None], data: Any = None):
         self.dev = dev
@@ -29,6 +30,7 @@ class Window:
         self.data = data
         self.open = True
         self.on_expire = on_expire
+        self.seq = 0  # set by Context.schedule
 
     def close(self) -> None:
         self.open = False

@@ -100,11 +100,12 @@ def _compile(kind: str, spec: tuple) -> Callable[[dict[str, Any]], bool]:
 
     It answers only "valid or not"; on a False the reader asks
     :func:`check_fields` what exactly is wrong, so both always agree on which
-    lines are valid (a test compares them)."""
+    lines are valid (a test compares them). Required fields are read by
+    subscript (a missing one is a KeyError: not valid), each value once."""
     env: dict[str, Any] = {"NUM": _NUM, "NUM_OR_NONE": _NUM_OR_NONE}
     terms = []
     for i, (name, check, required) in enumerate(spec):
-        x = f"ev.get({name!r})"
+        v = f"v{i}"
         vocab = getattr(check, "vocab", None)
         if vocab is not None:
             env[f"V{i}"] = vocab
@@ -123,12 +124,13 @@ def _compile(kind: str, spec: tuple) -> Callable[[dict[str, Any]], bool]:
             env[f"C{i}"] = check
             test = f"C{i}(v)"
         if required and (kind, name) in NULLABLE_REQUIRED:
-            terms.append(f"({name!r} in ev and {_sub(test, x)})")
+            terms.append(_sub(test, f"ev[{name!r}]"))  # present, maybe null
         elif required:
-            terms.append(_sub(test, x))
+            terms.append(_sub(test, f"ev[{name!r}]"))
         else:
-            terms.append(f"({x} is None or {_sub(test, x)})")
-    src = f"def valid(ev):\n    return {' and '.join(terms) or 'True'}\n"
+            terms.append(f"(({v} := ev.get({name!r})) is None or {_sub(test, v)})")
+    src = (f"def valid(ev):\n    try:\n        return {' and '.join(terms) or 'True'}\n"
+           f"    except KeyError:\n        return False\n")
     exec(compile(src, f"<trace validator {kind}>", "exec"), env)  # noqa: S102 - source built above
     return env["valid"]
 
@@ -200,33 +202,120 @@ class TraceReader:
         return src, None  # type: ignore[return-value]
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
+        # One generator for the whole pipeline (open, parse, validate, hold a
+        # sync_end for the rest of its instant): this is the hot loop of
+        # ``syncbench check``, and every generator layer costs per event.
+        # ``lines``, ``events`` and ``last_t`` are written back when iteration
+        # ends or stops (also on an error), not per event.
         lines, fh = self._open()
+        loads = orjson.loads
+        decode_error = orjson.JSONDecodeError
+        fast = FAST_VALID
+        name = self.name
+        last_t = float("-inf")
+        syncs: dict[str, set[str]] = {}
+        first = True
+        n = events = 0
+        rebase = None
+        held = None  # a sync_end waiting for the rest of its instant
+        good = 0  # the line of the last valid event
         try:
-            yield from self._events(lines)
+            for raw in lines:
+                n += 1
+                try:
+                    ev = loads(raw)
+                except decode_error as exc:
+                    if not raw.strip():
+                        continue  # "Blank lines are allowed"
+                    raise TraceError(name, n, f"not JSON ({exc.args[0].split(':')[0]})") from None
+                if type(ev) is not dict:
+                    raise TraceError(name, n, "not a JSON object")
+                kind = ev.get("ev")
+                try:
+                    valid = fast.get(kind)  # None: meta, an unknown kind, or no string at all
+                except TypeError:  # unhashable: a list or an object
+                    valid = None
+                if valid is not None:
+                    if not valid(ev) and not (self._forgive(ev, kind) and valid(ev)):
+                        raise TraceError(name, n, check_fields(ev, EVENTS[kind], kind) or f"{kind} event is malformed")
+                    t = ev["t"]
+                    if rebase is None and t > EPOCH_S and last_t == float("-inf") and self._rebase_epoch:
+                        self._start_rebase(t)
+                        rebase = self.rebase
+                    if rebase is not None:
+                        origin, div = rebase
+                        t = ev["t"] = round((t - origin) / div, 6)
+                        at = ev.get("at")
+                        if type(at) in _NUM and at > EPOCH_S:
+                            ev["at"] = round((at - origin) / div, 6)
+                    if t < last_t:
+                        raise TraceError(name, n, f"t goes backwards: {t} after {last_t}")
+                    if kind == "sync_start":
+                        used = syncs.get(ev["dev"])
+                        if used is None:
+                            used = syncs[ev["dev"]] = set()
+                        sid = ev["sync"]
+                        if sid in used:
+                            raise TraceError(name, n, f"sync id {sid!r} reused on device {ev['dev']!r}")
+                        used.add(sid)
+                    last_t = t
+                elif type(kind) is not str:
+                    raise TraceError(name, n, "no string 'ev' field")
+                elif kind == "meta":
+                    if not first:
+                        raise TraceError(name, n, "meta event is only allowed as the first line")
+                    problem = validate_event(ev)
+                    if problem is not None:
+                        raise TraceError(name, n, problem)
+                    self.meta = ev
+                    first = False
+                    continue
+                else:
+                    t = ev.get("t")
+                    if type(t) in _NUM:
+                        if rebase is not None:
+                            t = ev["t"] = round((t - rebase[0]) / rebase[1], 6)
+                        if t < last_t:
+                            raise TraceError(name, n, f"t goes backwards: {t} after {last_t}")
+                        last_t = t
+                first = False
+                events += 1
+                good = n
+                # -- causal order within an instant (docs/checking.md) --
+                if held is not None:
+                    if (kind in _BEFORE_END and ev.get("t") == held["t"] and ev.get("dev") == held["dev"]
+                            and (kind != "recv" or ev.get("sync") in (None, held["sync"]))):
+                        self._same_instant(ev)
+                        yield ev
+                        continue
+                    h, held = held, None
+                    yield h
+                if kind == "sync_end":
+                    held = ev
+                    continue
+                yield ev
+            good = n
+            if events == 0:
+                # An empty export is a broken export: checking it would give every
+                # rule n/a and exit 0, and "n/a is never a way to hide a failure".
+                what = "holds only a meta line" if self.meta is not None else "holds only blank lines" if n else "is an empty file"
+                raise TraceError(name, n + 1 if n else 1, f"no events (the trace {what})")
+            if held is not None:
+                h, held = held, None
+                yield h
+            self._alias_notices()
         finally:
+            self.lines = good
+            self.events += events
+            if events:
+                self.last_t = last_t
             if fh is not None:
                 fh.close()
 
-    def _events(self, lines: Iterable[bytes]) -> Iterator[dict[str, Any]]:
-        held: list[dict[str, Any]] = []  # sync_ends waiting for the rest of their instant
-        for ev in self._validated(lines):
-            if held:
-                h = held[0]
-                if (ev["ev"] in _BEFORE_END and ev.get("t") == h["t"] and ev.get("dev") == h["dev"]
-                        and (ev["ev"] != "recv" or ev.get("sync") in (None, h["sync"]))):
-                    if len(self.notices) < 100 and not any(n.startswith("same instant") for n in self.notices):
-                        self.notices.append(f"same instant: {ev['ev']} at t={ev['t']} on {ev['dev']} "
-                                            f"read before the sync_end written above it (causal order)")
-                    yield ev
-                    continue
-                yield from held
-                held.clear()
-            if ev["ev"] == "sync_end":
-                held.append(ev)
-                continue
-            yield ev
-        yield from held
-        self._alias_notices()
+    def _same_instant(self, ev: dict[str, Any]) -> None:
+        if len(self.notices) < 100 and not any(n.startswith("same instant") for n in self.notices):
+            self.notices.append(f"same instant: {ev['ev']} at t={ev['t']} on {ev['dev']} "
+                                f"read before the sync_end written above it (causal order)")
 
     def _alias_notices(self) -> None:
         for (field, word), count in self._alias_seen.items():
@@ -264,84 +353,6 @@ class TraceReader:
         unit = "milliseconds" if div > 1 else "seconds"
         self.notices.append(f"times are wall-clock {unit} since 1970: rebased so t=0 is "
                             f"{'the meta epoch' if origin != t else 'the first event'} ({origin:.3f})")
-
-    def _validated(self, lines: Iterable[bytes]) -> Iterator[dict[str, Any]]:
-        loads = orjson.loads
-        specs = EVENTS
-        fast = FAST_VALID
-        name = self.name
-        last_t = float("-inf")
-        syncs: dict[str, set[str]] = {}
-        first = True
-        n = 0
-        rebase = None
-        for raw in lines:
-            n += 1
-            if not raw.strip():
-                continue
-            try:
-                ev = loads(raw)
-            except orjson.JSONDecodeError as exc:
-                raise TraceError(name, n, f"not JSON ({exc.args[0].split(':')[0]})") from None
-            if type(ev) is not dict:
-                raise TraceError(name, n, "not a JSON object")
-            kind = ev.get("ev")
-            if type(kind) is not str:
-                raise TraceError(name, n, "no string 'ev' field")
-            valid = fast.get(kind)
-            if valid is not None:
-                if not valid(ev) and not (self._forgive(ev, kind) and valid(ev)):
-                    raise TraceError(name, n, check_fields(ev, specs[kind], kind) or f"{kind} event is malformed")
-                t = ev["t"]
-                if rebase is None and t > EPOCH_S and last_t == float("-inf") and self._rebase_epoch:
-                    self._start_rebase(t)
-                    rebase = self.rebase
-                if rebase is not None:
-                    origin, div = rebase
-                    t = ev["t"] = round((t - origin) / div, 6)
-                    at = ev.get("at")
-                    if type(at) in _NUM and at > EPOCH_S:
-                        ev["at"] = round((at - origin) / div, 6)
-                if t < last_t:
-                    raise TraceError(name, n, f"t goes backwards: {t} after {last_t}")
-                last_t = t
-                if kind == "sync_start":
-                    used = syncs.get(ev["dev"])
-                    if used is None:
-                        used = syncs[ev["dev"]] = set()
-                    sid = ev["sync"]
-                    if sid in used:
-                        raise TraceError(name, n, f"sync id {sid!r} reused on device {ev['dev']!r}")
-                    used.add(sid)
-            elif kind == "meta":
-                if not first:
-                    raise TraceError(name, n, "meta event is only allowed as the first line")
-                problem = validate_event(ev)
-                if problem is not None:
-                    raise TraceError(name, n, problem)
-                self.meta = ev
-                first = False
-                continue
-            else:
-                t = ev.get("t")
-                if type(t) in (int, float):
-                    if rebase is not None:
-                        t = ev["t"] = round((t - rebase[0]) / rebase[1], 6)
-                    if t < last_t:
-                        raise TraceError(name, n, f"t goes backwards: {t} after {last_t}")
-                    last_t = t
-            first = False
-            self.lines = n
-            self.events += 1
-            self.last_t = last_t
-            yield ev
-        self.lines = n
-        if self.events == 0:
-            # An empty export is a broken export: checking it would give every
-            # rule n/a and exit 0, and "n/a is never a way to hide a failure".
-            what = "holds only a meta line" if self.meta is not None else "holds only blank lines" if n else "is an empty file"
-            raise TraceError(name, n + 1 if n else 1, f"no events (the trace {what})")
-
 
 def read_meta(path: str | Path) -> dict[str, Any] | None:
     """The meta line of a trace file, without reading the rest."""

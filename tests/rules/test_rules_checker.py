@@ -186,3 +186,72 @@ def test_violations_are_listed_in_time_order_and_capped(monkeypatch):
     assert [v.t for v in r.violations] == [10, 30, 50]
     assert r.as_dict()["violations_total"] == 5
     assert "violations_total" not in tb.results()["planado.cadence"].as_dict()
+
+
+# -- the lean clock (issue #12): what is settled within an instant never reaches the heap --------
+
+
+def test_a_window_closed_within_its_instant_never_reaches_the_heap():
+    ctx = Context()
+    ctx.now = 1
+    fired = []
+    w = Window("d1", 3, lambda w: fired.append("closed one fired"))
+    ctx.schedule(w)
+    w.close()
+    kept = Window("d1", 2, lambda w: fired.append(w.deadline))
+    ctx.schedule(kept)
+    ctx.fire_before(1.5)  # the instant is over: only the open window is heaped
+    assert ctx._heap == [(2, kept.seq, kept)] and ctx.pending == 1
+    ctx.fire_before(10)
+    assert fired == [2]
+
+
+def test_instant_end_runs_once_before_deadlines_fire():
+    ctx = Context()
+    order = []
+    ctx.schedule(Window("d1", 1, lambda w: order.append("deadline")))
+    ctx.at_instant_end(lambda: order.append("instant end"))
+    ctx.fire_before(5)
+    ctx.fire_before(6)
+    assert order == ["instant end", "deadline"]
+
+
+def test_display_corrected_at_the_same_instant_opens_no_window():
+    tb = TraceBuilder("planado").link(0, "d1", "wifi").app(0, "d1", "opened")
+    c = tb.edit(10, "d1", "r1")
+    tb.unsent(10, "d1", 1).ack(20, "d1", c).unsent(20, "d1", 0)
+    checker = Checker(Policy(name="p", rules=("planado.unsent_count",)), meta=tb.meta)
+    for ev in tb.sorted_events():
+        checker.feed(ev)
+        assert checker.ctx.pending == 0
+    (r,) = checker.finish()
+    assert r.verdict == PASS
+
+
+def test_respond_subscribes_a_device_only_while_it_waits():
+    tb = TraceBuilder("planado").link(0, "d1", "wifi").app(0, "d1", "opened").link(0, "d2", "wifi")
+    tb.app(0, "d2", "opened")
+    tb.sync(1, "d2", "timer")
+    tb.push(5, "d1", "job-1")
+    checker = Checker(get_policy("planado"), meta=tb.meta)
+    checker.feed_all(tb.sorted_events())
+    d1, d2 = checker.ctx.devices["d1"], checker.ctx.devices["d2"]
+    assert [w.rule.id for w in d1.sync_waiters] == ["planado.sync_on_open", "planado.push_sync"]
+    assert d2.sync_waiters == []  # its open was answered at 1
+    checker.feed({"ev": "sync_start", "t": 6, "dev": "d1", "sync": "d1-s9", "trigger": "push"})
+    assert d1.sync_waiters == []
+    assert {r.id: r.verdict for r in checker.finish()}["planado.push_sync"] == PASS
+
+
+def test_cadence_keeps_the_violations_the_clock_would_have_kept(monkeypatch):
+    import bench.rules.base as base
+
+    monkeypatch.setattr(base, "MAX_VIOLATIONS_KEPT", 2)
+    tb = TraceBuilder("planado")
+    for i, dev in enumerate(("d3", "d1", "d2")):  # idle from 0, 1, 2: overdue at 130, 131, 132
+        tb.link(i, dev, "wifi").app(i, dev, "opened")
+    tb.sync(140, "d2", "timer")  # the lazy check meets d2 first
+    tb.sync(150, "d1", "timer")
+    tb.link(400, "zz", "offline")
+    r = tb.results()["planado.cadence"]
+    assert r.count == 5 and [(v.t, v.dev) for v in r.violations] == [(0, "d3"), (1, "d1")]
