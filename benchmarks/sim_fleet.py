@@ -68,6 +68,14 @@ def floor(devices: int, span_s: float) -> float:
     return time.perf_counter() - t0
 
 
+def load_span(hours: float) -> float:
+    """Simulated seconds the fleet runs: ``hours`` plus the scenario's settle window."""
+    from bench.scenario import load_scenario
+
+    sc = load_scenario(SCENARIO).with_overrides(hours=hours)
+    return sc.duration_s + sc.settle_s
+
+
 def fleet(devices: int, hours: float, seed: int | None, progress: bool, shards: int = 0):
     from bench.scenario import load_scenario
     from bench.sim import Fleet
@@ -112,10 +120,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.devices < 1 or args.hours <= 0:
         ap.error("--devices and --hours must be positive")
 
+    # The floor runs first, in a clean process: after a fleet, its engines and
+    # rule state wait in reference cycles for a full collection, and the
+    # floor's own collections walk them (measured: 10,000 devices x 24 h,
+    # floor 19.6 s alone, 34.0 s after the fleet -- a flattered ratio).
+    span = load_span(args.hours)
+    floor_s = None if args.no_floor else floor(args.devices, span)
     sc, result, build_s, fleet_s = fleet(args.devices, args.hours, args.seed, args.progress,
                                          args.shards)
-    span = sc.duration_s + sc.settle_s
-    floor_s = None if args.no_floor else floor(args.devices, span)
+    assert sc.duration_s + sc.settle_s == span
     m = result.metrics
     fails = sorted(r.id for r in result.results if r.verdict == "fail")
     dev_h = args.devices * args.hours
