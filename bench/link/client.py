@@ -184,7 +184,10 @@ class LinkClient:
         current = {t["name"]: t for t in self.toxics(proxy) if t["name"].startswith(TOXIC_PREFIX)}
         for toxic in wanted:
             have = current.pop(toxic["name"], None)
-            if have is not None and (have["type"], have["stream"]) == (toxic["type"], toxic["stream"]):
+            # An update merges over the toxic's attributes (upstream does too):
+            # one the new profile leaves out (a burst) would stay, so re-add.
+            if have is not None and (have["type"], have["stream"]) == (toxic["type"], toxic["stream"]) \
+                    and set(have["attributes"]) <= set(toxic["attributes"]):
                 if have["attributes"] != toxic["attributes"] or have["toxicity"] != toxic["toxicity"]:
                     self.update_toxic(proxy, toxic["name"], attributes=toxic["attributes"],
                                       toxicity=toxic["toxicity"])

@@ -141,6 +141,11 @@ class Profile:
         if self.mode == "blackhole":
             return [_toxic("timeout", s, timeout=0) for s in ("downstream", "upstream")]
         out = []
+        # What the latency cannot take off (a scaled round trip shorter than the
+        # path's own) the bandwidth toxics give back as burst credit: an
+        # exchange's big direction then saves it (the bench's proxy only).
+        left_ms = 0.0 if integer_attributes else sum(
+            max(0.0, base_rtt_ms / 2 - self.shape(d).latency_ms / k) for d in ("down", "up"))
         for stream, direction in (("downstream", "down"), ("upstream", "up")):
             shape = self.shape(direction)
             latency = num(max(0.0, shape.latency_ms / k - base_rtt_ms / 2))
@@ -148,7 +153,12 @@ class Profile:
             if latency or jitter:
                 out.append(_toxic("latency", stream, latency=latency, jitter=jitter))
             # kbps → KB/s (1 KB = 1000 bytes)
-            out.append(_toxic("bandwidth", stream, rate=num(shape.rate_kbps / 8 * k, 1)))
+            rate = num(shape.rate_kbps / 8 * k, 1)
+            burst = round(left_ms / 1000 * rate, 3)
+            if burst > 0:
+                out.append(_toxic("bandwidth", stream, rate=rate, burst=burst))
+            else:
+                out.append(_toxic("bandwidth", stream, rate=rate))
         if self.reset_toxicity:
             out.append(_toxic("reset_peer", "downstream", toxicity=self.reset_toxicity,
                               timeout=round(self.reset_after_ms / k)))  # an integer upstream too

@@ -75,10 +75,9 @@ def choose_scale(devices: list[DevicePlan], requested: float | str | None, where
     cal = calibrate_fn(used)
     if requested is not None and requested != AUTO:
         k = float(requested)
-        # A compensation measured at a larger K than asked still fits (the
-        # scaled RTT only grows); one measured at a smaller K may not.
-        comp = {p: min(c, get_profile(p).rtt_ms / k) for p, c in cal.comp_ms().items()}
-        return Scale(k=k, base_rtt_ms=comp, auto=False, why="--time-scale")
+        # The machine's own time per exchange is the same at any K: the links
+        # take it off their latency and give the rest back as burst credit.
+        return Scale(k=k, base_rtt_ms=cal.comp_ms(), auto=False, why="--time-scale")
     if not used:
         k, why = AUTO_MAX_K, "no shaped link in the scenario"
     else:
@@ -98,6 +97,5 @@ def choose_scale(devices: list[DevicePlan], requested: float | str | None, where
         why += f"; lowered from K={k:g} for {n} devices (calibrated for {FLEET_FREE_DEVICES})"
         k = lowered
     cached = "cached calibration" if cal.cached else "calibrated now"
-    comp = {p: min(c, get_profile(p).rtt_ms / k) for p, c in cal.comp_ms().items()}
-    return Scale(k=k, base_rtt_ms=comp, auto=True, why=f"{why}; {cached}")
+    return Scale(k=k, base_rtt_ms=cal.comp_ms(), auto=True, why=f"{why}; {cached}")
 

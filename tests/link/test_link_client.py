@@ -89,6 +89,18 @@ def test_apply_profile_replaces_only_profile_toxics(client, echo):
     assert toxics["link_bandwidth_upstream"]["attributes"]["rate"] == 50
 
 
+def test_a_burst_the_next_profile_leaves_out_does_not_stay(client, echo):
+    # An update merges over a toxic's attributes: a burst credit set for one
+    # profile would live on under the next, at its rate. The toxic is re-added.
+    client.create_proxy("a", echo.address)
+    client.apply_profile("a", "3g", 60, base_rtt_ms=5.0)
+    toxics = {t["name"]: t for t in client.toxics("a")}
+    assert toxics["link_bandwidth_downstream"]["attributes"]["burst"] > 0
+    client.apply_profile("a", "3g", 1, base_rtt_ms=5.0)
+    toxics = {t["name"]: t for t in client.toxics("a")}
+    assert toxics["link_bandwidth_downstream"]["attributes"] == {"rate": 780 / 8}
+
+
 def test_switching_profiles_mid_transfer_loses_nothing(client, echo):
     listen = client.create_proxy("a", echo.address)["listen"]
     client.apply_profile("a", "3g", 50)

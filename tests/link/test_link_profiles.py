@@ -252,3 +252,18 @@ def test_toxics_take_the_paths_own_round_trip_off_the_latency():
     # Jitter is not a round trip: it stays.
     flaky = {t["name"]: t for t in get_profile("flaky").toxics(1, base_rtt_ms=1000.0)}
     assert flaky["link_latency_upstream"]["attributes"] == {"latency": 0, "jitter": 125}
+
+
+def test_what_the_latency_cannot_take_off_comes_back_as_burst_credit():
+    # 3G at K = 60 has a 3.333 ms round trip; a 5 ms path leaves 1.667 ms, which
+    # each bandwidth toxic gives back as that many ms of its rate in burst credit.
+    toxics = {t["name"]: t for t in get_profile("3g").toxics(60, base_rtt_ms=5.0)}
+    assert "link_latency_downstream" not in toxics
+    down = toxics["link_bandwidth_downstream"]["attributes"]
+    assert down["rate"] == 780 / 8 * 60
+    assert down["burst"] == pytest.approx(5 / 3 / 1000 * down["rate"], abs=1e-3)
+    # A base within the round trip gives no credit (upstream's shape), and a real
+    # toxiproxy-server, which knows no burst, never gets one.
+    assert "burst" not in get_profile("3g").toxics(60, base_rtt_ms=3.0)[1]["attributes"]
+    assert all("burst" not in t["attributes"]
+               for t in get_profile("3g").toxics(60, base_rtt_ms=5.0, integer_attributes=True))

@@ -82,6 +82,29 @@ def test_bandwidth_slices_paces_and_holds():
     assert b"".join(c.data for c in out) == b"a" * 3500
 
 
+def test_bandwidth_burst_is_credit_an_idle_link_saved():
+    control = FakeControl()
+    # 10 KB/s with a 500-byte bucket: an idle link sends its first 500 bytes as they come.
+    st = state("bandwidth", control, rate=10, burst=0.5)
+    t0 = control.t
+    out = list(st.data(Chunk(b"a" * 1500, t0)))
+    assert [round(c.ready_at - t0, 6) for c in out] == [0.05, 0.1]  # 1000-byte slices, 50 ms early
+    # Busy: the next bytes queue behind the clock, no credit left.
+    out = list(st.data(Chunk(b"b" * 100, t0)))
+    assert [round(c.ready_at - t0, 6) for c in out] == [0.11]
+    # Idle again long enough: the bucket is full again, no fuller; a piece within
+    # the credit leaves as it arrives, never before.
+    later = t0 + 10.0
+    out = list(st.data(Chunk(b"c" * 200, later)))
+    assert [c.ready_at for c in out] == [later]
+    out = list(st.data(Chunk(b"d" * 1000, later)))
+    assert [round(c.ready_at - later, 6) for c in out] == [0.07]
+    # Upstream's shape when the extension is not in use.
+    assert settings_class("bandwidth").from_attributes({"rate": 10}).attributes() == {"rate": 10}
+    assert settings_class("bandwidth").from_attributes(
+        {"rate": 10, "burst": 0.5}).attributes() == {"rate": 10, "burst": 0.5}
+
+
 def test_limit_data_cuts_and_ends():
     st = state("limit_data", bytes=5)
     first = list(st.data(Chunk(b"abc", 0)))

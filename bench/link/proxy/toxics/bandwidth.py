@@ -12,12 +12,22 @@ one slice, so a slow link fills the sender's socket buffer, not the proxy.
 
 Extension: ``rate`` may be fractional (GPRS's 20 kbps is 2.5 KB/s). A rate of
 0 means unlimited, as upstream.
+
+Extension: ``burst`` (KB, fractional, default 0 = upstream's behaviour) is a
+token bucket's depth, as Linux tc-tbf's ``burst``: a link idle long enough
+has saved up to ``burst`` KB of credit, and that many bytes leave as they
+arrive instead of at ``rate``; the credit refills at ``rate`` while the link
+is idle. The bench sets it to the part of the machine's own time per exchange
+that the latency toxic cannot take off (``bench.link.profiles``: a time-scaled
+link whose round trip is shorter than the machine's), so a transfer takes
+its model's time in all, not the model's time plus the machine's.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable
+from typing import Any
 
 from bench.link.proxy.toxics import Chunk, Settings, ToxicState, register
 
@@ -27,6 +37,8 @@ SLICE_S = 0.1
 
 class BandwidthState(ToxicState):
     __slots__ = ("busy_until",)
+    # busy_until: the transmit clock, when the bytes accepted so far have left
+    # at ``rate``; it may lag the present by ``burst / rate`` (the saved credit).
 
     def __init__(self, settings: Settings, control) -> None:
         super().__init__(settings, control)
@@ -39,12 +51,16 @@ class BandwidthState(ToxicState):
         data = chunk.data
         arrived = chunk.ready_at
         step = max(1, int(rate * SLICE_S))
-        clock = max(arrived, self.busy_until)
+        burst = self.settings.burst  # type: ignore[attr-defined]
+        # An idle link's clock lags its data by at most the credit it saved;
+        # a piece never leaves before it arrived.
+        clock = max(arrived - burst * 1000.0 / rate, self.busy_until) if burst else max(
+            arrived, self.busy_until)
         out = []
         for i in range(0, len(data), step):
             piece = data[i:i + step] if len(data) > step else data
             clock += len(piece) / rate
-            out.append(Chunk(piece, clock))
+            out.append(Chunk(piece, clock if clock > arrived else arrived))
         self.busy_until = clock
         backlog = clock - arrived
         if backlog > SLICE_S:
@@ -59,6 +75,11 @@ class BandwidthState(ToxicState):
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class Bandwidth(Settings):
     rate: float = 0  # KB/s (1 KB = 1000 bytes); fractional allowed (extension)
+    burst: float = 0  # KB of credit an idle link saves (extension; 0: none, as upstream)
 
-    FRACTIONAL = frozenset({"rate"})
+    FRACTIONAL = frozenset({"rate", "burst"})
     STATE = BandwidthState
+
+    def attributes(self) -> dict[str, Any]:
+        # Upstream's shape ({"rate": ...}) unless the extension is in use.
+        return {"rate": self.rate, "burst": self.burst} if self.burst else {"rate": self.rate}
