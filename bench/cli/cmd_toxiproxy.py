@@ -30,6 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run_serve(args: argparse.Namespace) -> int:
     import asyncio
+    import gc
 
     from bench.link.proxy import ProxyServer
 
@@ -45,6 +46,10 @@ def run_serve(args: argparse.Namespace) -> int:
         except OSError as exc:
             raise UsageError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from None
         print(f"syncbench toxiproxy: API on {server.url} (seed {server.seed})", flush=True)
+        # Everything imported and built so far lives as long as the server: out
+        # of the collector's sight, its full passes (which stop every stream's
+        # pacing) walk only what connections made since.
+        gc.freeze()
         try:
             await server.serve_forever()
         finally:

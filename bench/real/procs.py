@@ -45,8 +45,11 @@ def _worker(plan: GroupPlan, conn: Any) -> None:
         conn.send("ready")  # every client is open
         return conn.recv()
 
+    from bench.real.steady import steady_gc
+
     try:
-        result = asyncio.run(play_group(plan, epoch))
+        with steady_gc():
+            result = asyncio.run(play_group(plan, epoch))
     except BaseException as exc:  # reported to the parent, never lost
         result = GroupResult(errors=[f"worker: {exc!r}"])
     conn.send(result)

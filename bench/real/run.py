@@ -45,6 +45,7 @@ from bench.real.devices import GroupPlan, GroupResult, play_group, warm_up
 from bench.real.plan import DevicePlan, RealRunError, check_scale, plan_devices
 from bench.real.scale import AUTO, Scale, choose_scale
 from bench.real.serverproc import scratch_dir
+from bench.real.steady import steady_gc
 from bench.real.watch import Watch
 from bench.real.web import Dispatcher
 from bench.report.metrics import MetricsBuilder
@@ -342,7 +343,8 @@ def _run(sc: Scenario, devices: list[DevicePlan], scale: Scale, tmp: Path, trace
                           record=target_server is not None,
                           tag=None if target_server is None else tag)
         faults = (link_api, list(names.values()))
-        groups, t0 = asyncio.run(_play(sc, plans, disp, n_proc, devices, watch, faults))
+        with steady_gc():
+            groups, t0 = asyncio.run(_play(sc, plans, disp, n_proc, devices, watch, faults))
         if cap is not None:
             cap.stop()  # it writes capture.har; flows.jsonl was written as flows ended
         client_traces = [p for g in groups for p in g.traces]

@@ -72,6 +72,37 @@ def test_resumable_upload_and_ranged_download(client, worker, uid):
         assert r.headers["content-range"] == f"bytes */{len(data)}"
 
 
+def test_a_download_is_read_on_the_event_loop(client, worker, uid, monkeypatch):
+    # A plain iterator body goes through Starlette's thread pool, one hand-off a
+    # chunk (milliseconds before the first byte on a loaded machine, which a
+    # time-scaled run reads as link time); the blob is read on the loop instead.
+    import asyncio
+
+    from reference_server.files import BlobStore
+
+    w, tok = worker
+    fid = uid("f")
+    data = os.urandom(3 * limits.FILE_CHUNK_BYTES)
+    assert put(client, tok, fid, 0, data).status_code == 200
+    assert finish(client, tok, fid, data).status_code == 200
+    on_loop: list[bool] = []
+    read = BlobStore.read
+
+    def spy(self, sha256, start, end):
+        for chunk in read(self, sha256, start, end):
+            try:
+                asyncio.get_running_loop()
+                on_loop.append(True)
+            except RuntimeError:  # a worker thread runs no loop
+                on_loop.append(False)
+            yield chunk
+
+    monkeypatch.setattr(BlobStore, "read", spy)
+    r = client.get(f"/v1/files/{fid}", headers=auth(tok))
+    assert r.content == data
+    assert on_loop == [True, True, True]
+
+
 def test_wrong_hash_is_422_and_nothing_stored(client, worker, uid):
     _, tok = worker
     fid = uid("f")
