@@ -79,7 +79,7 @@ MAX_TRIES = 5
 # rule slack is under 17 ms of wall time.
 MAX_K = 60.0
 # Bump when what is measured changes: older cache entries are ignored.
-CALIBRATION_VERSION = 2
+CALIBRATION_VERSION = 3
 # A machine's load changes: results older than a day are measured again.
 CACHE_MAX_AGE_S = 86400.0
 CACHE_ENV = "SYNCBENCH_CACHE_DIR"
@@ -179,6 +179,7 @@ def _measure(names: list[str]) -> dict[str, ProfileScale]:
     from bench.link.client import LinkClient
     from bench.real.proxyproc import link_proxy
     from bench.real.serverproc import reference_server, scratch_dir
+    from bench.real.steady import steady_gc
 
     with tempfile.TemporaryDirectory(prefix="syncbench-cal-", dir=scratch_dir()) as tmp:
         folder = Path(tmp)
@@ -191,8 +192,10 @@ def _measure(names: list[str]) -> dict[str, ProfileScale]:
                            headers={"Authorization": f"Bearer {srv.admin_token}"})
             r.raise_for_status()
             listen = api.create_proxy("calibrate", srv.url.split("//", 1)[1])["listen"]
-            return asyncio.run(_measure_all(names, api, f"http://{listen}", r.json()["token"],
-                                            folder))
+            # Timed as a run plays: without the collector's pauses (bench.real.steady).
+            with steady_gc():
+                return asyncio.run(_measure_all(names, api, f"http://{listen}",
+                                                r.json()["token"], folder))
 
 
 async def _measure_all(names: list[str], api: Any, url: str, token: str,
