@@ -4,19 +4,41 @@
 README's own test command inside a fresh copy of the project: that inner run
 keeps only the tests marked ``readme_smoke`` (so it proves the command works
 without running the whole suite twice, or recursing).
+
+The time-scale calibration (bench.real.calibrate) caches what it measures for
+a day. Measured while the suite loads the machine, it would slow the user's
+own real runs on this machine for that day (a K of 13 for 3G instead of 60,
+seen here), so the suite keeps its own cache folder (shared by the xdist
+workers, which inherit the variable, and removed at the end).
 """
 
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 
 import pytest
 
 SMOKE = os.environ.get("SYNCBENCH_README_SMOKE") == "1"
 
 
+CACHE_ENV = "SYNCBENCH_CACHE_DIR"  # bench.real.calibrate.CACHE_ENV
+_own_cache: list[str] = []
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "readme_smoke: kept when the README test runs the test command")
+    if CACHE_ENV not in os.environ:  # xdist workers find the controller's already set
+        _own_cache.append(tempfile.mkdtemp(prefix="syncbench-test-cache-"))
+        os.environ[CACHE_ENV] = _own_cache[0]
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    for d in _own_cache:
+        shutil.rmtree(d, ignore_errors=True)
+        if os.environ.get(CACHE_ENV) == d:
+            del os.environ[CACHE_ENV]
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
