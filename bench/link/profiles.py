@@ -155,10 +155,7 @@ class Profile:
             # kbps → KB/s (1 KB = 1000 bytes)
             rate = num(shape.rate_kbps / 8 * k, 1)
             burst = round(left_ms / 1000 * rate, 3)
-            if burst > 0:
-                out.append(_toxic("bandwidth", stream, rate=rate, burst=burst))
-            else:
-                out.append(_toxic("bandwidth", stream, rate=rate))
+            out.append(_toxic("bandwidth", stream, rate=rate, **({"burst": burst} if burst else {})))
         if self.reset_toxicity:
             out.append(_toxic("reset_peer", "downstream", toxicity=self.reset_toxicity,
                               timeout=round(self.reset_after_ms / k)))  # an integer upstream too

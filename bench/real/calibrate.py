@@ -223,7 +223,7 @@ async def profile_scale(name: str, api: Any, probe: Any) -> ProfileScale:
     failed_at = math.inf  # the smallest K that drifted too far
     drift = math.inf
     for _ in range(MAX_TRIES):
-        comp = _comp(name, k, excess)
+        comp = _comp(excess)
         api.apply_profile("calibrate", name, k, base_rtt_ms=comp)
         drift = await probe.drift(name, k)
         if abs(drift) <= BUDGET:
@@ -245,7 +245,7 @@ async def profile_scale(name: str, api: Any, probe: Any) -> ProfileScale:
     if best is None and k > 1:
         # The tries ran out above K = 1: a refusal must be about K = 1 itself.
         k = 1.0
-        comp = _comp(name, k, excess)
+        comp = _comp(excess)
         api.apply_profile("calibrate", name, k, base_rtt_ms=comp)
         drift = await probe.drift(name, k)
         if abs(drift) <= BUDGET:
@@ -262,9 +262,9 @@ async def profile_scale(name: str, api: Any, probe: Any) -> ProfileScale:
                         why=f"transfers drift {drift:+.0%} even at K={k:g}")
 
 
-def _comp(name: str, k: float, excess_ms: float) -> float:
-    """The compensation at K: the excess (the latency takes what the scaled
-    round trip allows, the bandwidth's burst credit the rest)."""
+def _comp(excess_ms: float) -> float:
+    """The compensation, the same at every K: the excess (the latency takes what
+    the scaled round trip allows, the bandwidth's burst credit the rest)."""
     return round(excess_ms, 3)
 
 
@@ -276,7 +276,7 @@ def _fit(name: str, k: float, excess_ms: float, k0: float) -> float:
     fastest = max(p.shape(d).rate_kbps for d in ("up", "down")) / 8  # KB/s
     k = _nice(min(k, MAX_RATE_KBS / fastest) if fastest > 0 else k)
     try:
-        check_time_scale(name, k, base_rtt_ms=_comp(name, k, excess_ms))
+        check_time_scale(name, k, base_rtt_ms=_comp(excess_ms))
     except TimeScaleError:
         return min(k, k0)
     return k

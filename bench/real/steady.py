@@ -8,9 +8,9 @@ young passes of up to 9 ms (measured with ``gc.callbacks`` on
 scenarios/real/planado-pair.yaml) -- each a transfer missing its target by
 more than the tolerance. So while the clock runs:
 
-- everything built before t = 0 (imports, clients, plans) is frozen out of
-  the collector's sight (``gc.freeze``): its passes walk only what the run
-  made since;
+- everything built before the play (imports, plans, the server and proxy
+  handles) is frozen out of the collector's sight (``gc.freeze``): its
+  passes walk only what the play made since;
 - full passes wait for the end (young passes still run, so short-lived
   cycles are still freed); a run is minutes of wall time, bounded by the
   scenario limits, and what it makes is freed by reference counting;

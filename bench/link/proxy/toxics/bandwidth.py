@@ -54,8 +54,7 @@ class BandwidthState(ToxicState):
         burst = self.settings.burst  # type: ignore[attr-defined]
         # An idle link's clock lags its data by at most the credit it saved;
         # a piece never leaves before it arrived.
-        clock = max(arrived - burst * 1000.0 / rate, self.busy_until) if burst else max(
-            arrived, self.busy_until)
+        clock = max(arrived - burst * 1000.0 / rate, self.busy_until)
         out = []
         for i in range(0, len(data), step):
             piece = data[i:i + step] if len(data) > step else data
