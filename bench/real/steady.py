@@ -19,25 +19,15 @@ more than the tolerance. So while the clock runs:
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
+
+from bench.collector import held
 
 # The full-collection threshold while playing: passes of the oldest
 # generation after this many young-generation passes (CPython's default: 10).
 PLAY_FULL_GC_EVERY = 1_000_000
 
 
-@contextmanager
-def steady_gc() -> Iterator[None]:
+def steady_gc() -> AbstractContextManager[None]:
     """Freeze the heap built so far and hold full collections back while inside."""
-    saved = gc.get_threshold()
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(saved[0], saved[1], max(saved[2], PLAY_FULL_GC_EVERY))
-    try:
-        yield
-    finally:
-        gc.set_threshold(*saved)
-        gc.unfreeze()
-        gc.collect()
+    return held(full=PLAY_FULL_GC_EVERY, freeze=True, collect=True)

@@ -28,12 +28,12 @@ every device.
 
 from __future__ import annotations
 
-import gc
 import itertools
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from bench.collector import held
 from bench.rules.base import REGISTRY, Rule, RuleResult
 from bench.rules.policies import Policy, get_policy
 from bench.rules.state import Context, DeviceState, RecordState
@@ -189,13 +189,8 @@ class Checker:
         cyclic garbage of the caller's own is still freed) and the threshold
         is restored after.
         """
-        saved = gc.get_threshold()
-        if saved[2] < FULL_GC_EVERY:
-            gc.set_threshold(saved[0], saved[1], FULL_GC_EVERY)
-        try:
+        with held(full=FULL_GC_EVERY):
             self._feed_all(events)
-        finally:
-            gc.set_threshold(*saved)
 
     def _feed_all(self, events: Iterable[dict[str, Any]]) -> None:
         steps = self._steps

@@ -25,14 +25,14 @@ checker, write the line if a file was asked for. Nothing else is kept per event.
 
 from __future__ import annotations
 
-import gc
 import random
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
 import simpy
 
+from bench.collector import held
 from bench.link import mobility as link_mobility
 from bench.rules import Checker, RuleResult
 from bench.rules import get_policy as get_rule_policy
@@ -83,8 +83,7 @@ def trace_meta(sc: Scenario) -> dict[str, Any]:
 GC_YOUNG_EVERY = 50_000
 
 
-@contextmanager
-def _relaxed_gc():
+def _relaxed_gc() -> AbstractContextManager[None]:
     """Let the cyclic collector look less often while the clock runs.
 
     A fleet allocates millions of short-lived objects (events, inputs, actions)
@@ -96,14 +95,7 @@ def _relaxed_gc():
     of its sight, passes come every GC_YOUNG_EVERY allocations instead of 700,
     and both are restored after: cyclic garbage, if any, is still freed.
     """
-    saved = gc.get_threshold()
-    gc.freeze()
-    gc.set_threshold(max(saved[0], GC_YOUNG_EVERY), saved[1], saved[2])
-    try:
-        yield
-    finally:
-        gc.set_threshold(*saved)
-        gc.unfreeze()
+    return held(young=GC_YOUNG_EVERY, freeze=True)
 
 
 class Fleet:

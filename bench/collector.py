@@ -1,0 +1,37 @@
+"""The cyclic collector held back for a stretch of work, then restored.
+
+Three places want it, for their own reasons (each says why where it is used):
+the checker's batch (``bench.rules.checker``: full passes over a growing
+state), the fleet simulator's clock (``bench.sim.fleet``: young passes that
+find nothing) and a real run's play (``bench.real.steady``: pauses that read
+as link time). Thresholds only ever rise inside, and every change is undone
+on the way out, error or not.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+
+@contextmanager
+def held(*, young: int = 0, full: int = 0, freeze: bool = False,
+         collect: bool = False) -> Iterator[None]:
+    """Young passes at least every ``young`` allocations, full passes at least
+    every ``full`` young ones; ``freeze``: what exists now is out of the passes'
+    sight; ``collect``: a full collection before (so less is frozen) and after."""
+    saved = gc.get_threshold()
+    if collect:
+        gc.collect()
+    if freeze:
+        gc.freeze()
+    gc.set_threshold(max(saved[0], young), saved[1], max(saved[2], full))
+    try:
+        yield
+    finally:
+        gc.set_threshold(*saved)
+        if freeze:
+            gc.unfreeze()
+        if collect:
+            gc.collect()
