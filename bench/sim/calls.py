@@ -10,14 +10,21 @@ an event must be for ``Environment.step`` -- a ``callbacks`` list and an
 orders its events as it did with timeouts and its trace is the same, byte
 for byte. It relies on SimPy 4's queue entries ``(time, priority, id,
 event)``; tests/sim/test_sim_calls.py holds it to that.
+
+:func:`run_until` is ``Environment.run(until=...)`` for a queue that is
+mostly calls: a call is popped and made in the loop itself, without
+``Environment.step``'s callback walk; any other event goes through
+``step`` as before. The order is SimPy's: the stop comes before the events
+at ``until`` of normal priority (``run`` schedules it as an urgent event),
+so they wait for the next run, as they would have.
 """
 
 from __future__ import annotations
 
-from heapq import heappush
+from heapq import heappop, heappush
 from typing import Any
 
-from simpy.events import NORMAL
+from simpy.events import NORMAL, URGENT
 
 
 def _fire(call: Call) -> None:
@@ -43,3 +50,24 @@ def later(env: Any, delay: float, fn: Any, *args: Any) -> None:
     if delay < 0:
         raise ValueError(f"later: negative delay {delay}")
     heappush(env._queue, (env._now + delay, NORMAL, next(env._eid), Call(fn, args)))
+
+
+def run_until(env: Any, until: float) -> None:
+    """``env.run(until=until)``, making calls without ``Environment.step``."""
+    if until <= env._now:
+        raise ValueError(f"run_until: until ({until}) must be greater than the current time")
+    q = env._queue
+    step = env.step
+    while q:
+        head = q[0]
+        t = head[0]
+        if t > until or (t == until and head[1] != URGENT):
+            break
+        ev = head[3]
+        if type(ev) is Call:
+            heappop(q)
+            env._now = t
+            ev.fn(*ev.args)
+        else:
+            step()
+    env._now = until

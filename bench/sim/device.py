@@ -25,6 +25,9 @@ bytes) into engine inputs, and the engine's actions into simulated work::
   far it got, so an abort resumes from there), and a link that goes offline
   fails it. Whether a slow link aborts a photo is the engine's decision.
 
+The clock is read as ``env._now`` (the property is a call per read), as
+bench.sim.calls already keeps to SimPy 4's internals.
+
 Inputs that answer an action (a refused connection) are fed from a zero-delay
 timeout, never from inside ``handle``, so the engine is never re-entered.
 """
@@ -109,11 +112,6 @@ class Device:
         self.n_syncs = 0
         self.n_failed = 0
 
-    # ---- scheduling helpers ---------------------------------------------------
-
-    def _later(self, delay: float, fn: Any, *args: Any) -> None:
-        later(self.env, delay, fn, *args)
-
     # ---- feeding the engine ----------------------------------------------------
 
     def feed(self, inp: Any) -> None:
@@ -125,7 +123,7 @@ class Device:
             elif t is SetTimer:
                 self._gen += 1
                 if a.deadline is not None:
-                    now = self.env.now
+                    now = self.env._now
                     delay = a.deadline - now
                     if delay < 0.0:
                         delay = 0.0
@@ -133,7 +131,7 @@ class Device:
                     # before the deadline; the engine would then see its timer not due.
                     while now + delay < a.deadline:
                         delay = math.nextafter(delay, math.inf)
-                    self._later(delay, self._tick, self._gen)
+                    later(self.env, delay, self._tick, self._gen)
             elif t is StartSync:
                 self._start_sync(a)
             elif t is AbortSync:
@@ -143,7 +141,7 @@ class Device:
             elif t is AbortTransfer:
                 x = self._xfers.pop((a.file, a.dir), None)
                 if x is not None:
-                    self._retime(x.dir, self.env.now)
+                    self._retime(x.dir, self.env._now)
             elif t not in _SHOWN:
                 # A new kind of action this driver does not carry out: fail loudly
                 # rather than simulate a device that silently ignores it.
@@ -151,7 +149,7 @@ class Device:
 
     def _tick(self, gen: int) -> None:
         if gen == self._gen:
-            self.feed(Tick(now=self.env.now))
+            self.feed(Tick(now=self.env._now))
 
     # ---- what happens to the phone ----------------------------------------------
 
@@ -159,7 +157,7 @@ class Device:
         """The phone moved to link profile ``name``; the OS reports its class."""
         p = profiles()[name]
         old, self.profile = self.profile, p
-        now = self.env.now
+        now = self.env._now
         xs = list(self._xfers.values())
         for x in xs:  # tell the engine how far each got, so an abort resumes there
             x.done = x.moved(now)
@@ -174,7 +172,7 @@ class Device:
             self.n_failed += 1
             self.feed(SyncFailed(now=now, sync=sid, error="link lost"))
         elif sid is not None and p.mode == BLACKHOLE:
-            self._later(SYNC_TIMEOUT_S, self._fail_if, sid, "timeout")
+            later(self.env, SYNC_TIMEOUT_S, self._fail_if, sid, "timeout")
         if self._xfers:
             if p.mode != SHAPED:  # spec/links.md offline: "open ones cut"
                 for x in list(self._xfers.values()):
@@ -186,11 +184,11 @@ class Device:
             self._flush_pushes()
 
     def app(self, state: str) -> None:
-        self.feed(AppChanged(now=self.env.now, state=state))
+        self.feed(AppChanged(now=self.env._now, state=state))
 
     def edit(self, record: str, kind: str, *, status: str | None = None,
              nbytes: int | None = None, text: str | None = None) -> None:
-        now = self.env.now
+        now = self.env._now
         if kind == "text":
             self.feed(UserEdit(now=now, record=record, kind=kind,
                                fields={"report": text or f"note at {now:.0f}"}))
@@ -200,10 +198,10 @@ class Device:
             self.feed(UserEdit(now=now, record=record, kind=kind, bytes=nbytes or 1))
 
     def manual(self, via: str | None = None) -> None:
-        self.feed(ManualSync(now=self.env.now, via=via))
+        self.feed(ManualSync(now=self.env._now, via=via))
 
     def snapshot(self) -> None:
-        self.feed(SnapshotRequest(now=self.env.now))
+        self.feed(SnapshotRequest(now=self.env._now))
 
     def push(self, record: str, reason: str | None, sent_at: float, ttl_s: float,
              force: bool = False) -> bool:
@@ -215,11 +213,11 @@ class Device:
             if ttl_s > 0:
                 self._stored.append((sent_at + ttl_s, record, reason))
             return False
-        self.feed(PushReceived(now=self.env.now, record=record, reason=reason))
+        self.feed(PushReceived(now=self.env._now, record=record, reason=reason))
         return True
 
     def _flush_pushes(self) -> None:
-        now, stored, self._stored = self.env.now, self._stored, []
+        now, stored, self._stored = self.env._now, self._stored, []
         for expires, record, reason in stored:
             if expires >= now:
                 self.fleet.push_service.n_delivered += 1
@@ -231,64 +229,64 @@ class Device:
         if self._sync == sid:
             self._sync = None
             self.n_failed += 1
-            self.feed(SyncFailed(now=self.env.now, sync=sid, error=error))
+            self.feed(SyncFailed(now=self.env._now, sync=sid, error=error))
 
     def _start_sync(self, a: StartSync) -> None:
         p = self.profile
         self.n_syncs += 1
         self._sync = a.sync
         if p.mode == OFFLINE:
-            self._later(0.0, self._fail_if, a.sync, "connection refused")
+            later(self.env, 0.0, self._fail_if, a.sync, "connection refused")
         elif p.mode == BLACKHOLE:
-            self._later(SYNC_TIMEOUT_S, self._fail_if, a.sync, "timeout")
+            later(self.env, SYNC_TIMEOUT_S, self._fail_if, a.sync, "timeout")
         elif p.reset and self.rng.random() < p.reset:
-            self._later(2 * p.one_way_s, self._fail_if, a.sync, "connection reset")
+            later(self.env, 2 * p.one_way_s, self._fail_if, a.sync, "connection reset")
         else:
             up = p.transfer_s(request_bytes(a.request), "up", self.rng if p.jitter_s else None)
-            self._later(up, self._arrive, a.sync, a.request)
+            later(self.env, up, self._arrive, a.sync, a.request)
 
     def _arrive(self, sid: str, request: dict[str, Any]) -> None:
         if self._sync != sid:
             return  # cut on the way up: the server never saw it
         fleet = self.fleet
-        now = self.env.now
+        now = self.env._now
         if fleet.in_outage(now):
-            self._later(self.profile.one_way_s, self._fail_if, sid, "http 503")
+            later(self.env, self.profile.one_way_s, self._fail_if, sid, "http 503")
             return
         _, end = fleet.queue.admit(now)
-        self._later(end - now, self._serve, sid, request)
+        later(self.env, end - now, self._serve, sid, request)
 
     def _serve(self, sid: str, request: dict[str, Any]) -> None:
         fleet = self.fleet
-        body = fleet.server.sync(self.env.now, self.id, request)
+        body = fleet.server.sync(self.env._now, self.id, request)
         if self._sync != sid:
             return  # the device gave up; the changes are applied, the answer is lost
         p = self.profile
         if p.mode != SHAPED:
             return  # offline already failed it; a blackhole hangs until the timeout
-        if fleet.response_lost(self.env.now):
-            self._later(p.one_way_s, self._fail_if, sid, "response lost")
+        if fleet.response_lost(self.env._now):
+            later(self.env, p.one_way_s, self._fail_if, sid, "response lost")
             return
         down = p.transfer_s(body[5], "down", self.rng if p.jitter_s else None)
-        self._later(down, self._respond, sid, body)
+        later(self.env, down, self._respond, sid, body)
 
     def _respond(self, sid: str, body: tuple[Any, ...]) -> None:
         if self._sync != sid or self.profile.mode != SHAPED:
             return
         self._sync = None
         acks, records, removed, files, cursor, _ = body
-        self.feed(SyncResponse(now=self.env.now, sync=sid, acks=acks, records=records,
+        self.feed(SyncResponse(now=self.env._now, sync=sid, acks=acks, records=records,
                                removed=removed, files=files, cursor=cursor))
 
     # ---- file transfers ------------------------------------------------------------
 
     def _start_transfer(self, a: StartTransfer) -> None:
         p = self.profile
-        now = self.env.now
+        now = self.env._now
         x = _Xfer(a.file, a.dir, a.bytes, float(a.offset), now + p.one_way_s, 0.0)
         self._xfers[(a.file, a.dir)] = x
         if p.mode != SHAPED:
-            self._later(0.0, self._xfer_failed, x, "connection refused")
+            later(self.env, 0.0, self._xfer_failed, x, "connection refused")
             return
         self._retime(a.dir, now)
 
@@ -308,7 +306,7 @@ class Device:
             x.rate = rate
             x.gen += 1
             end = x.start + (x.total - x.done) / rate
-            self._later(end - now, self._xfer_end, x, x.gen)
+            later(self.env, end - now, self._xfer_end, x, x.gen)
 
     def _drop_xfer(self, x: _Xfer) -> bool:
         if self._xfers.get((x.file, x.dir)) is not x:
@@ -318,13 +316,13 @@ class Device:
 
     def _xfer_failed(self, x: _Xfer, error: str) -> None:
         if self._drop_xfer(x):
-            self.feed(FileDone(now=self.env.now, file=x.file, dir=x.dir, ok=False,
+            self.feed(FileDone(now=self.env._now, file=x.file, dir=x.dir, ok=False,
                                bytes=int(x.done), error=error))
 
     def _xfer_end(self, x: _Xfer, gen: int) -> None:
         if x.gen != gen or not self._drop_xfer(x):
             return  # aborted, or re-timed since
-        now = self.env.now
+        now = self.env._now
         self._retime(x.dir, now)
         if x.dir == "up":
             self.fleet.server.file_uploaded(x.file)

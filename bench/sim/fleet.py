@@ -44,7 +44,7 @@ from bench.scenario.mutants import get_server_mutant
 from bench.scenario.people import PRESETS as BEHAVIOURS
 from bench.scenario.rng import DeviceRandom, stream
 from bench.sim import mobility, people
-from bench.sim.calls import later
+from bench.sim.calls import later, run_until
 from bench.sim.device import Device
 from bench.sim.partition import Shard
 from bench.sim.push import PushService
@@ -144,7 +144,8 @@ class Fleet:
             if mine is not None and spec.id not in mine:
                 continue
             rng = DeviceRandom(f"{sc.seed}/{spec.id}")
-            eng = Engine(device=spec.id, policy=get_client_policy(spec.client), rng=rng, start=0.0)
+            eng = Engine(device=spec.id, policy=get_client_policy(spec.client), rng=rng, start=0.0,
+                         sink=self.emit)
             dev = Device(self, spec.id, eng, rng, push_enabled=spec.push)
             self.devices[spec.id] = dev
             first = next((s for s in spec.steps if s.kind == "link" and s.t == 0), None)
@@ -231,7 +232,7 @@ class Fleet:
         step = end / PROGRESS_STEPS
         with _relaxed_gc():
             for i in range(1, PROGRESS_STEPS + 1):
-                env.run(until=min(end, i * step))
+                run_until(env, min(end, i * step))
                 if progress is not None:
                     progress(env.now, end, self.n_events)
         for dev_id, d in self.devices.items():

@@ -100,3 +100,33 @@ def test_invariants_hold_for_any_input_sequence(policy, seed, steps):
             assert not transfers
     d = eng.to_dict()
     assert Engine.from_dict(d, policy=policy).to_dict() == d
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(policy=st.sampled_from(POLICIES), seed=st.integers(0, 2**16),
+       steps=st.lists(st.tuples(STEP, st.floats(0, 30)), max_size=40))
+def test_a_sink_gets_the_same_events_in_the_same_order(policy, seed, steps):
+    """Engine(sink=...) hands each event over as it is made: the same events in the
+    same order as Emit actions, and the same other actions (for a driver whose
+    other actions emit nothing, the trace is the same)."""
+    plain = Engine(device="w1", policy=policy, rng=random.Random(seed))
+    got: list = []
+    sunk = Engine(device="w1", policy=policy, rng=random.Random(seed), sink=got.append)
+    now = 0.0
+    for step, dt in steps:
+        now += dt
+        inp = make_input(step, now, plain)
+        now = inp.now
+        actions = plain.handle(inp)
+        rest = sunk.handle(inp)
+        assert got == [a.event for a in actions if isinstance(a, A.Emit)]
+        assert rest == [a for a in actions if not isinstance(a, A.Emit)]
+        got.clear()
+    assert sunk.to_dict() == plain.to_dict()
+
+
+def test_a_sink_must_be_callable():
+    import pytest
+
+    with pytest.raises(ValueError, match="Engine.sink: must be callable"):
+        Engine(device="w1", sink="trace.jsonl")

@@ -42,3 +42,42 @@ def test_a_call_runs_at_its_time_and_can_schedule_more():
 def test_negative_delay_is_refused():
     with pytest.raises(ValueError, match="negative delay"):
         later(simpy.Environment(), -1.0, print)
+
+
+def test_run_until_orders_as_environment_run():
+    """run_until makes calls itself; the order, the clock and what waits at the
+    boundary (normal-priority events at `until` go to the next run) are SimPy's."""
+    from bench.sim.calls import run_until
+
+    def scenario(run):
+        env = simpy.Environment()
+        seen = []
+
+        def proc(env):
+            for _ in range(3):
+                yield env.timeout(1.0)
+                seen.append((env.now, "timeout"))
+                later(env, 0.0, seen.append, (env.now, "call-after-timeout"))
+
+        env.process(proc(env))
+        later(env, 1.0, seen.append, (1.0, "call-1"))
+        later(env, 2.0, seen.append, (2.0, "call-at-boundary"))
+        run(env, 2.0)
+        first = list(seen)
+        run(env, 5.0)
+        return first, seen, env.now
+
+    def simpy_run(env, until):
+        env.run(until=until)
+
+    assert scenario(run_until) == scenario(simpy_run)
+    first, _, now = scenario(run_until)
+    assert (2.0, "call-at-boundary") not in first and now == 5.0
+
+
+def test_run_until_refuses_a_time_not_ahead():
+    from bench.sim.calls import run_until
+
+    env = simpy.Environment(initial_time=3.0)
+    with pytest.raises(ValueError, match="must be greater"):
+        run_until(env, 3.0)
