@@ -14,6 +14,15 @@ one round trip, and the bytes paying the rate once::
     down:  one GET
            target = (RTT + bytes / down rate) / K
 
+plus one round trip for each new connection the transfer opened (its
+``file_end``'s ``connects``, an extension the reference client writes): a
+new connection pays a handshake round trip on any real link before its first
+request can leave. The link proxy adds none (its toxics delay data, not the
+connect, as Toxiproxy's do), so on the bench the machine's own connection
+set-up -- client connect, proxy dial, server accept: 2-5 wall ms here --
+stands where the handshake would be, as the machine's round trip stands in
+a kept connection's latency (bench.real.calibrate).
+
 Only clean samples count: the transfer succeeded, is large enough to
 measure bandwidth (spec/links.md "Sample only transfers large enough to
 measure bandwidth": at least :data:`MIN_SAMPLE_BYTES` and at least
@@ -52,13 +61,14 @@ UPLOAD_CHUNK_BYTES = 256 * 1024
 
 
 def target_wall_s(profile: str, nbytes: int, direction: str, time_scale: float,
-                  chunk: int = UPLOAD_CHUNK_BYTES) -> float:
-    """Wall seconds a transfer of ``nbytes`` should take on ``profile`` at K."""
+                  chunk: int = UPLOAD_CHUNK_BYTES, connects: int = 0) -> float:
+    """Wall seconds a transfer of ``nbytes`` should take on ``profile`` at K,
+    ``connects`` of its exchanges opening a new connection."""
     p = get_profile(profile)
     shape = p.shape(direction)
     rtt_s = (p.shape("up").latency_ms + p.shape("down").latency_ms) / 1000
     exchanges = math.ceil(nbytes / chunk) + 2 if direction == "up" else 1
-    return (rtt_s * exchanges + nbytes / (shape.rate_kbps * 125)) / time_scale
+    return (rtt_s * (exchanges + connects) + nbytes / (shape.rate_kbps * 125)) / time_scale
 
 
 def min_sample_bytes(profile: str, direction: str) -> int:
@@ -117,9 +127,10 @@ def samples(events: Iterable[dict[str, Any]], links: dict[str, tuple[tuple[float
                                                                                  ev["dir"]):
                 continue
             measured = (t1 - t0) / time_scale
-            target = target_wall_s(profile, nbytes, ev["dir"], time_scale)
+            connects = ev.get("connects") or 0
+            target = target_wall_s(profile, nbytes, ev["dir"], time_scale, connects=connects)
             out.append({"dev": dev, "dir": ev["dir"], "bytes": nbytes, "profile": profile,
-                        "measured_s": measured, "target_s": target,
+                        "connects": connects, "measured_s": measured, "target_s": target,
                         "drift": (measured - target) / target})
     return out
 

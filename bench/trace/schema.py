@@ -42,6 +42,10 @@ def _is_bool(v: object) -> bool:
     return type(v) is bool
 
 
+def _is_count(v: object) -> bool:
+    return type(v) is int and v >= 0
+
+
 def _is_num_or_null(v: object) -> bool:
     return v is None or _is_num(v)
 
@@ -88,6 +92,7 @@ _TYPE_NAMES: dict[Check, str] = {
     _is_bool: "a boolean",
     _is_num_or_null: "a number or null",
     _is_str_or_null: "a string or null",
+    _is_count: "a whole number >= 0",
     _is_records: "an object of record ids to numbers",
     _is_fields: "an object of field names to strings, numbers, booleans or null",
     _is_files: "an object of ids to strings",
@@ -126,7 +131,9 @@ EVENTS: dict[str, tuple[FieldSpec, ...]] = {
     "file_start": _spec(
         {"t": N, "dev": S, "file": S, "dir": _in(FILE_DIRS), "bytes": N}, {"sync": S}
     ),
-    "file_end": _spec({"t": N, "dev": S, "file": S, "dir": _in(FILE_DIRS), "ok": B}, {"bytes": N}),
+    # ``connects``: new connections the transfer opened (an extension; bench.real.drift).
+    "file_end": _spec({"t": N, "dev": S, "file": S, "dir": _in(FILE_DIRS), "ok": B},
+                      {"bytes": N, "connects": _is_count}),
     # ``version``: the record version the server's ack named (an extension).
     "ack": _spec({"t": N, "dev": S, "change": S}, {"version": N}),
     "recv": _spec({"t": N, "dev": S, "record": S, "version": N}, {"sync": S}),

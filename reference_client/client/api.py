@@ -13,6 +13,7 @@ body or an :class:`ApiError` carrying the status, the server's ``error`` and
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextvars import ContextVar
 from typing import Any
 
 import httpx
@@ -30,6 +31,35 @@ SYNC_CONNECTIONS = 2
 KEEPALIVE_EXPIRY_S = 30.0
 # Download stream read size.
 READ_CHUNK_BYTES = 64 * 1024
+
+
+# New connections the file requests of the current task opened (count_connects).
+_CONNECTS: ContextVar[list[int] | None] = ContextVar("connects", default=None)
+
+
+async def _on_trace(name: str, info: dict[str, Any]) -> None:
+    # httpcore's "trace" request extension: one "connect_tcp" per new connection.
+    if name == "connection.connect_tcp.complete":
+        counter = _CONNECTS.get()
+        if counter is not None:
+            counter[0] += 1
+
+
+# Passed on every file request (syncs do not need it, and tracing costs a little).
+_COUNTED = {"trace": _on_trace}
+
+
+def count_connects() -> list[int]:
+    """From now on, in this task, count the new connections file requests open.
+
+    A new connection pays a handshake round trip on any real link, which the
+    link proxy does not add (its toxics delay data): the transfer's
+    ``file_end`` says how many it opened (``connects``), and the drift
+    estimator counts a round trip for each (bench/real/drift.py).
+    """
+    counter = [0]
+    _CONNECTS.set(counter)
+    return counter
 
 
 class NetworkError(Exception):
@@ -71,7 +101,11 @@ class ServerApi:
         self._files = pool(FILE_CONNECTIONS)
 
     async def _call(self, method: str, url: str, ok: tuple[int, ...], **kw: Any) -> Any:
-        client = self._client if url == "/v1/sync" else self._files
+        if url == "/v1/sync":
+            client = self._client
+        else:
+            client = self._files
+            kw["extensions"] = _COUNTED
         try:
             r = await client.request(method, url, **kw)
         except httpx.HTTPError as exc:
@@ -113,7 +147,8 @@ class ServerApi:
         """``GET /v1/files/{file}`` from byte ``offset`` (a ``Range`` request)."""
         headers = {"Range": f"bytes={offset}-"} if offset > 0 else {}
         try:
-            async with self._files.stream("GET", f"/v1/files/{file}", headers=headers) as r:
+            async with self._files.stream("GET", f"/v1/files/{file}", headers=headers,
+                                          extensions=_COUNTED) as r:
                 if r.status_code not in (200, 206):
                     await r.aread()
                     raise ApiError(r.status_code, _body(r))

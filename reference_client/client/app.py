@@ -49,7 +49,13 @@ from typing import Any
 
 from reference_client import engine as E  # noqa: N812
 from reference_client.client import files
-from reference_client.client.api import FILE_CONNECTIONS, ApiError, NetworkError, ServerApi
+from reference_client.client.api import (
+    FILE_CONNECTIONS,
+    ApiError,
+    NetworkError,
+    ServerApi,
+    count_connects,
+)
 from reference_client.client.clock import SpecClock, WallClock
 from reference_client.client.config import ClientConfig
 from reference_client.client.push import PushListener
@@ -117,6 +123,7 @@ class DeviceClient:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._syncs: dict[str, asyncio.Task[Any]] = {}
         self._transfers: dict[tuple[str, str], _Running] = {}
+        self._connects: dict[tuple[str, str], int] = {}  # (file, dir) -> new connections
         self._timer: asyncio.TimerHandle | None = None
         self._changed: asyncio.Event | None = None
         self._started = self._closed = False
@@ -343,6 +350,12 @@ class DeviceClient:
             elif isinstance(a, E.ShowLastSync):
                 self.shown_last_sync = a.at
         emitted = [a.event for a in actions if isinstance(a, E.Emit)]
+        if self._connects:
+            for ev in emitted:  # an extension of file_end: new connections it opened
+                if ev["ev"] == "file_end":
+                    n = self._connects.pop((ev["file"], ev["dir"]), None)
+                    if n:
+                        ev["connects"] = n
         meta: dict[str, Any] = {"ui_unsent": self.shown_unsent,
                                 "ui_last_sync": self.shown_last_sync}
         if emitted and self.trace is not None:
@@ -503,6 +516,7 @@ class DeviceClient:
                 run.reported = n
                 self._feed(E.FileProgress(now=self.now, file=a.file, dir=a.dir, bytes=n))
 
+        opened = count_connects()  # this task's file requests (one transfer's)
         try:
             async with self._file_slots:  # at most FILE_CONNECTIONS move at once
                 started = asyncio.get_running_loop().time()
@@ -526,6 +540,8 @@ class DeviceClient:
         sampled = self.meter.sample(n - (run.first or 0),
                                     asyncio.get_running_loop().time() - started)
         # The transfer ends first: a link turning slow would otherwise abort it.
+        if opened[0]:
+            self._connects[key] = opened[0]  # said on its file_end (_after)
         self._feed(E.FileDone(now=self.now, file=a.file, dir=a.dir, ok=True, bytes=n))
         if sampled:
             self._remeasure()

@@ -104,6 +104,28 @@ def test_real_drift_times_a_resumed_transfer_on_what_it_had_left() -> None:
     assert found["bytes"] == total - cut and found["drift"] == pytest.approx(0.0, abs=1e-6)
 
 
+def test_real_drift_counts_a_handshake_round_trip_per_new_connection() -> None:
+    """A download that opened a connection (file_end ``connects``) is held to one more
+    3G round trip (200 ms spec) than one on a kept connection."""
+    k = 40.0
+    links = {"a": ((0.0, "3g"),)}
+    big = 150_000
+    kept = target_wall_s("3g", big, "down", k)
+    fresh = target_wall_s("3g", big, "down", k, connects=1)
+    assert fresh - kept == pytest.approx(0.2 / k)
+    took = fresh * k  # spec seconds: exactly the fresh target
+    ev = [
+        {"ev": "file_start", "t": 10.0, "dev": "a", "file": "f", "dir": "down", "bytes": big},
+        {"ev": "file_end", "t": 10.0 + took, "dev": "a", "file": "f", "dir": "down", "ok": True,
+         "connects": 1},
+        {"ev": "file_start", "t": 50.0, "dev": "a", "file": "g", "dir": "down", "bytes": big},
+        {"ev": "file_end", "t": 50.0 + took, "dev": "a", "file": "g", "dir": "down", "ok": True},
+    ]
+    on_new, on_kept = samples(ev, links, k, end_s=1000)
+    assert on_new["connects"] == 1 and on_new["drift"] == pytest.approx(0.0, abs=1e-6)
+    assert on_kept["connects"] == 0 and on_kept["drift"] == pytest.approx(fresh / kept - 1)
+
+
 def test_real_merge_shifts_the_server_and_writes_one_meta(tmp_path: Path) -> None:
     dev = tmp_path / "w1.jsonl"
     dev.write_text('{"ev":"meta","schema":"syncbench.trace/1","policy":"planado"}\n'

@@ -50,6 +50,8 @@ def test_attachment_is_downloaded_on_a_fast_link_and_not_on_a_slow_one(tmp_path)
         assert (cfg.store / "files" / safe_name("plan.pdf")).read_bytes() == data
         end = [e for e in events if e["ev"] == "file_end"][0]
         assert (end["dir"], end["file"], end["bytes"]) == ("down", "plan.pdf", len(data))
+        # The files pool's first request opened its connection (drift's handshake).
+        assert end["connects"] == 1
 
 
 def test_many_attachments_queue_for_the_five_file_connections(tmp_path):
@@ -67,8 +69,13 @@ def test_many_attachments_queue_for_the_five_file_connections(tmp_path):
                 await dev.wait_for(lambda d: sum(
                     1 for e in d.events if e["ev"] == "file_end" and e["ok"]) == 8, WAIT_S)
                 assert dev.errors == []
+                return dev.events
 
-        run(main())
+        events = run(main())
+        # Eight downloads over at most five pooled connections: each opened is said
+        # once, on the file_end of the transfer that opened it; the rest reused one.
+        opened = [e.get("connects", 0) for e in events if e["ev"] == "file_end"]
+        assert 1 <= sum(opened) <= 5 and opened.count(0) >= 3
         for name, data in blobs.items():
             assert (cfg.store / "files" / safe_name(name)).read_bytes() == data
 
