@@ -252,11 +252,23 @@ class DeviceClient:
     async def set_link(self, link_class: str) -> None:
         """The OS reports a link class (spec/trace.md ``link`` vocabulary)."""
         self._os_link = link_class
+        self._report_progress()
         self._feed(E.LinkChanged(now=self.now, link_class=self._effective_link(link_class)))
 
     async def app(self, state: str) -> None:
         """``opened``, ``minimized``, ``restored`` or ``closed``."""
+        self._report_progress()
         self._feed(E.AppChanged(now=self.now, state=state))
+
+    def _report_progress(self) -> None:
+        """Tell the engine how far each transfer got before an input that may abort
+        it: progress is fed a chunk at a time, and an abort's ``file_end`` says the
+        bytes the engine knows -- a download resumes from every byte its ``.part``
+        file holds, so without this it would read as faster than the link."""
+        for (file, dir_), run in list(self._transfers.items()):
+            if run.last is not None and run.last > max(run.reported, 0):
+                run.reported = run.last
+                self._feed(E.FileProgress(now=self.now, file=file, dir=dir_, bytes=run.last))
 
     async def edit(self, record: str, kind: str, *, fields: dict[str, Any] | None = None,
                    status: str | None = None, nbytes: int | None = None) -> str:

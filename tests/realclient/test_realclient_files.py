@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import random
 
@@ -162,3 +163,36 @@ def test_take_photo_stops_between_chunks_and_removes_its_file(tmp_path):
         files.take_photo(tmp_path, random.Random(1), files.MAX_PHOTO_BYTES + 1)
     path, sha = files.take_photo(tmp_path, random.Random(1), files.MAX_PHOTO_BYTES // 4096)
     assert path.stat().st_size == files.MAX_PHOTO_BYTES // 4096 and len(sha) == 64
+
+
+def test_a_download_cut_by_a_slow_link_says_every_byte_it_kept(tmp_path, monkeypatch):
+    """Progress reaches the engine a chunk at a time; a link change that aborts a
+    download first tells it the bytes the .part file holds, so the cut attempt's
+    file_end says where the resumed one starts (bench.real.drift times it on the rest)."""
+    from reference_client.client import files as files_mod
+
+    got_some = asyncio.Event()
+
+    async def slow_download(api, *, file, store_dir, total, sha256, progress):
+        progress(0)
+        progress(100_000)  # less than a chunk: not fed to the engine yet
+        got_some.set()
+        await asyncio.sleep(4 * WAIT_S)  # the rest never comes: the link turns slow
+
+    monkeypatch.setattr(files_mod, "download", slow_download)
+    with running_server() as srv:
+        cfg = config(srv, tmp_path, time_scale=60)
+        web(srv, "POST", "/v1/web/jobs", id="job-1", assignee="w1")
+        _attach(srv, "job-1", "plan.pdf", random.Random(7).randbytes(300_000))
+
+        async def main():
+            async with DeviceClient(cfg) as dev:
+                await dev.set_link("wifi")
+                await dev.app("opened")
+                await asyncio.wait_for(got_some.wait(), WAIT_S)
+                await dev.set_link("edge")  # Planado: files wait for a fast link
+                return dev.events
+
+        events = run(main())
+    (cut,) = [e for e in events if e["ev"] == "file_end"]
+    assert (cut["ok"], cut["bytes"]) == (False, 100_000)
