@@ -6,20 +6,11 @@ so "made before that sync's sync_start" follows file order even at equal
 ``t``; at ``sync_end`` every such edit must already have its ``ack``. Photos
 are files, not "changes in the jobs", and are left to planado.fast_files.
 Failed syncs promise nothing and are not judged.
-
-On a trace built from traffic the wire sees a request when it leaves the app,
-some milliseconds after the app built it: an edit saved in between is in the
-next sync, not this one. So there an edit counts as "before" a sync only when
-it precedes ``sync_start`` by more than the meta's ``observation_lag_s``
-(0 on a device's own trace, where file order decides).
 """
 
 from __future__ import annotations
 
-from bisect import bisect_right
-
 from bench.rules.base import Rule, fmt_t, register
-from bench.rules.display import observation_lag
 
 
 @register
@@ -37,8 +28,6 @@ class SyncUploadsAll(Rule):
         self._seq: dict[str, int] = {}  # edits so far per device
         self._unacked: dict[str, dict[str, tuple[int, float]]] = {}  # dev -> change -> (seq, t)
         self._starts: dict[tuple[str, str], int] = {}  # (dev, sync) -> edit seq at sync_start
-        self._lag = observation_lag(ctx.meta)  # the meta is fixed for the whole trace
-        self._times: dict[str, list[float]] = {}  # dev -> edit times (only kept when lagged)
 
     def on_edit(self, ev, ds) -> None:
         if ev["kind"] == "photo":
@@ -46,8 +35,6 @@ class SyncUploadsAll(Rule):
         n = self._seq.get(ds.dev, 0) + 1
         self._seq[ds.dev] = n
         self._unacked.setdefault(ds.dev, {})[ev["change"]] = (n, ev["t"])
-        if self._lag:
-            self._times.setdefault(ds.dev, []).append(ev["t"])
 
     def on_ack(self, ev, ds) -> None:
         pending = self._unacked.get(ds.dev)
@@ -55,11 +42,7 @@ class SyncUploadsAll(Rule):
             pending.pop(ev["change"], None)
 
     def on_sync_start(self, ev, ds) -> None:
-        if self._lag:  # edits are in t order: seq n is the n-th time
-            limit = bisect_right(self._times.get(ds.dev, ()), ev["t"] - self._lag)
-        else:
-            limit = self._seq.get(ds.dev, 0)
-        self._starts[(ds.dev, ev["sync"])] = limit
+        self._starts[(ds.dev, ev["sync"])] = self._seq.get(ds.dev, 0)
 
     def on_sync_end(self, ev, ds) -> None:
         limit = self._starts.pop((ds.dev, ev["sync"]), None)

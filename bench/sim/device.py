@@ -10,6 +10,8 @@ bytes) into engine inputs, and the engine's actions into simulated work::
         SimPy timeouts: timer ticks, sync answers, transfer ends <───┘
 
 - ``Emit``: the event goes to the fleet's sink (checker, optional trace file).
+  The fleet's engines hand their events to that sink as they make them
+  (``Engine(sink=...)``), so this serves an engine built without one.
 - ``SetTimer``: a SimPy timeout feeds ``Tick`` at the deadline; a newer
   ``SetTimer`` makes older timeouts stale (a generation counter: SimPy
   timeouts cannot be cancelled).
