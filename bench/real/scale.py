@@ -92,13 +92,14 @@ def choose_scale(devices: list[DevicePlan], requested: float | str | None, where
                 f"{ps.why} (the calibration allows {BUDGET:.0%} of the run's {DRIFT_TOLERANCE:.0%} "
                 "tolerance); run it in simulation (--mode sim) or on a faster machine")
         k = min(AUTO_MAX_K, ps.k)
-        why = (f"the largest K at which {', '.join(used)} keep within {BUDGET:.0%} here, "
+        keep = "keeps" if len(used) == 1 else "keep"
+        why = (f"the largest K at which {', '.join(used)} {keep} within {BUDGET:.0%} here, "
                f"bound by {worst}: {ps.why}")
     n = len(devices)
     lowered = fleet_k(k, n)
     if lowered < k:
         why += f"; lowered from K={k:g} for {n} devices (calibrated for {FLEET_FREE_DEVICES})"
         k = lowered
-    cached = "cached calibration" if cal.cached else "calibrated now"
+    cached = cal.note or ("cached calibration" if cal.cached else "calibrated now")
     return Scale(k=k, base_rtt_ms=cal.comp_ms(), auto=True, why=f"{why}; {cached}")
 

@@ -70,6 +70,7 @@ def test_a_large_fleet_lowers_k_and_says_so() -> None:
     scale = choose_scale(devices, None, "x.yaml", calibrate_fn=lambda p: _cal(**{"3g": 40.0}))
     assert scale.k == fleet_k(40.0, 50) < 40.0
     assert f"lowered from K=40 for 50 devices (calibrated for {FLEET_FREE_DEVICES})" in scale.why
+    assert "the largest K at which 3g keeps within" in scale.why
 
 
 class _Api:
@@ -144,9 +145,11 @@ def test_calibration_is_cached_per_machine_and_measures_only_what_is_new(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     measured: list[list[str]] = []
 
-    def fake_measure(names):
+    def fake_measure(names, check):
+        assert not check  # each step below is within CHECK_AFTER_S of the last measure
         measured.append(list(names))
-        return {n: ProfileScale(profile=n, k=30.0, comp_ms=2.0, drift=0.02, why="w") for n in names}
+        return {n: ProfileScale(profile=n, k=30.0, comp_ms=2.0, drift=0.02, why="w")
+                for n in names}, []
 
     monkeypatch.setattr(cal, "_measure", fake_measure)
     path = tmp_path / "c" / "timescale.json"
@@ -168,6 +171,58 @@ def test_calibration_is_cached_per_machine_and_measures_only_what_is_new(
     path.write_text("{not json")
     calibrate(["3g"], cache=path, clock=lambda: now[0])
     assert measured[-1] == ["3g"]
+
+
+def test_a_cached_k_not_checked_lately_is_checked_and_measured_again_if_it_drifts(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A machine's pace moves within the day: a cached K is checked every
+    CHECK_AFTER_S before a run uses it, and measured again when it misses."""
+    drift = {"3g": 0.01, "edge": 0.01}  # what the machine does at the cached K now
+    calls: list[tuple[list[str], list[str]]] = []
+
+    async def fake_scale(name, api, probe):
+        return ProfileScale(profile=name, k=20.0 if calls[-1][1] else 40.0, comp_ms=2.0,
+                            drift=0.01, why="w")
+
+    class Probe(_Probe):
+        def __init__(self, *args) -> None:  # _measure_all's (url, token, folder)
+            super().__init__(per_k=0.0)
+
+        async def drift(self, profile, k):
+            return drift[profile]
+
+        async def close(self):
+            pass
+
+    def fake_measure(names, check):
+        """The real _measure_all over a fake proxy and probe (no processes)."""
+        calls.append((list(names), sorted(check)))
+        return asyncio.run(cal._measure_all(names, check, _Api(), "", "", tmp_path))
+
+    monkeypatch.setattr(cal, "_Probe", Probe)
+    monkeypatch.setattr(cal, "_measure", fake_measure)
+    monkeypatch.setattr(cal, "profile_scale", fake_scale)
+    path = tmp_path / "timescale.json"
+    now = [1000.0]
+    first = calibrate(["3g", "edge"], cache=path, clock=lambda: now[0])
+    assert calls == [(["3g", "edge"], [])] and first.profiles["3g"].k == 40
+    now[0] += cal.CHECK_AFTER_S - 1  # checked lately: used as it is
+    assert calibrate(["3g"], cache=path, clock=lambda: now[0]).note == "cached calibration"
+    assert len(calls) == 1
+    now[0] += 2  # due: checked, still keeping up
+    kept = calibrate(["3g"], cache=path, clock=lambda: now[0])
+    assert calls[-1] == ([], ["3g"]) and kept.cached and kept.profiles["3g"].k == 40
+    assert kept.note == "cached calibration, checked now: 3g +1% at K=40"
+    assert calibrate(["3g"], cache=path, clock=lambda: now[0]).note == "cached calibration"
+    now[0] += cal.CHECK_AFTER_S + 1
+    drift["3g"] = 0.12  # the machine slowed down: 3G measured again, EDGE still fine
+    again = calibrate(["3g", "edge"], cache=path, clock=lambda: now[0])
+    assert calls[-1] == ([], ["3g", "edge"]) and again.profiles["3g"].k == 20
+    assert again.profiles["edge"].k == 40
+    assert again.note == ("cached calibration, checked now: 3g drifted +12% at the cached "
+                          "K=40, measured again: K=20; edge +1% at K=40")
+    # The new K is what the cache holds from now on.
+    assert calibrate(["3g"], cache=path, clock=lambda: now[0]).profiles["3g"].k == 20
 
 
 def test_cache_path_follows_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
