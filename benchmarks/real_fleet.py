@@ -98,7 +98,7 @@ def run(devices: int, minutes: int, k: float | str) -> dict:
     return {"devices": devices, "time_scale": item.extra["time_scale"],
             "why": item.extra["scale"]["why"], "wall_s": round(wall, 1),
             "play_s": item.extra["wall_s"],
-            "samples": d["n"], "worst_drift": d["worst"],
+            "samples": d["n"], "worst_drift": d["worst"], "worst_sample": d["worst_sample"],
             "median_drift": round(statistics.median(s["drift"] for s in found), 4) if found else None,
             "wall_s_per_device_hour": round(wall / device_hours, 2),
             "failed_rules": sorted(r.id for r in item.results if r.verdict == "fail"),
@@ -118,7 +118,8 @@ def main() -> None:
         out.append(r)
         print(f"{devices} device(s) at K={r['time_scale']:g} ({r['why']}): worst drift "
               f"{r['worst_drift']}, median {r['median_drift']} over {r['samples']} transfers; "
-              f"{r['wall_s_per_device_hour']} wall s per device-hour; failed rules: "
+              f"{r['wall_s_per_device_hour']} wall s per device-hour; worst: "
+              f"{r['worst_sample']}; failed rules: "
               f"{', '.join(r['failed_rules']) or 'none'}", flush=True)
     worst = [abs(r["worst_drift"]) for r in out if r["worst_drift"] is not None]
     ratio = round(1 - max(worst), 3) if worst else None

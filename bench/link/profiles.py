@@ -130,7 +130,8 @@ class Profile:
 
         Latency, jitter (ms, to the µs) and rate (KB/s) are fractional, which
         the bench's server accepts; ``integer_attributes`` rounds them for a
-        real toxiproxy-server, whose attributes are integers (rate at least 1).
+        real toxiproxy-server, whose attributes are integers (rate at least 1),
+        and leaves out the bench's extensions (``handshake``, ``burst``).
         An offline profile has no toxics: it is a disabled proxy.
         """
         k = time_scale
@@ -146,12 +147,18 @@ class Profile:
         # exchange's big direction then saves it (the bench's proxy only).
         left_ms = 0.0 if integer_attributes else sum(
             max(0.0, base_rtt_ms / 2 - self.shape(d).latency_ms / k) for d in ("down", "up"))
+        # A new connection's first request leaves after a handshake's round
+        # trip: the upstream latency toxic holds it that long from the accept
+        # (the bench's proxy only; toxiproxy-server ignores the attribute).
+        rtt_ms = sum(self.shape(d).latency_ms for d in ("down", "up")) / k
+        handshake = 0.0 if integer_attributes else round(rtt_ms, 3)
         for stream, direction in (("downstream", "down"), ("upstream", "up")):
             shape = self.shape(direction)
             latency = num(max(0.0, shape.latency_ms / k - base_rtt_ms / 2))
             jitter = num(shape.jitter_ms / k)
-            if latency or jitter:
-                out.append(_toxic("latency", stream, latency=latency, jitter=jitter))
+            extra = {"handshake": handshake} if handshake and stream == "upstream" else {}
+            if latency or jitter or extra:
+                out.append(_toxic("latency", stream, latency=latency, jitter=jitter, **extra))
             # kbps → KB/s (1 KB = 1000 bytes)
             rate = num(shape.rate_kbps / 8 * k, 1)
             burst = round(left_ms / 1000 * rate, 3)

@@ -79,7 +79,10 @@ def test_link_apply(capsys):
         client.create_proxy("phone", "127.0.0.1:9")
         assert main(["link", "apply", "phone", "edge", "--url", srv.url, "--time-scale", "10"]) == 0
         assert capsys.readouterr().out == "phone: edge (edge) at K=10\n"
-        assert [t["attributes"] for t in client.toxics("phone")][0] == {"latency": 42.0, "jitter": 0.0}
+        toxics = {t["name"]: t["attributes"] for t in client.toxics("phone")}
+        assert toxics["link_latency_downstream"] == {"latency": 42.0, "jitter": 0.0}
+        # A new connection's first request waits a handshake round trip (84 ms at K = 10).
+        assert toxics["link_latency_upstream"] == {"latency": 42.0, "jitter": 0.0, "handshake": 84.0}
         assert main(["link", "apply", "nobody", "edge", "--url", srv.url]) == 2
         assert "proxy 'nobody': proxy not found" in capsys.readouterr().err
         assert main(["link", "apply", "phone", "wifi", "--url", srv.url, "--time-scale", "60"]) == 2

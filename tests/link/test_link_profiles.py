@@ -81,7 +81,12 @@ def test_toxics_at_a_time_scale():
     reset = [t for t in get_profile("flaky").toxics(10) if t["type"] == "reset_peer"]
     assert reset and 0 < reset[0]["toxicity"] < 1 and reset[0]["attributes"]["timeout"] == 200
     flaky = {t["name"]: t for t in get_profile("flaky").toxics(1)}
-    assert flaky["link_latency_upstream"]["attributes"] == {"latency": 500, "jitter": 125}
+    assert flaky["link_latency_upstream"]["attributes"] == {"latency": 500, "jitter": 125,
+                                                            "handshake": 1000}
+    assert flaky["link_latency_downstream"]["attributes"] == {"latency": 500, "jitter": 125}
+    # A real toxiproxy-server gets no extension attribute.
+    plain = get_profile("flaky").toxics(1, integer_attributes=True)
+    assert all("handshake" not in t["attributes"] for t in plain)
 
 
 def test_lossy_is_modelled_as_delay():
@@ -247,11 +252,15 @@ def test_toxics_take_the_paths_own_round_trip_off_the_latency():
     assert toxics["link_latency_upstream"]["attributes"]["latency"] == pytest.approx(0.667)
     # The rate is the link's, untouched.
     assert toxics["link_bandwidth_upstream"]["attributes"] == {"rate": 330 / 8 * 60}
-    # Never below zero: a base larger than the scaled RTT leaves no latency toxic at all.
-    assert [t["type"] for t in get_profile("wifi").toxics(1, base_rtt_ms=5.0)] == ["bandwidth"] * 2
+    # Never below zero: a base larger than the scaled RTT leaves no latency on the data;
+    # the upstream toxic stays only to hold a new connection's first request for the
+    # handshake's round trip (the machine's round trip is per exchange, not per connection).
+    wifi = [(t["name"], t["attributes"]) for t in get_profile("wifi").toxics(1, base_rtt_ms=5.0)
+            if t["type"] == "latency"]
+    assert wifi == [("link_latency_upstream", {"latency": 0, "jitter": 0, "handshake": 2.0})]
     # Jitter is not a round trip: it stays.
     flaky = {t["name"]: t for t in get_profile("flaky").toxics(1, base_rtt_ms=1000.0)}
-    assert flaky["link_latency_upstream"]["attributes"] == {"latency": 0, "jitter": 125}
+    assert flaky["link_latency_downstream"]["attributes"] == {"latency": 0, "jitter": 125}
 
 
 def test_what_the_latency_cannot_take_off_comes_back_as_burst_credit():

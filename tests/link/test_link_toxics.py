@@ -15,6 +15,8 @@ class FakeControl:
     def __init__(self, seed: int = 1) -> None:
         self.rng = random.Random(seed)
         self.t = 100.0
+        self.opened_at = self.t
+        self.fresh = True
         self.held = 0.0
         self.timers: list[tuple[float, object]] = []
         self.closed = self.reset_done = False
@@ -70,6 +72,32 @@ def test_seeded_jitter_repeats_exactly():
 
     assert delays(3) == delays(3) != delays(4)
     assert all(0.05 <= d <= 0.15 for d in delays(3))
+
+
+def test_handshake_holds_a_new_connections_first_chunk_from_the_accept():
+    control = FakeControl()
+    st = state("latency", control, latency=10, handshake=50)
+    st.start()  # the connection opened at t = 100
+    # The first chunk, read 20 ms after the accept, leaves 50 ms after it, plus its latency.
+    first = next(iter(st.data(Chunk(b"req", 100.020))))
+    assert first.ready_at == pytest.approx(100.060)
+    # Every later chunk pays only its latency.
+    assert next(iter(st.data(Chunk(b"more", 100.030)))).ready_at == pytest.approx(100.040)
+    # A first chunk read after the hold is over is not held again.
+    late = state("latency", FakeControl(), latency=10, handshake=50)
+    late.start()
+    assert next(iter(late.data(Chunk(b"x", 100.2)))).ready_at == pytest.approx(100.21)
+    # A toxic added to a connection that already carried data holds nothing.
+    used = FakeControl()
+    used.fresh = False
+    added = state("latency", used, latency=10, handshake=50)
+    added.start()
+    assert next(iter(added.data(Chunk(b"x", 100.0)))).ready_at == pytest.approx(100.01)
+    # Upstream's shape when the extension is not in use.
+    cls = settings_class("latency")
+    assert cls.from_attributes({"latency": 5}).attributes() == {"latency": 5, "jitter": 0}
+    assert cls.from_attributes({"latency": 5, "handshake": 2.5}).attributes() == {
+        "latency": 5, "jitter": 0, "handshake": 2.5}
 
 
 def test_bandwidth_slices_paces_and_holds():

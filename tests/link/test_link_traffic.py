@@ -108,6 +108,33 @@ def test_two_latency_toxics_add(make_proxy, echo):
     assert abs(elapsed - 0.100) <= SLACK, elapsed
 
 
+def test_handshake_delays_only_a_new_connections_first_request(make_proxy, echo):
+    """The extension: a real link's new connection pays a round trip before its
+    first request leaves; later requests, and connections opened before the
+    toxic, pay only the latency."""
+    p = make_proxy(echo.address)
+    with p.connect() as old:
+        assert echo_time(old, b"warm") < 0.1
+        p.add("latency", "upstream", latency=20, handshake=150)
+
+        def fresh_first() -> float:
+            start = time.perf_counter()
+            with p.connect() as sock:
+                sock.sendall(b"hello")
+                assert recv_exactly(sock, 5) == b"hello"
+            return time.perf_counter() - start
+
+        first = close_to(fresh_first, 0.170, SLACK)
+        assert abs(first - 0.170) <= SLACK, first
+        with p.connect() as sock:
+            echo_time(sock, b"first")
+            later = close_to(lambda: echo_time(sock, b"again"), 0.020, SLACK)
+        assert abs(later - 0.020) <= SLACK, later
+        # The connection opened before the toxic was added holds nothing back.
+        on_old = close_to(lambda: echo_time(old, b"old"), 0.020, SLACK)
+        assert abs(on_old - 0.020) <= SLACK, on_old
+
+
 def test_latency_does_not_cap_throughput(make_proxy):
     payload = bytes(range(256)) * 4096 * 4  # 4 MiB
     with SourceServer(payload) as source:

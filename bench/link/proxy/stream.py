@@ -75,6 +75,7 @@ class Stream:
     __slots__ = (
         "conn", "name", "src", "dst", "counter", "rng", "loop", "entries", "active",
         "queue", "queued", "timer", "paused", "hold_timer", "hold_until", "ended",
+        "opened_at", "fresh",
     )
 
     def __init__(self, conn: Ends, name: str, counter: Counter, rng: random.Random) -> None:
@@ -94,6 +95,8 @@ class Stream:
         self.hold_timer: asyncio.TimerHandle | None = None
         self.hold_until = 0.0
         self.ended = False
+        self.opened_at = self.loop.time()  # made when the connection is accepted
+        self.fresh = True
 
     # -- StreamControl, for toxic states ------------------------------------
     def now(self) -> float:
@@ -166,6 +169,7 @@ class Stream:
     # -- data in ---------------------------------------------------------------
     def feed(self, data: bytes) -> None:
         n = len(data)
+        self.fresh = False
         self.counter.received += n
         if self.ended:
             return

@@ -64,6 +64,8 @@ class StreamControl(Protocol):
     """What a toxic state may ask of the stream it sits on."""
 
     rng: random.Random
+    opened_at: float  # loop time the connection was accepted
+    fresh: bool  # no data has come in on this stream yet
 
     def now(self) -> float: ...
     def call_later(self, delay: float, callback: Callable[[], None]) -> Any: ...

@@ -10,6 +10,17 @@ only limit, as upstream's 1024-chunk latency buffer is.
 
 Extension: ``latency`` and ``jitter`` may be fractional milliseconds.
 
+Extension: ``handshake`` (ms, default 0, shown only when set): a connection's
+first chunk on the stream leaves no earlier than ``handshake`` ms after the
+connection was accepted, then pays its latency. On a real link a new
+connection's first request leaves after the TCP handshake's round trip; the
+proxy accepts at once, so without this a fresh connection is one round trip
+faster than the link it stands for. Counting from the accept, the proxy's
+own dial of the upstream happens inside the hold instead of on top of it.
+Applies to connections the toxic saw open; one added later does not hold an
+established connection. A real toxiproxy-server ignores the unknown
+attribute (no handshake), as it ignores every unknown key.
+
 The jitter draw comes from the stream's seeded ``random.Random``, so a seeded
 server delays the same chunks by the same amounts on every run.
 """
@@ -19,16 +30,31 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable
 
-from bench.link.proxy.toxics import Chunk, Settings, ToxicState, register
+from typing import Any
+
+from bench.link.proxy.toxics import Chunk, Settings, StreamControl, ToxicState, register
 
 MS = 1e-3
 
 
 class LatencyState(ToxicState):
-    __slots__ = ()
+    __slots__ = ("hold_until",)
+
+    def __init__(self, settings: Settings, control: StreamControl) -> None:
+        super().__init__(settings, control)
+        self.hold_until = 0.0  # the first chunk's earliest time, while it has not come
+
+    def start(self) -> None:
+        s: Latency = self.settings  # type: ignore[assignment]
+        if s.handshake and self.control.fresh:
+            self.hold_until = self.control.opened_at + s.handshake * MS
 
     def data(self, chunk: Chunk) -> Iterable[Chunk]:
         s: Latency = self.settings  # type: ignore[assignment]
+        if self.hold_until:
+            if chunk.ready_at < self.hold_until:
+                chunk.ready_at = self.hold_until
+            self.hold_until = 0.0
         delay = s.latency
         if s.jitter:
             delay += self.control.rng.uniform(-s.jitter, s.jitter)
@@ -42,8 +68,16 @@ class LatencyState(ToxicState):
 class Latency(Settings):
     latency: float = 0  # ms
     jitter: float = 0  # ms, uniform either side of ``latency``
+    handshake: float = 0  # ms from the accept before a connection's first chunk (extension)
 
     # Extension: fractional milliseconds, so that a time-scaled latency
     # (250 ms / K=60 = 4.17 ms) is not rounded by up to 12 %.
-    FRACTIONAL = frozenset({"latency", "jitter"})
+    FRACTIONAL = frozenset({"latency", "jitter", "handshake"})
     STATE = LatencyState
+
+    def attributes(self) -> dict[str, Any]:
+        # Upstream's latency toxic shows latency and jitter; the extension only when set.
+        out = {"latency": self.latency, "jitter": self.jitter}
+        if self.handshake:
+            out["handshake"] = self.handshake
+        return out
