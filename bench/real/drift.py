@@ -17,11 +17,11 @@ one round trip, and the bytes paying the rate once::
 plus one round trip for each new connection the transfer opened (its
 ``file_end``'s ``connects``, an extension the reference client writes): a
 new connection pays a handshake round trip on any real link before its first
-request can leave. The link proxy adds none (its toxics delay data, not the
-connect, as Toxiproxy's do), so on the bench the machine's own connection
-set-up -- client connect, proxy dial, server accept: 2-5 wall ms here --
-stands where the handshake would be, as the machine's round trip stands in
-a kept connection's latency (bench.real.calibrate).
+request can leave. The bench's link proxy charges it (``latency.handshake``:
+a connection's first request waits one scaled round trip from the accept,
+the proxy's dial of the server inside it); a toxiproxy-server does not, and
+there the machine's own connection set-up (2-5 wall ms here) is all that
+stands where the handshake would be.
 
 Only clean samples count: the transfer succeeded, is large enough to
 measure bandwidth (spec/links.md "Sample only transfers large enough to

@@ -254,3 +254,32 @@ def test_tries_that_run_out_above_k_of_one_end_with_a_try_at_k_of_one() -> None:
     ps = _scale("3g", api, Stubborn(per_k=0.0))
     assert ps.k == 1.0 and [a[1] for a in api.applied[1:-1]] == [60, 45, 33, 24, 18]
     assert api.applied[-1][:2] == ("3g", 1.0)
+
+
+def test_an_overcompensated_k_takes_the_excess_left_off_once_and_tries_again() -> None:
+    """The excess measured at the first K overstates what an exchange costs: the
+    transfers then run faster than the link. What is left with the compensation
+    on (negative) comes off it, and the same K is judged again instead of lowered."""
+    true_ms = 3.0
+
+    class Over(_Probe):
+        def __init__(self, api) -> None:
+            super().__init__(per_k=0.0)
+            self.api, self.first = api, True
+
+        def comp(self) -> float:
+            return self.api.applied[-1][2]
+
+        async def excess(self, profile, k):
+            if self.first:  # at k0, nothing applied yet: a noisy 8 ms
+                self.first = False
+                return 8.0
+            return true_ms - self.comp()
+
+        async def drift(self, profile, k):
+            return (true_ms - self.comp()) * k / 1000  # 8 ms at K = 60: -30 %
+
+    api = _Api()
+    ps = _scale("3g", api, Over(api))
+    assert ps.k == 60 and ps.comp_ms == 3.0 and ps.why == "the cap K=60"
+    assert [a[2] for a in api.applied] == [0.0, 8.0, 3.0]
