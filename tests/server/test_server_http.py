@@ -203,3 +203,28 @@ def test_openapi_is_valid_and_matches_protocol_doc(client, srv):
     routed = {(m, r.path) for r in app.routes for m in getattr(r, "methods", None) or ()}
     app.state.server.close()
     assert table - {("GET", "/v1/push")} <= routed
+
+
+def test_startup_pays_the_thread_pools_first_hand_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first run_in_threadpool of a process imports and starts its machinery
+    (27 ms here): made at startup, not inside a run's first upload's finish."""
+    import asyncio
+    import threading
+
+    from reference_server import app as app_module
+
+    threads: list[str] = []
+    real = app_module.run_in_threadpool
+
+    async def recording(fn, *args, **kwargs):
+        threads.append("call")
+        return await real(lambda: threads.append(threading.current_thread().name))
+
+    monkeypatch.setattr(app_module, "run_in_threadpool", recording)
+    app = app_module.create_app()
+
+    async def start_and_stop() -> None:
+        async with app.router.lifespan_context(app):
+            assert len(threads) == 2 and threads[1] != threading.main_thread().name
+
+    asyncio.run(start_and_stop())
