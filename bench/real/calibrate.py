@@ -41,7 +41,9 @@ cached K = 44 drifted +6 % in two runs and +14 % in a third taken while the
 whole machine ran slower). So a cached entry not checked for CHECK_AFTER_S is
 checked before it is used: CAL_REPS transfers per profile at its cached K and
 compensation (a couple of seconds, most of it starting the server); a profile
-that no longer keeps within BUDGET there is measured again from the start.
+whose transfers there now run slower than BUDGET allows is measured again
+from the start (faster is kept: at a high K three small transfers read up to
+-25 % on noise alone).
 """
 
 from __future__ import annotations
@@ -254,15 +256,18 @@ async def _measure_all(names: list[str], check: dict[str, ProfileScale], api: An
 
 
 async def check_scale(ps: ProfileScale, api: Any, probe: Any) -> tuple[bool, float]:
-    """Whether ``ps``'s K still keeps within BUDGET here, and the drift measured."""
+    """Whether ``ps``'s K is still no slower than BUDGET allows here, and the drift measured."""
     for toxic in api.toxics("calibrate"):  # the download's file goes up unshaped
         api.remove_toxic("calibrate", toxic["name"])
     await probe.prepare(ps.profile)
     api.apply_profile("calibrate", ps.profile, ps.k, base_rtt_ms=ps.comp_ms)
     drift = await probe.drift(ps.profile, ps.k)
-    # At K = 1 the run's own tolerance decides, as when it was measured.
+    # At K = 1 the run's own tolerance decides, as when it was measured. Only a
+    # slower machine fails the check: faster than the link by more than the
+    # budget is three small transfers' noise at a high K (measured: -14 % and
+    # -25 % at the cached K, and measuring again then found K = 21 for 57).
     limit = DRIFT_TOLERANCE if ps.k <= 1 else BUDGET
-    return abs(drift) <= limit, drift
+    return drift <= limit, drift
 
 
 async def profile_scale(name: str, api: Any, probe: Any) -> ProfileScale:

@@ -225,6 +225,12 @@ def test_a_cached_k_not_checked_lately_is_checked_and_measured_again_if_it_drift
                           "K=40, measured again: K=20; edge +1% at K=40")
     # The new K is what the cache holds from now on.
     assert calibrate(["3g"], cache=path, clock=lambda: now[0]).profiles["3g"].k == 20
+    # Faster than the budget at the check is noise, not a slower machine: kept.
+    now[0] += cal.CHECK_AFTER_S + 1
+    drift["edge"] = -0.3
+    fast = calibrate(["edge"], cache=path, clock=lambda: now[0])
+    assert calls[-1] == ([], ["edge"]) and fast.profiles["edge"].k == 40
+    assert fast.note == "cached calibration, checked now: edge -30% at K=40"
 
 
 def test_cache_path_follows_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
