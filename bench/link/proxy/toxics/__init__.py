@@ -90,6 +90,9 @@ class Settings:
 
     # Fields that may be fractional (an extension: upstream attributes are all integers).
     FRACTIONAL: ClassVar[frozenset[str]] = frozenset()
+    # Fields upstream's toxic does not have: shown only when set, so an
+    # unextended toxic looks exactly like upstream's.
+    EXTENSIONS: ClassVar[frozenset[str]] = frozenset()
     STATE: ClassVar[type[ToxicState]]
 
     @classmethod
@@ -122,7 +125,8 @@ class Settings:
         return cls(**values)
 
     def attributes(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        return {k: v for k, v in dataclasses.asdict(self).items()
+                if v or k not in self.EXTENSIONS}
 
     def new_state(self, control: StreamControl) -> ToxicState:
         return self.STATE(self, control)

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable
-from typing import Any
 
 from bench.link.proxy.toxics import Chunk, Settings, ToxicState, register
 
@@ -77,8 +76,5 @@ class Bandwidth(Settings):
     burst: float = 0  # KB of credit an idle link saves (extension; 0: none, as upstream)
 
     FRACTIONAL = frozenset({"rate", "burst"})
+    EXTENSIONS = frozenset({"burst"})
     STATE = BandwidthState
-
-    def attributes(self) -> dict[str, Any]:
-        # Upstream's shape ({"rate": ...}) unless the extension is in use.
-        return {"rate": self.rate, "burst": self.burst} if self.burst else {"rate": self.rate}

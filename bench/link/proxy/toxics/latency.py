@@ -30,8 +30,6 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable
 
-from typing import Any
-
 from bench.link.proxy.toxics import Chunk, Settings, StreamControl, ToxicState, register
 
 MS = 1e-3
@@ -73,11 +71,5 @@ class Latency(Settings):
     # Extension: fractional milliseconds, so that a time-scaled latency
     # (250 ms / K=60 = 4.17 ms) is not rounded by up to 12 %.
     FRACTIONAL = frozenset({"latency", "jitter", "handshake"})
+    EXTENSIONS = frozenset({"handshake"})
     STATE = LatencyState
-
-    def attributes(self) -> dict[str, Any]:
-        # Upstream's latency toxic shows latency and jitter; the extension only when set.
-        out = {"latency": self.latency, "jitter": self.jitter}
-        if self.handshake:
-            out["handshake"] = self.handshake
-        return out
