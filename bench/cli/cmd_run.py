@@ -9,9 +9,9 @@ run's: the simulator's credibility, measured).
 from __future__ import annotations
 
 import argparse
-import sys
 
 from bench.cli import EXIT_FAIL, EXIT_OK, UsageError, seed_arg, writable_dir
+from bench.suite.lanes import AUTO_MAX_JOBS, MAX_JOBS
 
 # The default suites. Real runs are short scenarios (scenarios/real/) so the
 # whole real suite finishes in a few minutes; simulations can afford whole
@@ -49,7 +49,23 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="real mode: every device talks through the capture proxy; the traffic-"
                         "derived trace is judged too and compared with the devices' own "
                         "(traffic.jsonl in each report; docs/own-app.md)")
+    p.add_argument("--jobs", type=_jobs, default="auto", metavar="N|auto",
+                   help="items side by side in N lanes (worker processes); auto (the default): one "
+                        f"per core, at most {AUTO_MAX_JOBS}; 1 with --target-server")
     p.set_defaults(func=run)
+
+
+def _jobs(text: str) -> int | str:
+    """``auto`` or a whole number of lanes in [1, MAX_JOBS]."""
+    if text == "auto":
+        return text
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected 'auto' or a whole number, got {text!r}") from None
+    if not (1 <= n <= MAX_JOBS):
+        raise argparse.ArgumentTypeError(f"must be in [1, {MAX_JOBS}], got {text}")
+    return n
 
 
 def _time_scale(text: str) -> float | str:
@@ -68,9 +84,8 @@ def _time_scale(text: str) -> float | str:
 def run(args: argparse.Namespace) -> int:
     import time
 
-    from bench.rules import PolicyError
-    from bench.suite import SuiteError, collect, run_trace_item, summary_table
-    from bench.trace import TraceError
+    from bench.suite import SuiteError, collect, summary_table
+    from bench.suite.lanes import auto_jobs, calibrate_real, plan_tasks, run_tasks
 
     if args.capture and args.mode == "sim":
         raise UsageError("--capture needs --mode real or both")
@@ -78,29 +93,32 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--target-server needs --mode real or both")
     if bool(args.target_server) != bool(args.target_token):
         raise UsageError("--target-server and --target-token go together")
+    if args.jobs == "auto":
+        jobs = auto_jobs(args.target_server)
+    elif args.jobs > 1 and args.target_server:
+        raise UsageError(f"--jobs {args.jobs} with --target-server: the items would share one "
+                         "server's records and capacity; they run one at a time (--jobs 1)")
+    else:
+        jobs = args.jobs
     paths = args.paths or DEFAULT_SUITE[args.mode]
+    modes = ("sim", "real") if args.mode == "both" else (args.mode,)
+    started = time.perf_counter()
     try:
         items = collect(paths)
+        target = {"target_server": args.target_server, "target_token": args.target_token} \
+            if args.target_server else {}
+        tasks = plan_tasks(items, modes, {"time_scale": args.time_scale, "seed": args.seed,
+                                          "capture": args.capture, **target})
+        run_id = time.strftime("run-%Y%m%d-%H%M%S")
+        out_root = None if args.no_report else writable_dir(args.out, "--out") / run_id
+        results = run_tasks(tasks, out_root, jobs=jobs, prepare_real=calibrate_real)
     except SuiteError as exc:
         raise UsageError(str(exc)) from None
-    started = time.perf_counter()
-    run_id = time.strftime("run-%Y%m%d-%H%M%S")
-    out_root = None if args.no_report else writable_dir(args.out, "--out") / run_id
-    results = []
     comparisons = []
-    for path in items:
-        print(f"-- {path}", file=sys.stderr, flush=True)
-        try:
-            if path.suffix == ".jsonl":
-                results.append(run_trace_item(path, out_root))
-                continue
-            modes = ("sim", "real") if args.mode == "both" else (args.mode,)
-            done = {m: _run_scenario(path, out_root, args, m) for m in modes}
-            results += done.values()
-            if args.mode == "both":
-                comparisons.append((path.name, done["sim"], done["real"]))
-        except (TraceError, PolicyError, SuiteError) as exc:
-            raise UsageError(str(exc)) from None
+    if args.mode == "both":
+        done = {(t.path, t.kind): r for t, r in zip(tasks, results, strict=True)}
+        comparisons = [(path.name, done[path, "sim"], done[path, "real"])
+                       for path in items if (path, "real") in done]
     print(summary_table(results))
     for name, sim, real in comparisons:
         from bench.real import compare_modes
@@ -112,11 +130,3 @@ def run(args: argparse.Namespace) -> int:
         index = write_run_report(out_root, results, wall_s=time.perf_counter() - started)
         print(f"reports: {out_root}  (run report {index}, junit.xml, summary.json)")
     return EXIT_OK if all(r.holds for r in results) else EXIT_FAIL
-
-
-def _run_scenario(path, out_root, args, mode):
-    from bench.suite.scenarios import run_scenario_item
-
-    target = {"target_server": args.target_server, "target_token": args.target_token} if args.target_server else {}
-    return run_scenario_item(path, out_root, mode=mode, time_scale=args.time_scale, seed=args.seed,
-                             capture=args.capture and mode == "real", **target)

@@ -15,7 +15,7 @@ trace), ``drift`` (did the machine keep up), ``run`` (the whole item),
 from importlib import import_module
 from typing import Any
 
-_WHERE = {"run_real_item": "run", "RealRunError": "plan", "DEFAULT_TIME_SCALE": "plan",
+_WHERE = {"run_real_item": "run", "preflight": "run", "RealRunError": "plan", "DEFAULT_TIME_SCALE": "plan",
           "compare_modes": "compare", "run_real_selftest": "selftest"}
 
 __all__ = sorted(_WHERE)

@@ -100,6 +100,32 @@ def _split(devices: list[DevicePlan], n: int) -> list[list[DevicePlan]]:
     return [devices[i::n] for i in range(n) if devices[i::n]]
 
 
+def preflight(path: Path, scenario: Scenario, time_scale: float | str | None = None,
+              target_server: str | None = None, target_token: str | None = None,
+              ) -> tuple[list[DevicePlan], float | str | None]:
+    """What a real run checks before it starts anything: its devices and the
+    K asked for (a number, or None / ``"auto"``); :class:`RealRunError` names
+    what is wrong. A suite runs it for every item before the first plays."""
+    # --time-scale, else the scenario's own K should its format grow one, else auto.
+    asked = time_scale if time_scale is not None else getattr(scenario, "time_scale", None)
+    if asked is not None and asked != AUTO:
+        asked = float(asked)
+        if not (math.isfinite(asked) and 0 < asked <= MAX_TIME_SCALE):
+            raise RealRunError(f"{path}: --time-scale must be 'auto' or in (0, {MAX_TIME_SCALE:g}], "
+                               f"got {asked:g}")
+    if (target_server is None) != (target_token is None):
+        raise RealRunError(f"{path}: --target-server and --target-token go together")
+    devices = plan_devices(scenario)
+    if not devices:
+        raise RealRunError(f"{path}: the scenario has no devices")
+    if len(devices) > MAX_REAL_DEVICES:
+        raise RealRunError(f"{path}: {len(devices)} devices; a real run carries at most "
+                           f"{MAX_REAL_DEVICES} on this bench (simulate larger fleets: --mode sim)")
+    if asked is not None and asked != AUTO:
+        check_scale(devices, asked, str(path))
+    return devices, asked
+
+
 def run_real_item(path: Path | str, scenario: Scenario, out_root: Path | None, *,
                   time_scale: float | str | None = None, target_server: str | None = None,
                   target_token: str | None = None, workers: int | None = None,
@@ -121,23 +147,7 @@ def run_real_item(path: Path | str, scenario: Scenario, out_root: Path | None, *
     started = time.perf_counter()
     echo = echo or _stderr
     path = Path(path)
-    # --time-scale, else the scenario's own K should its format grow one, else auto.
-    asked = time_scale if time_scale is not None else getattr(scenario, "time_scale", None)
-    if asked is not None and asked != AUTO:
-        asked = float(asked)
-        if not (math.isfinite(asked) and 0 < asked <= MAX_TIME_SCALE):
-            raise RealRunError(f"{path}: --time-scale must be 'auto' or in (0, {MAX_TIME_SCALE:g}], "
-                               f"got {asked:g}")
-    if (target_server is None) != (target_token is None):
-        raise RealRunError(f"{path}: --target-server and --target-token go together")
-    devices = plan_devices(scenario)
-    if not devices:
-        raise RealRunError(f"{path}: the scenario has no devices")
-    if len(devices) > MAX_REAL_DEVICES:
-        raise RealRunError(f"{path}: {len(devices)} devices; a real run carries at most "
-                           f"{MAX_REAL_DEVICES} on this bench (simulate larger fleets: --mode sim)")
-    if asked is not None and asked != AUTO:
-        check_scale(devices, asked, str(path))
+    devices, asked = preflight(path, scenario, time_scale, target_server, target_token)
     scale = choose_scale(devices, asked, str(path))
     k = scale.k
     check_scale(devices, k, str(path), scale.base_rtt_ms)

@@ -25,19 +25,11 @@ from typing import Any
 
 from bench.link.profiles import get_profile
 from bench.link.timescale import DRIFT_TOLERANCE
-from bench.real.calibrate import BUDGET, MAX_K, Calibration, _nice, calibrate
+from bench.real.calibrate import BUDGET, MAX_K, RUN_MARGIN, Calibration, _nice, calibrate, run_k
 from bench.real.plan import DevicePlan, RealRunError
 
 # The largest K auto picks (bench.real.calibrate.MAX_K: the rules' timings).
 AUTO_MAX_K = MAX_K
-# The share of the calibrated K a run takes. The calibration times bare
-# transfers for a few seconds; a run's transfers meet the machine's pace as
-# it moves over minutes, and that is wall time, so it weighs in proportion to
-# K (measured, one device, 300 kB 3G uploads at a calibrated K = 60: worst
-# +7 % in a quiet period, +12 % and +28 % in busier ones, while the
-# calibration's own transfers kept within 2 %). A quarter off keeps a quiet
-# or a busier period within the run's tolerance.
-RUN_MARGIN = 0.75
 # Devices a run carries at the calibrated K; a larger fleet lowers K (below).
 # Its median transfer keeps up at the calibrated K, but its worst does not:
 # devices that come back from a dead spot together set up their syncs, files
@@ -51,7 +43,19 @@ FLEET_FREE_DEVICES = 3
 # (measured: 50 devices at K x sqrt(10 / 50) had a median drift of +6 % but
 # transfers stalled behind busy moments for several times their target).
 FLEET_EXPONENT = 1.0
+# A link that moves more than this many KB per wall second at its K keeps the
+# link proxy busy pacing bytes (Wi-Fi at K = 7: 26 MB/s, 3G at K = 60: 5.9);
+# a suite runs such an item alone (bench.suite.lanes), as a neighbour's CPU
+# then shows in its transfers (measured: planado-city, LTE and Wi-Fi at
+# K = 7-9, drifted +8 % and +11 % beside other items, +2 to +6 % alone).
+LANE_MAX_WALL_KBS = 8000.0
 AUTO = "auto"
+
+
+def busy_links(profiles: list[str] | tuple[str, ...], k: float) -> bool:
+    """Whether a link of ``profiles`` moves more than LANE_MAX_WALL_KBS at K."""
+    return any(get_profile(p).shape(d).rate_kbps / 8 * k > LANE_MAX_WALL_KBS
+               for p in profiles for d in ("down", "up"))
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -101,7 +105,7 @@ def choose_scale(devices: list[DevicePlan], requested: float | str | None, where
                 f"{ps.why} (the calibration allows {BUDGET:.0%} of the run's {DRIFT_TOLERANCE:.0%} "
                 "tolerance); run it in simulation (--mode sim) or on a faster machine")
         top = min(AUTO_MAX_K, ps.k)
-        k = max(1.0, _nice(top * RUN_MARGIN))  # real time leaves no margin to take
+        k = run_k(top)  # RUN_MARGIN of it; real time leaves no margin to take
         keep = "keeps" if len(used) == 1 else "keep"
         why = (f"{RUN_MARGIN:.0%} of K={top:g}, the largest at which {', '.join(used)} {keep} "
                f"within {BUDGET:.0%} here, bound by {worst}: {ps.why}")

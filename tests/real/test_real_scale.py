@@ -11,7 +11,14 @@ import pytest
 from bench.real import calibrate as cal
 from bench.real.calibrate import BUDGET, Calibration, ProfileScale, calibrate, profile_scale
 from bench.real.plan import DevicePlan, RealRunError
-from bench.real.scale import AUTO_MAX_K, FLEET_FREE_DEVICES, RUN_MARGIN, choose_scale, fleet_k
+from bench.real.scale import (
+    AUTO_MAX_K,
+    FLEET_FREE_DEVICES,
+    RUN_MARGIN,
+    busy_links,
+    choose_scale,
+    fleet_k,
+)
 
 
 def _dev(i: int, *profiles: str) -> DevicePlan:
@@ -109,12 +116,19 @@ def _scale(name, api, probe) -> ProfileScale:
     return asyncio.run(profile_scale(name, api, probe))
 
 
+def _tries(api: _Api) -> list[float]:
+    """The Ks the drift was measured at (with a compensation; the excess is measured bare)."""
+    return [k for _, k, comp in api.applied if comp]
+
+
 def test_profile_scale_shrinks_k_until_the_drift_fits_the_budget() -> None:
     api = _Api()
     ps = _scale("3g", api, _Probe(per_k=0.004))  # +24 % at 60
     assert 1 <= ps.k < 60 and abs(ps.drift) <= BUDGET
     # At most halved a try (one noisy miss must not send K to a fifth), the last miss said.
-    assert [a[1] for a in api.applied[1:4]] == [60, 30, 15]
+    assert _tries(api)[:3] == [60, 30, 15]
+    # Below k0 each try measures its own excess just before, bare, at its K.
+    assert api.applied[2:4] == [("3g", 30.0, 0.0), ("3g", 30.0, 3.0)]
     assert ps.why == "transfers drifted +6% at K=15"
     # The compensation is the measured excess.
     assert ps.comp_ms == 3.0 and api.applied[0] == ("3g", 60.0, 0.0)
@@ -253,43 +267,73 @@ def test_a_real_calibration_measures_a_profile_through_the_proxy(tmp_path: Path)
     assert (tmp_path / "t.json").exists()
 
 
-def test_tries_that_run_out_above_k_of_one_end_with_a_try_at_k_of_one() -> None:
-    # A probe that fails everywhere above K = 1 and fits at K = 1: five tries
-    # shrinking K do not reach 1, the last try does, and the profile runs there.
-    class Stubborn(_Probe):
+def test_one_slow_batch_does_not_decide_k() -> None:
+    """K is fitted over every try (the median drift per unit of K), so one slow
+    batch at K = 60 costs two tries, not the machine's K."""
+    class OneSlow(_Probe):
+        def __init__(self) -> None:
+            super().__init__(per_k=0.0005)  # +3 % at K = 60: it fits
+            self.slow = True
+
         async def drift(self, profile, k):
-            return 0.01 if k <= 1 else 0.06  # just over the budget: K shrinks by a quarter a try
+            if self.slow:
+                self.slow = False
+                return 0.30
+            return self.per_k * k
 
     api = _Api()
-    ps = _scale("3g", api, Stubborn(per_k=0.0))
-    assert ps.k == 1.0 and [a[1] for a in api.applied[1:-1]] == [60, 45, 33, 24, 18]
+    ps = _scale("3g", api, OneSlow())
+    assert ps.k == 60 and ps.why == "the cap K=60"
+    assert _tries(api) == [60, 30, 18]
+    assert abs(ps.drift) <= BUDGET  # the fit's drift at K, not the slow batch's
+
+
+def test_a_k_below_one_is_measured_at_k_of_one() -> None:
+    api = _Api()
+    ps = _scale("3g", api, _Probe(per_k=0.07))  # +7 % at K = 1: over the budget, within tolerance
     assert api.applied[-1][:2] == ("3g", 1.0)
+    assert ps.k == 1 and ps.drift == 0.07
 
 
-def test_an_overcompensated_k_takes_the_excess_left_off_once_and_tries_again() -> None:
-    """The excess measured at the first K overstates what an exchange costs: the
-    transfers then run faster than the link. What is left with the compensation
-    on (negative) comes off it, and the same K is judged again instead of lowered."""
-    true_ms = 3.0
+def test_transfers_faster_than_the_link_lower_k_as_slower_ones_do() -> None:
+    """An overstated compensation is excess wall time taken off too often: it
+    drifts in proportion to K the other way, and the fit takes its size."""
+    api = _Api()
+    ps = _scale("3g", api, _Probe(per_k=-0.004))
+    assert _tries(api) == [60, 30, 15, 12]
+    assert ps.k == 12 and ps.why == "transfers drifted -6% at K=15" and ps.drift == -0.048
 
-    class Over(_Probe):
-        def __init__(self, api) -> None:
-            super().__init__(per_k=0.0)
-            self.api, self.first = api, True
 
-        def comp(self) -> float:
-            return self.api.applied[-1][2]
+def test_the_excess_is_the_median_of_its_batches() -> None:
+    class Noisy(_Probe):
+        def __init__(self) -> None:
+            super().__init__(per_k=0.0001)
+            # k0's three batches (the try at k0 takes theirs), the run K's three:
+            # one slow batch each
+            self.reads = iter([3.1, 9.0, 4.5, 3.0, 8.0, 5.0])
 
         async def excess(self, profile, k):
-            if self.first:  # at k0, nothing applied yet: a noisy 8 ms
-                self.first = False
-                return 8.0
-            return true_ms - self.comp()
-
-        async def drift(self, profile, k):
-            return (true_ms - self.comp()) * k / 1000  # 8 ms at K = 60: -30 %
+            return next(self.reads)
 
     api = _Api()
-    ps = _scale("3g", api, Over(api))
-    assert ps.k == 60 and ps.comp_ms == 3.0 and ps.why == "the cap K=60"
-    assert [a[2] for a in api.applied] == [0.0, 8.0, 3.0]
+    ps = _scale("3g", api, Noisy())
+    assert api.applied[1] == ("3g", 60.0, 4.5)
+    assert ps.comp_ms == 5.0  # the run's: the median of three at its K
+
+
+def test_the_runs_compensation_is_measured_at_the_runs_k() -> None:
+    class PerK(_Probe):
+        async def excess(self, profile, k):
+            return k / 10  # 6 ms at K = 60, 4.5 at the run's 45
+
+    api = _Api()
+    ps = _scale("3g", api, PerK(per_k=0.0001))
+    assert ps.k == 60 and ps.comp_ms == 4.5
+    assert api.applied[-1] == ("3g", 45.0, 0.0)  # measured bare at 75 % of K
+
+
+def test_a_link_moving_megabytes_a_wall_second_is_busy() -> None:
+    # Wi-Fi's 30 Mbit/s at K = 7 is 26 MB a wall second; 3G's 780 kbit/s at K = 60, 5.9.
+    assert busy_links(["3g", "wifi"], 7)
+    assert not busy_links(["3g", "edge"], 60)
+    assert busy_links(["lte"], 6) and not busy_links(["lte"], 5)  # 1.5 MB/s x K against 8
