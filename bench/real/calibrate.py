@@ -85,12 +85,12 @@ from bench.real.drift import UPLOAD_CHUNK_BYTES, min_sample_bytes, target_wall_s
 CAL_REPS = 3
 # The share of the calibrated K a run takes. The calibration times bare
 # transfers for a few seconds; a run's transfers meet the machine's pace as
-# it moves over minutes, and that is wall time, so it weighs in proportion to
-# K (measured, one device, 300 kB 3G uploads at a calibrated K = 60: worst
-# +7 % in a quiet period, +12 % and +28 % in busier ones, while the
-# calibration's own transfers kept within 2 %). A quarter off keeps a quiet
-# or a busier period within the run's tolerance.
-RUN_MARGIN = 0.75
+# it moves over minutes, and each of its exchanges does more (a store commit
+# per chunk, a sync beside the upload, a neighbouring suite item): wall
+# time, so it weighs in proportion to K. Measured in the default suite, with
+# the compensation taken at the run's K: at 75 % of K = 60 the worst
+# transfers drifted +8, +9, +10 and +10 %; at K = 25-30, +2 to +4 %.
+RUN_MARGIN = 0.6
 # Batches of CAL_REPS transfers the path's own round trip (the excess) is the
 # median of.
 EXCESS_BATCHES = 3

@@ -36,8 +36,11 @@ from __future__ import annotations
 import concurrent.futures
 import dataclasses
 import multiprocessing
+import multiprocessing.connection
 import os
+import signal
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -247,4 +250,21 @@ def _process_pool(jobs: int) -> concurrent.futures.Executor:
     # spawn, not fork: the parent may hold threads (an HTTP client, a
     # calibration's loop) that a forked child would inherit half-held.
     return concurrent.futures.ProcessPoolExecutor(
-        max_workers=jobs, mp_context=multiprocessing.get_context("spawn"))
+        max_workers=jobs, mp_context=multiprocessing.get_context("spawn"),
+        initializer=_watch_parent)
+
+
+def _watch_parent() -> None:
+    """A lane outlives no suite: when the parent dies unasked (SIGTERM, SIGKILL),
+    the lane interrupts itself as Ctrl-C would, so a playing item stops its
+    server, proxy and clients in its finally blocks (seen: a killed suite's
+    lanes idle for 22 minutes, and a lane mid-item plays it to its end)."""
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def watch() -> None:
+        multiprocessing.connection.wait([parent.sentinel])
+        os.kill(os.getpid(), signal.SIGINT)
+
+    threading.Thread(target=watch, name="lane-parent-watch", daemon=True).start()

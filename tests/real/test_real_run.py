@@ -66,7 +66,7 @@ def test_real_small_run_passes_the_rules_and_writes_a_report(tmp_path: Path) -> 
     k = item.extra["time_scale"]
     assert item.extra["mode"] == "real" and item.extra["scale"]["auto"] and 1 <= k <= 60
     assert set(item.extra["scale"]["base_rtt_ms"]) == {"3g", "edge"}
-    assert said[0].startswith(f"real-small: time scale K={k:g} (auto: 75% of K=")
+    assert said[0].startswith(f"real-small: time scale K={k:g} (auto: 60% of K=")
     assert "the largest at which 3g, edge keep within" in said[0]
     trace = item.report_dir / "trace.jsonl"
     meta = trace.read_text().splitlines()[0]

@@ -41,8 +41,8 @@ def test_auto_takes_the_smallest_k_of_the_profiles_used_and_says_why() -> None:
     scale = choose_scale([_dev(0, "3g", "offline", "edge")], None, "x.yaml", calibrate_fn=fake)
     assert asked == [["3g", "edge"]]  # offline carries no data: nothing to calibrate
     # A quarter off the calibrated K: the run meets the machine's pace as it moves.
-    assert scale.k == 40 * RUN_MARGIN == 30 and scale.auto
-    assert scale.why.startswith("75% of K=40, the largest at which 3g, edge keep within")
+    assert scale.k == 40 * RUN_MARGIN == 24 and scale.auto
+    assert scale.why.startswith("60% of K=40, the largest at which 3g, edge keep within")
     assert "bound by 3g: 3g why" in scale.why
     # The compensation is the machine's own time per exchange, whatever K: the links
     # take it off their latency and give what LTE's 1.75 ms cannot take as burst credit.
@@ -77,8 +77,8 @@ def test_a_large_fleet_lowers_k_and_says_so() -> None:
     assert fleet_k(1.5, 10_000) == 1.0  # never below 1
     devices = [_dev(i, "3g") for i in range(50)]
     scale = choose_scale(devices, None, "x.yaml", calibrate_fn=lambda p: _cal(**{"3g": 40.0}))
-    assert scale.k == fleet_k(30.0, 50) < 30.0
-    assert f"lowered from K=30 for 50 devices (calibrated for {FLEET_FREE_DEVICES})" in scale.why
+    assert scale.k == fleet_k(24.0, 50) < 24.0
+    assert f"lowered from K=24 for 50 devices (calibrated for {FLEET_FREE_DEVICES})" in scale.why
     assert "the largest at which 3g keeps within" in scale.why
 
 
@@ -324,12 +324,12 @@ def test_the_excess_is_the_median_of_its_batches() -> None:
 def test_the_runs_compensation_is_measured_at_the_runs_k() -> None:
     class PerK(_Probe):
         async def excess(self, profile, k):
-            return k / 10  # 6 ms at K = 60, 4.5 at the run's 45
+            return k / 10  # 6 ms at K = 60, 3.6 at the run's 36
 
     api = _Api()
     ps = _scale("3g", api, PerK(per_k=0.0001))
-    assert ps.k == 60 and ps.comp_ms == 4.5
-    assert api.applied[-1] == ("3g", 45.0, 0.0)  # measured bare at 75 % of K
+    assert ps.k == 60 and ps.comp_ms == 3.6
+    assert api.applied[-1] == ("3g", 36.0, 0.0)  # measured bare at RUN_MARGIN of K
 
 
 def test_a_link_moving_megabytes_a_wall_second_is_busy() -> None:

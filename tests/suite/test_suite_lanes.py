@@ -171,3 +171,54 @@ def test_the_calibration_runs_once_and_marks_busy_links_to_run_alone(
     assert lanes.calibrate_real(tasks, echo=lines.append) == {1}
     assert asked == [["3g", "lte", "wifi"]]
     assert lines == ["time scale calibration: 3g K=60, lte K=12, wifi K=26 (calibrated now)"]
+
+
+LANE_PARENT = """
+import os, sys, time
+sys.path.insert(0, {root!r})
+from bench.suite.lanes import _process_pool
+
+def pid(_):
+    time.sleep(0.5)
+    return os.getpid()
+
+if __name__ == "__main__":
+    pool = _process_pool(2)
+    print(*sorted(set(pool.map(pid, range(4)))), flush=True)
+    time.sleep(60)
+"""
+
+
+def test_lanes_stop_when_their_suite_is_killed(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    script = tmp_path / "parent.py"
+    script.write_text(LANE_PARENT.format(root=str(ROOT)))
+    proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    try:
+        pids = [int(x) for x in proc.stdout.readline().split()]
+        assert pids and all(_alive(p) for p in pids)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+        deadline = time.monotonic() + 30
+        while any(_alive(p) for p in pids) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not any(_alive(p) for p in pids)
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie (exited, not reaped: its parent was killed) counts as gone.
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+    except OSError:
+        return False
