@@ -10,6 +10,11 @@ a day. Measured while the suite loads the machine, it would slow the user's
 own real runs on this machine for that day (a K of 13 for 3G instead of 60,
 seen here), so the suite keeps its own cache folder (shared by the xdist
 workers, which inherit the variable, and removed at the end).
+
+Property tests draw the same examples on every run (Hypothesis's
+``derandomize``): a run of the suite is reproducible, and CI cannot fail on a
+case no earlier run met. A case found by exploring with a random profile
+(``--hypothesis-profile explore``) is pinned in its test as an ``@example``.
 """
 
 from __future__ import annotations
@@ -19,6 +24,11 @@ import shutil
 import tempfile
 
 import pytest
+from hypothesis import settings
+
+settings.register_profile("syncbench", derandomize=True)
+settings.register_profile("explore", derandomize=False)
+settings.load_profile("syncbench")
 
 SMOKE = os.environ.get("SYNCBENCH_README_SMOKE") == "1"
 

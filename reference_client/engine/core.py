@@ -186,7 +186,10 @@ class Engine:
         for t in (self._save_at, self._file_retry_at):
             if t is not None and (best is None or t < best):
                 best = t
-        return best
+        # A timer that came due with no Tick fed (a driver that fed another
+        # input first) is due now, never in the past: a driver sleeping until
+        # it would be asked for a negative delay (SimPy refuses one).
+        return best if best is None or best >= self._now else self._now
 
     @property
     def unsent(self) -> int:
