@@ -55,30 +55,28 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def _jobs(text: str) -> int | str:
-    """``auto`` or a whole number of lanes in [1, MAX_JOBS]."""
-    if text == "auto":
-        return text
-    try:
-        n = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected 'auto' or a whole number, got {text!r}") from None
-    if not (1 <= n <= MAX_JOBS):
-        raise argparse.ArgumentTypeError(f"must be in [1, {MAX_JOBS}], got {text}")
-    return n
+def _auto_or(kind: type, lo: float, hi: float, *, low_open: bool = False):
+    """An argparse type: ``auto`` or a ``kind`` number in [lo, hi] ((lo, hi] with ``low_open``)."""
+    noun = "a whole number" if kind is int else "a number"
+    bounds = f"({lo:g}, {hi:g}]" if low_open else f"[{lo:g}, {hi:g}]"
+
+    def parse(text: str) -> float | int | str:
+        if text == "auto":
+            return text
+        try:
+            n = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected 'auto' or {noun}, got {text!r}") from None
+        if not ((lo < n) if low_open else (lo <= n)) or n > hi:
+            raise argparse.ArgumentTypeError(f"must be in {bounds}, got {text}")
+        return n
+
+    return parse
 
 
-def _time_scale(text: str) -> float | str:
-    """``auto`` or a number in (0, 600] (the largest K a client accepts)."""
-    if text == "auto":
-        return text
-    try:
-        k = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected 'auto' or a number, got {text!r}") from None
-    if not (0 < k <= 600):
-        raise argparse.ArgumentTypeError(f"must be in (0, 600], got {text}")
-    return k
+# Lanes, and K up to 600 (the largest a client accepts).
+_jobs = _auto_or(int, 1, MAX_JOBS)
+_time_scale = _auto_or(float, 0, 600, low_open=True)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -15,24 +15,6 @@ from bench.rules.expect import ItemResult
 from bench.suite import SuiteError, lanes
 from bench.suite.lanes import Task, plan_tasks, run_tasks
 
-PAIR = """\
-name: tiny-pair
-policy: planado
-seed: 5
-duration: 6m
-settle: 3m
-settle_link: 3g
-fleet: {size: 2, prefix: f, link: 3g, mobility: static, behaviour: field_worker}
-devices:
-  - id: w1
-    link: 3g
-    timeline:
-      - {t: 0, app: opened}
-      - {t: 50, edit: status, record: job-1, status: en_route}
-dispatch:
-  - {t: 5, op: create, record: job-1, assignee: w1, status: new}
-"""
-
 ROOT = Path(__file__).resolve().parents[2]
 TRACES = ROOT / "scenarios" / "traces"
 
@@ -85,11 +67,11 @@ def test_auto_jobs_is_one_per_core_at_most_four_and_one_with_a_teams_server() ->
     assert lanes.auto_jobs("https://staging.example") == 1
 
 
-def test_planning_checks_every_item_before_anything_plays(tmp_path: Path) -> None:
+def test_planning_checks_every_item_before_anything_plays(tmp_path: Path, pair: str) -> None:
     good = tmp_path / "good.yaml"
-    good.write_text(PAIR)
+    good.write_text(pair)
     bad = tmp_path / "bad.yaml"
-    bad.write_text(PAIR.replace("duration: 6m", "duration: soon"))
+    bad.write_text(pair.replace("duration: 6m", "duration: soon"))
     with pytest.raises(SuiteError, match="bad.yaml"):
         plan_tasks([good, bad], ("sim",), {})
     # A real item's own checks too: a K its profile cannot run at.
@@ -98,13 +80,13 @@ def test_planning_checks_every_item_before_anything_plays(tmp_path: Path) -> Non
     both = plan_tasks([good, TRACES / "planado_clean_day.jsonl"], ("sim", "real"), {})
     assert [(t.kind, t.label) for t in both] == [("sim", " [sim]"), ("real", " [real]"), ("trace", "")]
     real = both[1]
-    assert real.weight == 9 * 60 and real.profiles == ("3g",) and not real.solo  # 3 devices
+    assert real.weight == 9 * 60 and "3g" in real.profiles and not real.solo  # 3 devices
     assert both[0].weight == 9 * 60 * 3
 
 
-def test_a_bad_item_stops_the_run_before_the_good_one_plays(tmp_path: Path, capsys) -> None:
+def test_a_bad_item_stops_the_run_before_the_good_one_plays(tmp_path: Path, capsys, pair: str) -> None:
     good = tmp_path / "good.yaml"
-    good.write_text(PAIR)
+    good.write_text(pair)
     bad = tmp_path / "bad.yaml"
     bad.write_text("name: [")
     out = tmp_path / "out"
@@ -114,10 +96,10 @@ def test_a_bad_item_stops_the_run_before_the_good_one_plays(tmp_path: Path, caps
     assert not out.exists() or not any(out.rglob("index.html"))
 
 
-def test_two_simulations_in_two_process_lanes(tmp_path: Path, capsys) -> None:
+def test_two_simulations_in_two_process_lanes(tmp_path: Path, capsys, pair: str) -> None:
     a, b = tmp_path / "a.yaml", tmp_path / "b.yaml"
-    a.write_text(PAIR)
-    b.write_text(PAIR.replace("name: tiny-pair", "name: tiny-other"))
+    a.write_text(pair)
+    b.write_text(pair.replace("name: tiny-pair", "name: tiny-other"))
     out = tmp_path / "out"
     assert main(["run", str(a), str(b), "--mode", "sim", "--jobs", "2", "--out", str(out)]) == 0
     table = capsys.readouterr().out
@@ -126,10 +108,10 @@ def test_two_simulations_in_two_process_lanes(tmp_path: Path, capsys) -> None:
     assert {p.parent.name for p in out.glob("run-*/*/index.html")} >= {"tiny-pair-sim", "tiny-other-sim"}
 
 
-def test_an_item_failing_in_a_lane_is_a_one_line_error(tmp_path: Path) -> None:
+def test_an_item_failing_in_a_lane_is_a_one_line_error(tmp_path: Path, pair: str) -> None:
     a, b = tmp_path / "a.yaml", tmp_path / "b.yaml"
-    a.write_text(PAIR)
-    b.write_text(PAIR.replace("name: tiny-pair", "name: tiny-other"))
+    a.write_text(pair)
+    b.write_text(pair.replace("name: tiny-pair", "name: tiny-other"))
     tasks = plan_tasks([a, b], ("sim",), {})
     b.write_text("name: [")  # broken after the checks, before it runs
     with pytest.raises(SuiteError, match="b.yaml") as err:

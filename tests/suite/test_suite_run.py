@@ -74,29 +74,9 @@ def test_bad_paths_and_expectations_are_clear_errors(tmp_path, capsys):
     assert "expect.planado.cadence" in err and "bad.jsonl" in err
 
 
-PAIR = """\
-name: tiny-pair
-policy: planado
-seed: 5
-duration: 6m
-settle: 3m
-settle_link: 3g
-fleet: {size: 2, prefix: f, link: 3g, mobility: underground, behaviour: field_worker}
-devices:
-  - id: w1
-    link: 3g
-    timeline:
-      - {t: 0, app: opened}
-      - {t: 50, edit: status, record: job-1, status: en_route}
-      - {t: 100, manual: pull}
-dispatch:
-  - {t: 5, op: create, record: job-1, assignee: w1, status: new}
-"""
-
-
-def test_sim_mode_runs_a_scenario_and_writes_a_report(tmp_path, capsys):
+def test_sim_mode_runs_a_scenario_and_writes_a_report(tmp_path, capsys, pair):
     path = tmp_path / "tiny.yaml"
-    path.write_text(PAIR)
+    path.write_text(pair)
     assert main(["run", str(path), "--mode", "sim", "--out", str(tmp_path / "out")]) == 0, capsys.readouterr()
     out = capsys.readouterr().out
     assert "1/1 items hold" in out and " sim " in out
@@ -104,9 +84,9 @@ def test_sim_mode_runs_a_scenario_and_writes_a_report(tmp_path, capsys):
 
 
 @pytest.mark.slow
-def test_both_modes_compare_the_simulator_with_the_real_run(tmp_path, capsys):
+def test_both_modes_compare_the_simulator_with_the_real_run(tmp_path, capsys, pair):
     path = tmp_path / "tiny.yaml"
-    path.write_text(PAIR)
+    path.write_text(pair)
     code = main(["run", str(path), "--mode", "both", "--out", str(tmp_path / "out"),
                  "--time-scale", "30"])
     out = capsys.readouterr().out
