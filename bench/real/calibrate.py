@@ -259,11 +259,11 @@ async def _measure_all(names: list[str], check: dict[str, ProfileScale], api: An
         for name, ps in sorted(check.items()):
             ok, drift = await check_scale(ps, api, probe)
             if ok:
-                notes.append(f"{name} {drift:+.0%} at K={ps.k:g}")
+                notes.append(f"{name} {drift:+.0%} at the run's K={run_k(ps.k):g} of {ps.k:g}")
                 continue
             found[name] = again = await profile_scale(name, api, probe)
-            notes.append(f"{name} drifted {drift:+.0%} at the cached K={ps.k:g}, "
-                         f"measured again: K={again.k:g}")
+            notes.append(f"{name} drifted {drift:+.0%} at the run's K={run_k(ps.k):g} of the "
+                         f"cached {ps.k:g}, measured again: K={again.k:g}")
         for name in names:
             found[name] = await profile_scale(name, api, probe)
         return found, notes

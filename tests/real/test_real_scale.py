@@ -230,15 +230,15 @@ def test_a_cached_k_not_checked_lately_is_checked_and_measured_again_if_it_drift
     now[0] += 2  # due: checked, still keeping up
     kept = calibrate(["3g"], cache=path, clock=lambda: now[0])
     assert calls[-1] == ([], ["3g"]) and kept.cached and kept.profiles["3g"].k == 40
-    assert kept.note == "cached calibration, checked now: 3g +1% at K=40"
+    assert kept.note == "cached calibration, checked now: 3g +1% at the run's K=24 of 40"
     assert calibrate(["3g"], cache=path, clock=lambda: now[0]).note == "cached calibration"
     now[0] += cal.CHECK_AFTER_S + 1
     drift["3g"] = 0.12  # the machine slowed down: 3G measured again, EDGE still fine
     again = calibrate(["3g", "edge"], cache=path, clock=lambda: now[0])
     assert calls[-1] == ([], ["3g", "edge"]) and again.profiles["3g"].k == 20
     assert again.profiles["edge"].k == 40
-    assert again.note == ("cached calibration, checked now: 3g drifted +12% at the cached "
-                          "K=40, measured again: K=20; edge +1% at K=40")
+    assert again.note == ("cached calibration, checked now: 3g drifted +12% at the run's K=24 "
+                          "of the cached 40, measured again: K=20; edge +1% at the run's K=24 of 40")
     # The new K is what the cache holds from now on.
     assert calibrate(["3g"], cache=path, clock=lambda: now[0]).profiles["3g"].k == 20
     # Faster than the budget at the check is noise, not a slower machine: kept.
@@ -246,7 +246,7 @@ def test_a_cached_k_not_checked_lately_is_checked_and_measured_again_if_it_drift
     drift["edge"] = -0.3
     fast = calibrate(["edge"], cache=path, clock=lambda: now[0])
     assert calls[-1] == ([], ["edge"]) and fast.profiles["edge"].k == 40
-    assert fast.note == "cached calibration, checked now: edge -30% at K=40"
+    assert fast.note == "cached calibration, checked now: edge -30% at the run's K=24 of 40"
 
 
 def test_cache_path_follows_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
