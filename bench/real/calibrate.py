@@ -296,13 +296,10 @@ async def profile_scale(name: str, api: Any, probe: Any) -> ProfileScale:
     await probe.prepare(name)
     # The excess is measured where the proxy produces the whole latency itself.
     k0 = _nice(min(MAX_K, max_time_scale(p)))
-    api.apply_profile("calibrate", name, k0)
     # The median of a few batches: one batch read 3.1 ms and the next 4.5 at
     # the same K seconds later, and K follows the compensation closely.
-    excess = max(0.0, statistics.median([await probe.excess(name, k0)
-                                         for _ in range(EXCESS_BATCHES)]))
+    excess = await _bare_excess(name, k0, api, probe, EXCESS_BATCHES)
     top = _fit(name, MAX_K, excess, k0)
-    comp = _comp(excess)
     points: list[tuple[float, float]] = []  # (K, drift)
     k = top
     for _ in range(MAX_TRIES):
@@ -359,13 +356,18 @@ async def _excess_at(name: str, k: float, k0: float, api: Any, probe: Any, *, ba
     with what was measured."""
     if k >= k0:
         return _comp(fallback)
-    api.apply_profile("calibrate", name, k)
-    found = max(0.0, statistics.median([await probe.excess(name, k) for _ in range(batches)]))
+    found = await _bare_excess(name, k, api, probe, batches)
     try:
         check_time_scale(name, k, base_rtt_ms=_comp(found))
     except TimeScaleError:
         return _comp(fallback)
     return _comp(found)
+
+
+async def _bare_excess(name: str, k: float, api: Any, probe: Any, batches: int) -> float:
+    """The excess at K with no compensation on, the median of ``batches`` (never below 0)."""
+    api.apply_profile("calibrate", name, k)
+    return max(0.0, statistics.median([await probe.excess(name, k) for _ in range(batches)]))
 
 
 def run_k(k: float) -> float:

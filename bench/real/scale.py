@@ -52,6 +52,12 @@ LANE_MAX_WALL_KBS = 8000.0
 AUTO = "auto"
 
 
+def auto_k(cal: Calibration, profiles: list[str] | tuple[str, ...]) -> float:
+    """The K auto gives a run of a few devices on ``profiles``: RUN_MARGIN of
+    the smallest calibrated K (below 1: a refused profile, as it is)."""
+    return run_k(min((cal.profiles[p].k for p in profiles), default=AUTO_MAX_K))
+
+
 def busy_links(profiles: list[str] | tuple[str, ...], k: float) -> bool:
     """Whether a link of ``profiles`` moves more than LANE_MAX_WALL_KBS at K."""
     return any(get_profile(p).shape(d).rate_kbps / 8 * k > LANE_MAX_WALL_KBS
@@ -91,7 +97,8 @@ def choose_scale(devices: list[DevicePlan], requested: float | str | None, where
     cal = calibrate_fn(used)
     if requested is not None and requested != AUTO:
         k = float(requested)
-        # The machine's own time per exchange is the same at any K: the links
+        # The machine's own time per exchange, as measured at the auto run's K
+        # (an explicit K far from it is compensated less exactly): the links
         # take it off their latency and give the rest back as burst credit.
         return Scale(k=k, base_rtt_ms=cal.comp_ms(), auto=False, why="--time-scale")
     if not used:
@@ -105,7 +112,7 @@ def choose_scale(devices: list[DevicePlan], requested: float | str | None, where
                 f"{ps.why} (the calibration allows {BUDGET:.0%} of the run's {DRIFT_TOLERANCE:.0%} "
                 "tolerance); run it in simulation (--mode sim) or on a faster machine")
         top = min(AUTO_MAX_K, ps.k)
-        k = run_k(top)  # RUN_MARGIN of it; real time leaves no margin to take
+        k = auto_k(cal, used)
         keep = "keeps" if len(used) == 1 else "keep"
         why = (f"{RUN_MARGIN:.0%} of K={top:g}, the largest at which {', '.join(used)} {keep} "
                f"within {BUDGET:.0%} here, bound by {worst}: {ps.why}")

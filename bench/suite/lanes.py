@@ -116,8 +116,8 @@ def calibrate_real(tasks: Sequence[Task], echo: Callable[[str], None] | None = N
     (lanes must not calibrate at once, nor beside a playing item); the tasks
     whose links keep the proxy busy at their K, to run alone
     (bench.real.scale.busy_links)."""
-    from bench.real.calibrate import calibrate, run_k
-    from bench.real.scale import busy_links
+    from bench.real.calibrate import calibrate
+    from bench.real.scale import auto_k, busy_links
 
     used = sorted({p for t in tasks for p in t.profiles})
     if not used:
@@ -128,8 +128,7 @@ def calibrate_real(tasks: Sequence[Task], echo: Callable[[str], None] | None = N
     alone = set()
     for t in tasks:
         asked = t.options.get("time_scale")
-        k = float(asked) if isinstance(asked, int | float) else run_k(
-            min((cal.profiles[p].k for p in t.profiles), default=0.0))
+        k = float(asked) if isinstance(asked, int | float) else auto_k(cal, t.profiles)
         if t.profiles and busy_links(t.profiles, k):
             alone.add(t.index)
     return alone
