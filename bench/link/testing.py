@@ -62,6 +62,11 @@ class LoopbackServer:
 
     def close(self) -> None:
         self._closed = True
+        try:
+            # close() alone leaves the accepting thread blocked, the port listening.
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
         self.sock.close()
         for conn in self._conns:
             try:

@@ -304,13 +304,29 @@ def test_disabled_proxy_refuses_and_cuts(make_proxy, echo):
 
 
 def test_unreachable_upstream_closes_the_client(make_proxy):
-    spare = socket.socket()
-    spare.bind(("127.0.0.1", 0))
-    address = f"127.0.0.1:{spare.getsockname()[1]}"
-    spare.close()  # nothing listens there now
-    p = make_proxy(address)
-    with p.connect() as sock:
-        assert recv_all(sock) == b""
+    # The port stays bound, never listening, for the whole test: connecting to it is
+    # refused, and nothing else can take it. Freed, it once went to the proxy's own
+    # listener, which then dialled itself until the worker ran out of descriptors.
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        p = make_proxy(f"127.0.0.1:{closed.getsockname()[1]}")
+        with p.connect() as sock:
+            assert recv_all(sock) == b""
+
+
+def test_an_upstream_that_is_the_proxy_itself_closes_the_client(server, api, make_proxy, echo):
+    p = make_proxy(echo.address)
+    assert api.post(f"/proxies/{p.name}", json={"upstream": p.listen}).status_code == 200
+    # Unguarded, each hop dials the next and the client waits for an EOF that never
+    # comes while the descriptors run out.
+    for _ in range(3):
+        with p.connect(timeout=5) as sock:
+            assert recv_all(sock) == b""
+    # A few hops each (a dial already under way when the first hop sees the loop goes on
+    # one step), not the thousands of an unguarded loop.
+    assert server.server.registry.proxies[p.name].accepted <= 3 * 10
+    listing = api.get(f"/proxies/{p.name}").json()
+    assert listing["upstream"] == p.listen and listing["enabled"]
 
 
 def _cut_pattern(p: Proxy, n: int) -> list[bool]:

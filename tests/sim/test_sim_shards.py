@@ -167,12 +167,12 @@ def test_an_unreachable_dask_scheduler_is_a_clear_error():
     pytest.importorskip("distributed")
     import socket
 
-    with socket.socket() as s:  # a port nothing listens on
+    with socket.socket() as s:  # bound, never listening: refused, and no one else's port
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    with pytest.raises(ShardError, match=f"--dask tcp://127.0.0.1:{port}: cannot reach"):
-        simulate(_day(devices=8), shards=ShardedRun(shards=2, dask=f"tcp://127.0.0.1:{port}",
-                                                    connect_s=1))
+        with pytest.raises(ShardError, match=f"--dask tcp://127.0.0.1:{port}: cannot reach"):
+            simulate(_day(devices=8), shards=ShardedRun(shards=2, dask=f"tcp://127.0.0.1:{port}",
+                                                        connect_s=1))
 
 
 def grow_past_the_cap(job, progress=None):

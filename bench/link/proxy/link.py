@@ -133,12 +133,20 @@ class Connection:
             # "if that fails the client connection is closed at once (the client sees EOF)"
             self.close()
             return
-        if self.closed:
+        if self.closed or self._dialled_itself():
             self.server.transport.close()
+            self.close()
             return
         for stream in self.streams.values():
             _nodelay(stream.dst)
             stream._resume("dial")
+
+    def _dialled_itself(self) -> bool:
+        # An upstream that is the proxy's own listener would accept, dial again and
+        # so on until the process has no descriptors left; the client sees EOF, as
+        # for an upstream that refused.
+        peer = self.server.transport.get_extra_info("peername")
+        return peer is not None and peer == self.client.transport.get_extra_info("sockname")
 
     def close(self) -> None:
         """Close both sockets (buffered writes still go out) and forget the connection."""

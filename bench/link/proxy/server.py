@@ -123,6 +123,7 @@ class ProxyServerThread:
             ready.set_result(None)
             loop.run_forever()
             loop.run_until_complete(self.server.close())
+            _finish_tasks(loop)
             loop.close()
 
         self._thread = threading.Thread(target=run, name="syncbench-proxy", daemon=True)
@@ -146,3 +147,17 @@ class ProxyServerThread:
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
+
+
+def _finish_tasks(loop: asyncio.AbstractEventLoop) -> None:
+    """Cancel what is still running and let it end, as ``asyncio.run`` does.
+
+    A dial cancelled as the loop stops would otherwise be destroyed pending, its
+    refused connect logged as never retrieved -- a traceback formatted in a
+    finalizer, wherever the thread that collects it happens to be.
+    """
+    tasks = asyncio.all_tasks(loop)
+    for task in tasks:
+        task.cancel()
+    if tasks:
+        loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
