@@ -62,8 +62,6 @@ from reference_client.engine.inputs import (
     PushReceived,
     SnapshotRequest,
     SyncFailed,
-    SyncResponse,
-    Tick,
     UserEdit,
 )
 
@@ -118,7 +116,10 @@ class Device:
 
     def feed(self, inp: Any) -> None:
         """Hand one input to the engine and carry out its actions in order."""
-        for a in self.engine.handle(inp):
+        self._do(self.engine.handle(inp))
+
+    def _do(self, actions: list[Any]) -> None:
+        for a in actions:
             t = type(a)
             if t is Emit:
                 self._emit(a.event)
@@ -151,7 +152,8 @@ class Device:
 
     def _tick(self, gen: int) -> None:
         if gen == self._gen:
-            self.feed(Tick(now=self.env._now))
+            # The engine's trusted entry: a tick of the simulator's own clock.
+            self._do(self.engine.tick(self.env._now))
 
     # ---- what happens to the phone ----------------------------------------------
 
@@ -277,8 +279,9 @@ class Device:
             return
         self._sync = None
         acks, records, removed, files, cursor, _ = body
-        self.feed(SyncResponse(now=self.env._now, sync=sid, acks=acks, records=records,
-                               removed=removed, files=files, cursor=cursor))
+        # The server model builds its acks and records as validated inputs: the
+        # answer itself goes in through the engine's trusted entry.
+        self._do(self.engine.answer(self.env._now, sid, acks, records, removed, files, cursor))
 
     # ---- file transfers ------------------------------------------------------------
 
