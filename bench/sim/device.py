@@ -16,8 +16,8 @@ bytes) into engine inputs, and the engine's actions into simulated work::
   ``SetTimer`` makes older timeouts stale (a generation counter: SimPy
   timeouts cannot be cancelled).
 - ``StartSync``: the request crosses the current link up
-  (:meth:`LinkProfile.transfer_s`), waits in the server's queue, is applied,
-  and the answer crosses down. ``offline`` refuses the connection (the sync
+  (:meth:`LinkProfile.transfer_s`), is applied as the server's queue admits
+  it, and the answer crosses down once its worker is done. ``offline`` refuses the connection (the sync
   fails at once); ``blackhole`` hangs until :data:`SYNC_TIMEOUT_S`; a link that
   goes offline mid-exchange fails it at once (the server may already have
   applied it: the engine retries under the same change ids).
@@ -257,22 +257,21 @@ class Device:
         if fleet.in_outage(now):
             later(self.env, self.profile.one_way_s, self._fail_if, sid, "http 503")
             return
+        # Admitted and applied as it arrives (the queue is FCFS, so changes are
+        # applied in arrival order); the answer leaves when its worker is done.
+        # One event less per sync than applying at the end of service.
         _, end = fleet.queue.admit(now)
-        later(self.env, end - now, self._serve, sid, request)
-
-    def _serve(self, sid: str, request: dict[str, Any]) -> None:
-        fleet = self.fleet
-        body = fleet.server.sync(self.env._now, self.id, request)
-        if self._sync != sid:
-            return  # the device gave up; the changes are applied, the answer is lost
+        body = fleet.server.sync(now, self.id, request)
         p = self.profile
         if p.mode != SHAPED:
             return  # offline already failed it; a blackhole hangs until the timeout
-        if fleet.response_lost(self.env._now):
-            later(self.env, p.one_way_s, self._fail_if, sid, "response lost")
+        if fleet.response_lost(end):
+            later(self.env, end - now + p.one_way_s, self._fail_if, sid, "response lost")
             return
+        # The link of the moment carries the answer; a change before it leaves
+        # is settled in _respond (offline: failed already; blackhole: the timeout).
         down = p.transfer_s(body[5], "down", self.rng if p.jitter_s else None)
-        later(self.env, down, self._respond, sid, body)
+        later(self.env, end - now + down, self._respond, sid, body)
 
     def _respond(self, sid: str, body: tuple[Any, ...]) -> None:
         if self._sync != sid or self.profile.mode != SHAPED:
