@@ -167,7 +167,9 @@ class Fleet:
         later(self.env, delay, fn, *args)
 
     def emit(self, ev: dict[str, Any]) -> None:
-        ev["t"] = round(ev["t"], 6)
+        # Microseconds, as round(t, 6) would give but for the rare tie (that one
+        # goes through decimal digits: 4x the cost, on every event of a fleet).
+        ev["t"] = round(ev["t"] * 1e6) / 1e6
         self.n_events += 1
         if self._feed is not None:
             self._feed(ev)
