@@ -17,19 +17,25 @@ from contextlib import contextmanager
 
 @contextmanager
 def held(*, young: int = 0, full: int = 0, freeze: bool = False,
-         collect: bool = False) -> Iterator[None]:
+         collect: bool = False, off: bool = False) -> Iterator[None]:
     """Young passes at least every ``young`` allocations, full passes at least
     every ``full`` young ones; ``freeze``: what exists now is out of the passes'
-    sight; ``collect``: a full collection before (so less is frozen) and after."""
+    sight; ``collect``: a full collection before (so less is frozen) and after;
+    ``off``: no automatic pass at all inside (for work that makes no cycles)."""
     saved = gc.get_threshold()
+    was_on = gc.isenabled()
     if collect:
         gc.collect()
     if freeze:
         gc.freeze()
     gc.set_threshold(max(saved[0], young), saved[1], max(saved[2], full))
+    if off:
+        gc.disable()
     try:
         yield
     finally:
+        if off and was_on:
+            gc.enable()
         gc.set_threshold(*saved)
         if freeze:
             gc.unfreeze()
