@@ -121,9 +121,7 @@ class Device:
     def _do(self, actions: list[Any]) -> None:
         for a in actions:
             t = type(a)
-            if t is Emit:
-                self._emit(a.event)
-            elif t is SetTimer:
+            if t is SetTimer:
                 self._gen += 1
                 if a.deadline is not None:
                     now = self.env._now
@@ -137,6 +135,8 @@ class Device:
                     later(self.env, delay, self._tick, self._gen)
             elif t is StartSync:
                 self._start_sync(a)
+            elif t is Emit:
+                self._emit(a.event)
             elif t is AbortSync:
                 self._sync = None
             elif t is StartTransfer:
@@ -254,7 +254,7 @@ class Device:
             return  # cut on the way up: the server never saw it
         fleet = self.fleet
         now = self.env._now
-        if fleet.in_outage(now):
+        if fleet.outages and fleet.in_outage(now):
             later(self.env, self.profile.one_way_s, self._fail_if, sid, "http 503")
             return
         # Admitted and applied as it arrives (the queue is FCFS, so changes are
@@ -265,7 +265,7 @@ class Device:
         p = self.profile
         if p.mode != SHAPED:
             return  # offline already failed it; a blackhole hangs until the timeout
-        if fleet.response_lost(end):
+        if fleet.lost_responses and fleet.response_lost(end):
             later(self.env, end - now + p.one_way_s, self._fail_if, sid, "response lost")
             return
         # The link of the moment carries the answer; a change before it leaves

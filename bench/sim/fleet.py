@@ -132,8 +132,8 @@ class Fleet:
         self.behaving: list[str] = []  # devices driven by a behaviour preset
         self._build_devices()
         self.server = ServerModel(emit=self.emit, mutant=smut, devices=tuple(self.devices))
-        self._outages = sc.server.outages
-        self._lost = sc.server.lost_responses
+        self.outages = tuple(sc.server.outages)
+        self.lost_responses = tuple(sc.server.lost_responses)
 
     # ---- construction ---------------------------------------------------------
 
@@ -178,10 +178,10 @@ class Fleet:
             self._write(ev)
 
     def in_outage(self, now: float) -> bool:
-        return any(a <= now < b for a, b in self._outages) if self._outages else False
+        return any(a <= now < b for a, b in self.outages)
 
     def response_lost(self, now: float) -> bool:
-        return any(a <= now < b for a, b in self._lost) if self._lost else False
+        return any(a <= now < b for a, b in self.lost_responses)
 
     def dispatch(self, op: str, record: str, assignee: str | None, *, status: str | None = None,
                  file: str | None = None, nbytes: int | None = None,

@@ -47,6 +47,10 @@ class SimFleet(Protocol):
     queue: Any  # bench.sim.queue.ServiceQueue
     push_service: Any  # bench.sim.push.PushService
     bytes_moved: float
+    # The server's windows (spec seconds, [from, to)): HTTP 503, answers lost.
+    # Empty on most days: a device asks the methods below only when they are not.
+    outages: tuple[tuple[float, float], ...]
+    lost_responses: tuple[tuple[float, float], ...]
 
     def emit(self, ev: dict[str, Any]) -> None: ...
 

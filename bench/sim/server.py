@@ -133,7 +133,8 @@ class ServerModel:
 
     def sync(self, now: float, dev: str, request: dict[str, Any]) -> tuple[Any, ...]:
         """Answer a sync request: ``(acks, records, removed, files, cursor, nbytes)``."""
-        acks = tuple(self._apply(now, dev, c) for c in request["changes"])
+        changes = request["changes"]
+        acks = tuple([self._apply(now, dev, c) for c in changes]) if changes else ()
         nbytes = RESPONSE_BASE_B + ACK_B * len(acks)
         if request["mode"] == "upload":
             return acks, (), (), (), request["cursor"], nbytes
