@@ -17,6 +17,9 @@ mostly calls: a call is popped and made in the loop itself, without
 ``step`` as before. The order is SimPy's: the stop comes before the events
 at ``until`` of normal priority (``run`` schedules it as an urgent event),
 so they wait for the next run, as they would have.
+
+:func:`spawn` runs a generator that only waits (the people, the mobility
+chains, the dispatcher) on the same calls: a light process.
 """
 
 from __future__ import annotations
@@ -50,6 +53,26 @@ def later(env: Any, delay: float, fn: Any, *args: Any) -> None:
     if delay < 0:
         raise ValueError(f"later: negative delay {delay}")
     heappush(env._queue, (env._now + delay, NORMAL, next(env._eid), Call(fn, args)))
+
+
+def spawn(env: Any, process: Any) -> None:
+    """Run ``process``, a generator yielding delays in seconds, on ``env``'s clock.
+
+    ``env.process(gen)`` for a generator that only ever waits
+    (``yield env.timeout(d)`` there, ``yield d`` here), at the cost of one
+    call per wait: no Process, Timeout or Initialize event, no callback walk.
+    It starts as a Process does (an urgent event now) and each wait is
+    scheduled where the Timeout would have been made, so the order is SimPy's.
+    """
+    heappush(env._queue, (env._now, URGENT, next(env._eid), Call(_resume, (env, process))))
+
+
+def _resume(env: Any, process: Any) -> None:
+    try:
+        delay = next(process)
+    except StopIteration:
+        return
+    later(env, delay, _resume, env, process)
 
 
 def run_until(env: Any, until: float) -> None:

@@ -44,7 +44,7 @@ from bench.scenario.mutants import get_server_mutant
 from bench.scenario.people import PRESETS as BEHAVIOURS
 from bench.scenario.rng import DeviceRandom, stream
 from bench.sim import mobility, people
-from bench.sim.calls import later, run_until
+from bench.sim.calls import later, run_until, spawn
 from bench.sim.device import Device
 from bench.sim.partition import Shard
 from bench.sim.push import PushService
@@ -153,13 +153,13 @@ class Fleet:
             start = first.value if first is not None else spec.link
             dev.set_link(start)
             if spec.steps:
-                env.process(people.steps(dev, spec.steps))
+                spawn(env, people.steps(dev, spec.steps))
             if spec.mobility is not None:
-                env.process(mobility.markov(dev, link_mobility.get_model(spec.mobility),
+                spawn(env, mobility.markov(dev, link_mobility.get_model(spec.mobility),
                                             stream(sc.seed, spec.id, "mobility"), start))
             if spec.behaviour is not None:
                 self.behaving.append(spec.id)
-                env.process(people.worker(dev, BEHAVIOURS[spec.behaviour],
+                spawn(env, people.worker(dev, BEHAVIOURS[spec.behaviour],
                                            stream(sc.seed, spec.id, "behaviour")))
 
     # ---- services the parts use --------------------------------------------------
@@ -221,8 +221,8 @@ class Fleet:
         env = self.env
         wall0 = time.perf_counter()
         if sc.dispatch and self.shard.index == 0:  # scripted operations: the first shard's
-            env.process(people.dispatch_steps(self, sc.dispatch))
-        env.process(people.dispatcher(self, random.Random(self.shard.stream(sc.seed, "dispatcher")),
+            spawn(env, people.dispatch_steps(self, sc.dispatch))
+        spawn(env, people.dispatcher(self, random.Random(self.shard.stream(sc.seed, "dispatcher")),
                                       suffix=self.shard.tag))
         end = sc.duration_s + sc.settle_s
         # The settle window's moments (bench.scenario.settle); the snapshots come

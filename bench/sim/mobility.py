@@ -1,4 +1,4 @@
-"""Mobility in the simulator: a SimPy process walking a preset's Markov chain.
+"""Mobility in the simulator: a light process walking a preset's Markov chain.
 
 Theory of operation: a device's link follows either explicit steps (a
 scenario's ``link`` steps: at ``t``, profile) or a mobility preset, a Markov
@@ -19,15 +19,15 @@ from bench.link.mobility import MobilityModel
 from bench.sim.ports import SimDevice
 
 
-def markov(device: SimDevice, model: MobilityModel, rng: Any, start: str) -> Generator[Any, Any, None]:
-    """SimPy process: move ``device`` through ``model``'s chain until it stops,
+def markov(device: SimDevice, model: MobilityModel, rng: Any, start: str) -> Generator[float, None, None]:
+    """Light process (bench.sim.calls.spawn: it yields its waits): move ``device``
+    through ``model``'s chain until it stops,
     with the draws of ``MobilityModel.steps`` (a dwell, then a move)."""
     if model.static:
         return
-    env = device.env
     state = model.first(start)
     while True:
-        yield env.timeout(model.dwell(state, rng))
+        yield model.dwell(state, rng)
         if device.stopped:
             return
         state = model.move(state, rng)

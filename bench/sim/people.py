@@ -1,7 +1,8 @@
 """People: the field worker with the phone, and the dispatcher at the web app.
 
-Theory of operation: each device with a behaviour preset runs one SimPy
-process, :func:`worker`, a clock loop over the pure person of
+Theory of operation: each device with a behaviour preset runs one light
+process (:func:`bench.sim.calls.spawn`: a generator that yields its waits in
+seconds), :func:`worker`, a clock loop over the pure person of
 :mod:`bench.scenario.people` (presets, acts, job flow, photo sizes): it waits
 on the SimPy clock where the person waits and hands each act to the device.
 
@@ -39,15 +40,15 @@ class _View:
         return sorted(rid for rid, r in records.items() if r.version is not None)
 
 
-def worker(device: SimDevice, b: Behaviour, rng: Any) -> Generator[Any, Any, None]:
-    """SimPy process: the person of preset ``b`` (bench.scenario.people.workday)
+def worker(device: SimDevice, b: Behaviour, rng: Any) -> Generator[float, None, None]:
+    """Light process: the person of preset ``b`` (bench.scenario.people.workday)
     using ``device``, until the device stops."""
     env = device.env
     for op in workday(device.id, b, rng, _View(device)):
         kind = op[0]
         if kind == "at":
-            if op[1] > env.now:
-                yield env.timeout(op[1] - env.now)
+            if op[1] > env._now:
+                yield op[1] - env._now
             if device.stopped:
                 return
         elif kind == "app":
@@ -59,12 +60,12 @@ def worker(device: SimDevice, b: Behaviour, rng: Any) -> Generator[Any, Any, Non
             device.edit(record, what, status=status, text=text, nbytes=nbytes)
 
 
-def steps(device: SimDevice, timeline: tuple[Step, ...]) -> Generator[Any, Any, None]:
-    """SimPy process: replay explicit steps at their times."""
+def steps(device: SimDevice, timeline: tuple[Step, ...]) -> Generator[float, None, None]:
+    """Light process: replay explicit steps at their times."""
     env = device.env
     for s in timeline:
-        if s.t > env.now:
-            yield env.timeout(s.t - env.now)
+        if s.t > env._now:
+            yield s.t - env._now
         if device.stopped:
             return
         k = s.kind
@@ -81,25 +82,25 @@ def steps(device: SimDevice, timeline: tuple[Step, ...]) -> Generator[Any, Any, 
             device.snapshot()
 
 
-def dispatch_steps(fleet: SimFleet, timeline: tuple[DispatchStep, ...]) -> Generator[Any, Any, None]:
+def dispatch_steps(fleet: SimFleet, timeline: tuple[DispatchStep, ...]) -> Generator[float, None, None]:
     env = fleet.env
     for d in timeline:
-        if d.t > env.now:
-            yield env.timeout(d.t - env.now)
+        if d.t > env._now:
+            yield d.t - env._now
         if fleet.settling:
             return
         fleet.dispatch(d.op, d.record, d.assignee, status=d.status, file=d.file, nbytes=d.bytes)
 
 
-def dispatcher(fleet: SimFleet, rng: Any, *, suffix: str = "") -> Generator[Any, Any, None]:
-    """SimPy process: random dispatcher work at the scenario's per-device rates
+def dispatcher(fleet: SimFleet, rng: Any, *, suffix: str = "") -> Generator[float, None, None]:
+    """Light process: random dispatcher work at the scenario's per-device rates
     (the draws: bench.scenario.dispatch, shared with real runs)."""
     env = fleet.env
     scope = fleet.server.scope
     for draw in dispatcher_draws(fleet.scenario.dispatcher, fleet.behaving, rng,
                                  lambda dev: scope.get(dev, ()), suffix=suffix):
         if draw[0] == "wait":
-            yield env.timeout(draw[1])
+            yield draw[1]
             if fleet.settling:
                 return
             continue

@@ -15,6 +15,7 @@ import simpy
 
 from bench.real.people import worker as real_worker
 from bench.scenario.people import JOB_FLOW, PRESETS, workday
+from bench.sim.calls import spawn
 from bench.sim.people import worker as sim_worker
 
 HOURS = 30 * 3600.0  # past one shift and into the next day
@@ -77,7 +78,7 @@ def run_sim(seed):
     phone.env = env
     phone.engine = type("E", (), {"app": property(lambda s: phone.app_state),
                                   "store": phone})()
-    env.process(sim_worker(phone, PRESETS["field_worker"], random.Random(seed)))
+    spawn(env, sim_worker(phone, PRESETS["field_worker"], random.Random(seed)))
     env.run(until=HOURS)
     return phone.log
 

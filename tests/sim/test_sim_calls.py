@@ -81,3 +81,51 @@ def test_run_until_refuses_a_time_not_ahead():
     env = simpy.Environment(initial_time=3.0)
     with pytest.raises(ValueError, match="must be greater"):
         run_until(env, 3.0)
+
+
+def test_a_light_process_orders_as_a_simpy_process():
+    """spawn(env, gen) with `yield d` runs as env.process with `yield env.timeout(d)`:
+    the same start (an urgent event now) and each wait scheduled where the Timeout
+    was made, so calls and other processes interleave in the same order."""
+    from bench.sim.calls import run_until, spawn
+
+    def scenario(light: bool):
+        env = simpy.Environment()
+        seen = []
+
+        def body(name, waits):
+            for d in waits:
+                yield d
+                seen.append((env.now, name))
+                later(env, 0.0, seen.append, (env.now, f"{name}-after"))
+
+        def as_simpy(gen):
+            for d in gen:
+                yield env.timeout(d)
+
+        later(env, 0.0, seen.append, (0.0, "call-0"))
+        for name, waits in (("a", [1.0, 0.0, 2.0]), ("b", [1.0, 1.0, 1.0])):
+            if light:
+                spawn(env, body(name, waits))
+            else:
+                env.process(as_simpy(body(name, waits)))
+        later(env, 1.0, seen.append, (1.0, "call-1"))
+        run_until(env, 10.0)
+        return seen
+
+    assert scenario(light=True) == scenario(light=False)
+
+
+def test_a_light_process_that_returns_ends_quietly():
+    from bench.sim.calls import run_until, spawn
+
+    env = simpy.Environment()
+    seen = []
+
+    def short():
+        yield 1.0
+        seen.append(env.now)
+
+    spawn(env, short())
+    run_until(env, 5.0)
+    assert seen == [1.0] and not env._queue

@@ -87,9 +87,11 @@ def test_the_simulator_walks_the_chain_the_real_runner_plays():
     the real runner plays make the same draws, so one seed is one day."""
     import simpy
 
+    from bench.sim.calls import spawn
+
     for name, model in presets().items():
         phone = Phone(simpy.Environment())
-        phone.env.process(mobility.markov(phone, model, random.Random(3), "lte"))
+        spawn(phone.env, mobility.markov(phone, model, random.Random(3), "lte"))
         phone.env.run(until=8 * 3600)
         seen = phone.seen
         steps = model.steps(random.Random(3), 8 * 3600, own="lte")
