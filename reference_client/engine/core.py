@@ -248,7 +248,8 @@ class Engine:
     # A driver whose inputs come from its own model (the simulator) has nothing
     # to validate: these are ``handle(Tick(...))`` and ``handle(SyncResponse(...))``
     # without building and checking an input object per timer and per answer
-    # (a third of a simulated idle sync). The same handlers run; the same actions
+    # (with the hot events built in place: 13 % of the instructions of a
+    # simulated day). The same handlers run; the same actions
     # come out (tests/client: the trusted entries against handle).
 
     def tick(self, now: float) -> list[Action]:
@@ -257,7 +258,7 @@ class Engine:
             raise ValueError(f"Tick.now: {now} is earlier than the engine's time {self._now}")
         self._now = now
         out = self._out = []
-        self._on_tick(None)
+        self._on_tick(None)  # a tick carries nothing but its time
         self._settle()
         return out
 
