@@ -18,9 +18,10 @@ bytes) into engine inputs, and the engine's actions into simulated work::
 - ``StartSync``: the request crosses the current link up
   (:meth:`LinkProfile.transfer_s`), is applied as the server's queue admits
   it, and the answer crosses down once its worker is done. ``offline``
-  refuses the connection (the sync fails at once); ``blackhole`` hangs until :data:`SYNC_TIMEOUT_S`; a link that
-  goes offline mid-exchange fails it at once (the server may already have
-  applied it: the engine retries under the same change ids).
+  refuses the connection (the sync fails at once); ``blackhole`` hangs until
+  :data:`SYNC_TIMEOUT_S`; a link that goes offline mid-exchange fails it at
+  once (the server may already have applied it: the engine retries under the
+  same change ids).
 - ``StartTransfer``: bytes flow after half a round trip, transfers in one
   direction sharing its bandwidth equally; a link change re-times the rest at
   the new rate (first telling the engine how
