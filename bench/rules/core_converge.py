@@ -45,7 +45,7 @@ class Converge(Rule):
         self._srv: dict[str, tuple[float, dict]] = {}
         self._rec: dict[str, dict] = {}  # last srv_record per record
         self._changed: dict[str, float] = {}  # record -> t of its last known change
-        self._last_ok: dict[str, float] = {}  # device -> start of its last successful sync
+        self._k = ctx.own_slot()  # per device: start of its last successful sync
 
     def on_snapshot(self, ev, ds) -> None:
         self._dev[ds.dev] = (ev["t"], ev["records"], ev.get("digests"))
@@ -64,10 +64,11 @@ class Converge(Rule):
 
     def on_sync_end(self, ev, ds) -> None:
         if ev["ok"] and ds.ended is not None:
-            self._last_ok[ds.dev] = ds.ended[0]
+            ds.own[self._k] = ds.ended[0]
 
     def _why(self, dev: str, rec: str) -> str:
-        changed, synced = self._changed.get(rec), self._last_ok.get(dev)
+        ds = self.ctx.devices.get(dev)
+        changed, synced = self._changed.get(rec), ds.own[self._k] if ds is not None else None
         if changed is not None and synced is not None and synced > changed:
             return (f" -- server fault: its last change at {fmt_t(changed)} came before the "
                     f"device's successful sync at {fmt_t(synced)}, which did not bring it")

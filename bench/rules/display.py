@@ -67,17 +67,17 @@ class DisplayRule(Rule):
 
     def __init__(self, ctx, values) -> None:
         super().__init__(ctx, values)
-        self._screens: dict[str, _Screen] = {}
+        self._k = ctx.own_slot()  # per device: its _Screen
         self._queue: list[_Screen] = []  # screens with a mismatch pending in this instant
         self._settle_fn = self._settle
         self._instant_end = ctx.instant_end  # the clock's list (at_instant_end)
         self._seen = observation_lag(ctx.meta)  # the meta is fixed for the whole trace
         self._lag = self.p["display_lag_s"] + self._seen
 
-    def screen(self, dev: str) -> _Screen:
-        sc = self._screens.get(dev)
+    def screen(self, ds) -> _Screen:
+        sc = ds.own[self._k]
         if sc is None:
-            sc = self._screens[dev] = _Screen(dev, self.initial)
+            sc = ds.own[self._k] = _Screen(ds.dev, self.initial)
         return sc
 
     # Subclasses provide these.
@@ -95,18 +95,18 @@ class DisplayRule(Rule):
 
     # -- events ---------------------------------------------------------------
     def show(self, ds, value: Any, t: float) -> None:
-        sc = self._screens.get(ds.dev) or self.screen(ds.dev)
+        sc = ds.own[self._k] or self.screen(ds)
         sc.shown = value
         self._evaluate(ds, sc, t, True)
 
     def truth_changed(self, ds, t: float, sc: _Screen | None = None) -> None:
         if sc is None:
-            sc = self._screens.get(ds.dev) or self.screen(ds.dev)
+            sc = ds.own[self._k] or self.screen(ds)
         sc.grace_from = t
         self._evaluate(ds, sc, t, True)
 
     def on_app(self, ev, ds) -> None:
-        self._evaluate(ds, self._screens.get(ds.dev) or self.screen(ds.dev), ev["t"], False)
+        self._evaluate(ds, ds.own[self._k] or self.screen(ds), ev["t"], False)
 
     # -- judgement ------------------------------------------------------------
     def _evaluate(self, ds, sc: _Screen, t: float, instance: bool) -> None:
@@ -162,7 +162,7 @@ class DisplayRule(Rule):
 
     def _expired(self, w: Window) -> None:
         since, shown, truth = w.data
-        sc = self._screens[w.dev]
+        sc = self.ctx.devices[w.dev].own[self._k]
         sc.win = None
         sc.reported = True
         self.fail(w.deadline, w.dev, f"{self.describe(w.dev, shown, truth)} (mismatch since {fmt_t(since)})")

@@ -44,9 +44,10 @@ class Cadence(Rule):
     def __init__(self, ctx, values) -> None:
         super().__init__(ctx, values)
         self._limit = self.p["interval_s"] + self.p["cadence_tol_s"]
-        # dev -> (deadline, order begun, start, why) of its idle stretch; why is
-        # the sync_end that began it (its ok and id), or None: online and running
-        self._idle: dict[str, tuple[float, int, float, tuple | None]] = {}
+        # Per device (DeviceState.own): (deadline, order begun, start, why) of its
+        # idle stretch, or None; why is the sync_end that began it (its ok and
+        # id), or None: online and running
+        self._k = ctx.own_slot()
         self._begun = 0
         # Overdue stretches (deadline, order, start, dev, why), handed to fail()
         # at the end in the clock's order; beyond twice the kept maximum the
@@ -54,18 +55,20 @@ class Cadence(Rule):
         self._late: list[tuple[float, int, float, str, tuple | None]] = []
         self._dropped = 0
 
-    def _start(self, dev: str, t: float, why: tuple | None) -> None:
-        self._stop(dev, t)
+    def _start(self, ds, t: float, why: tuple | None) -> None:
+        self._stop(ds, t)
         self._begun += 1
-        self._idle[dev] = (t + self._limit, self._begun, t, why)
+        ds.own[self._k] = (t + self._limit, self._begun, t, why)
 
-    def _stop(self, dev: str, t: float) -> bool:
+    def _stop(self, ds, t: float) -> bool:
         """End the device's stretch at ``t``; True if it was within its limit."""
-        st = self._idle.pop(dev, None)
+        own, k = ds.own, self._k
+        st = own[k]
         if st is None:
             return False
+        own[k] = None
         if st[0] < t:  # the clock would have failed it at an event before this one
-            self._overdue(dev, st)
+            self._overdue(ds.dev, st)
             return False
         return True
 
@@ -83,15 +86,17 @@ class Cadence(Rule):
         # with a sync in progress it is not idle yet: the clock starts at that
         # sync's sync_end instead.
         if not ds.syncs:
-            self._start(ds.dev, t, None)
+            self._start(ds, t, None)
 
     def on_down(self, ds, t) -> None:
-        self._stop(ds.dev, t)  # cut: "its precondition ceasing to hold" -> not judged
+        self._stop(ds, t)  # cut: "its precondition ceasing to hold" -> not judged
 
     def on_sync_start(self, ev, ds) -> None:
         # _stop() inline: every sync_start of every device comes here.
-        st = self._idle.pop(ds.dev, None)
+        own, k = ds.own, self._k
+        st = own[k]
         if st is not None:
+            own[k] = None
             if st[0] < ev["t"]:
                 self._overdue(ds.dev, st)
             else:
@@ -100,16 +105,18 @@ class Cadence(Rule):
     def on_sync_end(self, ev, ds) -> None:
         # "... and at every sync_end; failed attempts count as syncs."
         if ds.active and not ds.syncs:
-            self._start(ds.dev, ev["t"], (ev["ok"], ev["sync"]))
+            self._start(ds, ev["t"], (ev["ok"], ev["sync"]))
 
     def finish(self, end_t) -> None:
         # A stretch whose deadline is before the last event was failed by the
         # clock; one reaching the end is cut ("more than X": not expire_due).
-        if end_t is not None:
-            for dev, st in self._idle.items():
-                if st[0] < end_t:
-                    self._overdue(dev, st)
-        self._idle.clear()
+        k = self._k
+        for ds in self.ctx.devices.values():
+            st = ds.own[k]
+            if st is not None:
+                ds.own[k] = None
+                if end_t is not None and st[0] < end_t:
+                    self._overdue(ds.dev, st)
         self._late.sort()
         for deadline, _, t, dev, began in self._late:
             if began is None:

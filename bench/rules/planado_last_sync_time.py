@@ -59,6 +59,6 @@ class LastSyncTime(DisplayRule):
             # ds.ended: (start t, trigger) of the sync that just ended (state.py);
             # a sync_end without a seen sync_start has only its end to go by.
             start = ds.ended[0] if ds.ended else ev["t"]
-            sc = self._screens.get(ds.dev) or self.screen(ds.dev)
+            sc = ds.own[self._k] or self.screen(ds)
             sc.truth = (start, ev["t"], ev["sync"])
             self.truth_changed(ds, ev["t"], sc)

@@ -27,14 +27,15 @@ class NoOverpoll(Rule):
     def __init__(self, ctx, values) -> None:
         super().__init__(ctx, values)
         self._min = self.p["interval_s"] - self.p["cadence_tol_s"]
-        self._last: dict[str, float] = {}
+        self._k = ctx.own_slot()  # per device: t of its last timer sync_start
 
     def on_sync_start(self, ev, ds) -> None:
         if ev["trigger"] != "timer":
             return
         t = ev["t"]
-        prev = self._last.get(ds.dev)
-        self._last[ds.dev] = t
+        own, k = ds.own, self._k
+        prev = own[k]
+        own[k] = t
         if prev is None:
             return
         if t - prev >= self._min:

@@ -13,6 +13,18 @@ from __future__ import annotations
 from bench.rules.base import Rule, fmt_t, register
 
 
+class _Edits:
+    """One device's text/status edits: how many so far, those not acked yet
+    (change -> (seq, t)), and the count at each sync_start in progress."""
+
+    __slots__ = ("seq", "unacked", "starts")
+
+    def __init__(self) -> None:
+        self.seq = 0
+        self.unacked: dict[str, tuple[int, float]] = {}
+        self.starts: dict[str, int] = {}
+
+
 @register
 class SyncUploadsAll(Rule):
     id = "planado.sync_uploads_all"
@@ -25,30 +37,36 @@ class SyncUploadsAll(Rule):
 
     def __init__(self, ctx, values) -> None:
         super().__init__(ctx, values)
-        self._seq: dict[str, int] = {}  # edits so far per device
-        self._unacked: dict[str, dict[str, tuple[int, float]]] = {}  # dev -> change -> (seq, t)
-        self._starts: dict[tuple[str, str], int] = {}  # (dev, sync) -> edit seq at sync_start
+        self._k = ctx.own_slot()  # per device: its _Edits
+
+    def _edits(self, ds) -> _Edits:
+        e = ds.own[self._k]
+        if e is None:
+            e = ds.own[self._k] = _Edits()
+        return e
 
     def on_edit(self, ev, ds) -> None:
         if ev["kind"] == "photo":
             return
-        n = self._seq.get(ds.dev, 0) + 1
-        self._seq[ds.dev] = n
-        self._unacked.setdefault(ds.dev, {})[ev["change"]] = (n, ev["t"])
+        e = ds.own[self._k] or self._edits(ds)
+        e.seq += 1
+        e.unacked[ev["change"]] = (e.seq, ev["t"])
 
     def on_ack(self, ev, ds) -> None:
-        pending = self._unacked.get(ds.dev)
-        if pending:
-            pending.pop(ev["change"], None)
+        e = ds.own[self._k]
+        if e is not None and e.unacked:
+            e.unacked.pop(ev["change"], None)
 
     def on_sync_start(self, ev, ds) -> None:
-        self._starts[(ds.dev, ev["sync"])] = self._seq.get(ds.dev, 0)
+        e = ds.own[self._k] or self._edits(ds)
+        e.starts[ev["sync"]] = e.seq
 
     def on_sync_end(self, ev, ds) -> None:
-        limit = self._starts.pop((ds.dev, ev["sync"]), None)
+        e = ds.own[self._k]
+        limit = e.starts.pop(ev["sync"], None) if e is not None else None
         if limit is None or not ev["ok"]:
             return
-        pending = self._unacked.get(ds.dev)
+        pending = e.unacked
         missing = [c for c, (n, _) in pending.items() if n <= limit] if pending else None
         if missing:
             more = f" and {len(missing) - 3} more" if len(missing) > 3 else ""

@@ -52,7 +52,7 @@ class UnsentCount(DisplayRule):
 
     def _changed(self, ev, ds) -> None:
         n = len(ds.unsent)
-        sc = self._screens.get(ds.dev) or self.screen(ds.dev)
+        sc = ds.own[self._k] or self.screen(ds)
         if (sc.truth or 0) != n:  # the count at the last change: 0 before any
             sc.truth = n
             self.truth_changed(ds, ev["t"], sc)

@@ -255,3 +255,12 @@ def test_cadence_keeps_the_violations_the_clock_would_have_kept(monkeypatch):
     tb.link(400, "zz", "offline")
     r = tb.results()["planado.cadence"]
     assert r.count == 5 and [(v.t, v.dev) for v in r.violations] == [(0, "d3"), (1, "d1")]
+
+
+def test_a_rules_own_place_on_every_device_is_taken_before_the_first_device():
+    ctx = Context(None)
+    a, b = ctx.own_slot(), ctx.own_slot()
+    ds = ctx.device("w1")
+    assert (a, b) == (0, 1) and ds.own == [None, None]
+    with pytest.raises(RuntimeError, match="own_slot: asked after the first device"):
+        ctx.own_slot()
