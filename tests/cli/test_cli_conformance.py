@@ -21,8 +21,8 @@ def srv():
 def test_the_reference_server_passes_every_check(srv, tmp_path, capsys):
     code = main(["conformance", srv.url, "--token", srv.admin_token,
                  "--json", str(tmp_path / "c.json"), "--junit", str(tmp_path / "c.xml")])
-    out = capsys.readouterr().out
-    assert code == 0, out
+    out, err = capsys.readouterr()
+    assert code == 0, out + err
     assert "PASS  exactly_once_retry" in out and "checks pass against" in out
     doc = json.loads((tmp_path / "c.json").read_text())
     assert doc["ok"] is True and {c["status"] for c in doc["checks"]} == {"pass"}
