@@ -35,11 +35,7 @@ class DeviceRandom:
         return ((z ^ (z >> 31)) >> 11) * _TWO_53
 
     def uniform(self, a: float, b: float) -> float:
-        # random() inline: two or three uniforms a simulated sync (timer, trips).
-        s = self._s = (self._s + _GOLDEN) & _M64
-        z = ((s ^ (s >> 30)) * 0xBF58476D1CE4E5B9) & _M64
-        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _M64
-        return a + (b - a) * (((z ^ (z >> 31)) >> 11) * _TWO_53)
+        return a + (b - a) * self.random()
 
     def expovariate(self, lambd: float) -> float:
         return -math.log(1.0 - self.random()) / lambd

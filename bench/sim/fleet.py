@@ -78,8 +78,6 @@ def trace_meta(sc: Scenario) -> dict[str, Any]:
             "seed": sc.seed, "time_scale": 1, "params": dict(sc.params), "scenario": sc.name}
 
 
-# The collector's young generation runs every this many new container objects
-# during a run (CPython's default is 700).
 def _relaxed_gc() -> AbstractContextManager[None]:
     """No cyclic collection while the clock runs.
 
@@ -156,11 +154,11 @@ class Fleet:
                 spawn(env, people.steps(dev, spec.steps))
             if spec.mobility is not None:
                 spawn(env, mobility.markov(dev, link_mobility.get_model(spec.mobility),
-                                            stream(sc.seed, spec.id, "mobility"), start))
+                                           stream(sc.seed, spec.id, "mobility"), start))
             if spec.behaviour is not None:
                 self.behaving.append(spec.id)
                 spawn(env, people.worker(dev, BEHAVIOURS[spec.behaviour],
-                                           stream(sc.seed, spec.id, "behaviour")))
+                                         stream(sc.seed, spec.id, "behaviour")))
 
     # ---- services the parts use --------------------------------------------------
 
@@ -223,7 +221,7 @@ class Fleet:
         if sc.dispatch and self.shard.index == 0:  # scripted operations: the first shard's
             spawn(env, people.dispatch_steps(self, sc.dispatch))
         spawn(env, people.dispatcher(self, random.Random(self.shard.stream(sc.seed, "dispatcher")),
-                                      suffix=self.shard.tag))
+                                     suffix=self.shard.tag))
         end = sc.duration_s + sc.settle_s
         # The settle window's moments (bench.scenario.settle); the snapshots come
         # after the clock has run to the end.
