@@ -133,7 +133,7 @@ class Device:
                     # before the deadline; the engine would then see its timer not due.
                     while now + delay < a.deadline:
                         delay = math.nextafter(delay, math.inf)
-                    later(self.env, delay, self._tick, self._gen)
+                    later(self.env, delay, _TICK, self, self._gen)
             elif t is StartSync:
                 self._start_sync(a)
             elif t is Emit:
@@ -248,7 +248,7 @@ class Device:
             later(self.env, 2 * p.one_way_s, self._fail_if, a.sync, "connection reset")
         else:
             up = p.transfer_s(request_bytes(a.request), "up", self.rng if p.jitter_s else None)
-            later(self.env, up, self._arrive, a.sync, a.request)
+            later(self.env, up, _ARRIVE, self, a.sync, a.request)
 
     def _arrive(self, sid: str, request: dict[str, Any]) -> None:
         if self._sync != sid:
@@ -272,7 +272,7 @@ class Device:
         # The link of the moment carries the answer; a change before it leaves
         # is settled in _respond (offline: failed already; blackhole: the timeout).
         down = p.transfer_s(body[5], "down", self.rng if p.jitter_s else None)
-        later(self.env, end - now + down, self._respond, sid, body)
+        later(self.env, end - now + down, _RESPOND, self, sid, body)
 
     def _respond(self, sid: str, body: tuple[Any, ...]) -> None:
         if self._sync != sid or self.profile.mode != SHAPED:
@@ -311,7 +311,7 @@ class Device:
             x.rate = rate
             x.gen += 1
             end = x.start + (x.total - x.done) / rate
-            later(self.env, end - now, self._xfer_end, x, x.gen)
+            later(self.env, end - now, _XFER_END, self, x, x.gen)
 
     def _drop_xfer(self, x: _Xfer) -> bool:
         if self._xfers.get((x.file, x.dir)) is not x:
@@ -333,3 +333,12 @@ class Device:
             self.fleet.server.file_uploaded(x.file)
         self.fleet.bytes_moved += x.total
         self.feed(FileDone(now=now, file=x.file, dir=x.dir, ok=True, bytes=x.total))
+
+
+# The calls every sync schedules, as plain functions with the device as their
+# first argument: ``self._tick`` would build a bound method at each schedule
+# and another argument tuple at each call (bench.sim.calls).
+_TICK = Device._tick
+_ARRIVE = Device._arrive
+_RESPOND = Device._respond
+_XFER_END = Device._xfer_end

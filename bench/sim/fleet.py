@@ -144,7 +144,7 @@ class Fleet:
                 continue
             rng = DeviceRandom(f"{sc.seed}/{spec.id}")
             eng = Engine(device=spec.id, policy=get_client_policy(spec.client), rng=rng, start=0.0,
-                         sink=self.emit)
+                         sink=self.emit, screen=False)
             dev = Device(self, spec.id, eng, rng, push_enabled=spec.push)
             self.devices[spec.id] = dev
             first = next((s for s in spec.steps if s.kind == "link" and s.t == 0), None)

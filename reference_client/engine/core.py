@@ -130,11 +130,17 @@ class Engine:
     instead (``sink(event)``, before ``handle`` returns the other actions):
     the same events in the same order, without an action for each (the
     simulator's fleets, where it is a tenth of a device's cost).
+
+    ``screen=False``: a driver with no screen to show the ``unsent`` count and
+    the ``last_sync`` time on gets no ``ShowUnsent``/``ShowLastSync`` actions
+    (the ``unsent`` and ``last_sync`` events still go out): the simulator,
+    where one of them followed every successful sync only to be passed over.
     """
 
     def __init__(self, *, device: str, policy: Policy = PLANADO, rng: Uniform | None = None,
                  start: float = 0.0, store: Store | None = None,
-                 sink: Callable[[dict[str, Any]], None] | None = None) -> None:
+                 sink: Callable[[dict[str, Any]], None] | None = None,
+                 screen: bool = True) -> None:
         if type(device) is not str or not device:
             raise ValueError(f"Engine.device: must be a non-empty string, got {device!r}")
         if not isinstance(policy, Policy):
@@ -147,6 +153,7 @@ class Engine:
             raise ValueError(f"Engine.sink: must be callable, got {sink!r}")
         self.device = device
         self._sink = sink
+        self._screen = bool(screen)
         self.policy = policy
         self._rng = rng
         self._now = float(start)
@@ -438,12 +445,14 @@ class Engine:
         if n != self._shown_unsent:
             self._shown_unsent = n
             self._event({"ev": "unsent", "t": self._now, "dev": self.device, "n": n})
-            self._out.append(ShowUnsent(n=n))
+            if self._screen:
+                self._out.append(ShowUnsent(n=n))
         last = self._last_ok
         if last != self._shown_last:
             self._shown_last = last
             self._event({"ev": "last_sync", "t": self._now, "dev": self.device, "at": last})
-            self._out.append(ShowLastSync(at=last))
+            if self._screen:
+                self._out.append(ShowLastSync(at=last))
         deadline = self.next_deadline
         if deadline != self._timer:
             self._timer = deadline

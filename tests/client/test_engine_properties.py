@@ -130,6 +130,25 @@ def test_a_sink_gets_the_same_events_in_the_same_order(policy, seed, steps):
     assert sunk.to_dict() == plain.to_dict()
 
 
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(policy=st.sampled_from(POLICIES), seed=st.integers(0, 2**16),
+       steps=st.lists(st.tuples(STEP, st.floats(0, 30)), max_size=40))
+def test_an_engine_with_no_screen_leaves_out_only_the_show_actions(policy, seed, steps):
+    """Engine(screen=False): the same actions but ShowUnsent and ShowLastSync (the
+    unsent and last_sync events still come), and the same state."""
+    plain = Engine(device="w1", policy=policy, rng=random.Random(seed))
+    headless = Engine(device="w1", policy=policy, rng=random.Random(seed), screen=False)
+    shown = (A.ShowUnsent, A.ShowLastSync)
+    now = 0.0
+    for step, dt in steps:
+        now += dt
+        inp = make_input(step, now, plain)
+        now = inp.now
+        actions = plain.handle(inp)
+        assert headless.handle(inp) == [a for a in actions if not isinstance(a, shown)]
+    assert headless.to_dict() == plain.to_dict()
+
+
 def test_a_sink_must_be_callable():
     import pytest
 
