@@ -196,6 +196,11 @@ class Checker:
         with held(full=FULL_GC_EVERY):
             self._feed_all(events)
 
+    def feed_many(self, events: Iterable[dict[str, Any]]) -> None:
+        """``feed`` each of ``events``, leaving the collector alone: for a caller that
+        feeds a run in batches and keeps the collector as it needs (the simulator)."""
+        self._feed_all(events)
+
     def _feed_all(self, events: Iterable[dict[str, Any]]) -> None:
         steps = self._steps
         ctx = self.ctx
