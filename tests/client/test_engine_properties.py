@@ -63,6 +63,17 @@ def make_input(step, now, eng):
     return I.FileDone(now=now, file=step[1], dir=step[2], ok=step[3])
 
 
+def _inputs(steps, plain):
+    """The inputs of ``steps``, each made against ``plain`` as it stands once the
+    ones before have been fed to it (the caller feeds each before the next)."""
+    now = 0.0
+    for step, dt in steps:
+        now += dt
+        inp = make_input(step, now, plain)
+        now = inp.now
+        yield inp
+
+
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 # Found by a random run: a save's delayed sync came due while offline, no Tick
 # was fed, and the reconnect reported the timer at t = 60 when it was 61.
@@ -117,11 +128,7 @@ def test_a_sink_gets_the_same_events_in_the_same_order(policy, seed, steps):
     plain = Engine(device="w1", policy=policy, rng=random.Random(seed))
     got: list = []
     sunk = Engine(device="w1", policy=policy, rng=random.Random(seed), sink=got.append)
-    now = 0.0
-    for step, dt in steps:
-        now += dt
-        inp = make_input(step, now, plain)
-        now = inp.now
+    for inp in _inputs(steps, plain):
         actions = plain.handle(inp)
         rest = sunk.handle(inp)
         assert got == [a.event for a in actions if isinstance(a, A.Emit)]
@@ -139,11 +146,7 @@ def test_an_engine_with_no_screen_leaves_out_only_the_show_actions(policy, seed,
     plain = Engine(device="w1", policy=policy, rng=random.Random(seed))
     headless = Engine(device="w1", policy=policy, rng=random.Random(seed), screen=False)
     shown = (A.ShowUnsent, A.ShowLastSync)
-    now = 0.0
-    for step, dt in steps:
-        now += dt
-        inp = make_input(step, now, plain)
-        now = inp.now
+    for inp in _inputs(steps, plain):
         actions = plain.handle(inp)
         assert headless.handle(inp) == [a for a in actions if not isinstance(a, shown)]
     assert headless.to_dict() == plain.to_dict()
@@ -179,11 +182,7 @@ def test_the_trusted_entries_act_as_handle_does(policy, seed, steps):
     the same actions and leave the same state as handle(Tick) and handle(SyncResponse)."""
     plain = Engine(device="w1", policy=policy, rng=random.Random(seed))
     fast = Engine(device="w1", policy=policy, rng=random.Random(seed))
-    now = 0.0
-    for step, dt in steps:
-        now += dt
-        inp = make_input(step, now, plain)
-        now = inp.now
+    for inp in _inputs(steps, plain):
         assert _trusted(fast, inp) == plain.handle(inp)
     assert fast.to_dict() == plain.to_dict()
 
