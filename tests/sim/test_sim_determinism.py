@@ -52,3 +52,24 @@ def test_no_settle_window_means_not_settled():
     sc = load_scenario("scenarios/planado-day.yaml")
     assert trace_meta(sc)["settled"] is True
     assert trace_meta(sc.but(settle_s=0.0))["settled"] is False
+
+
+def test_events_handed_over_in_batches_or_one_by_one_give_the_same_trace_and_verdicts(monkeypatch):
+    # Fleet.emit batches events for the checker and the writer (EMIT_BATCH);
+    # the batch size must change nothing a user sees.
+    import bench.sim.fleet as fleet_mod
+
+    sc = load_scenario("scenarios/planado-day.yaml").with_overrides(devices=6, hours=1, seed=5)
+
+    def run():
+        buf = io.BytesIO()
+        result = simulate(sc, trace=buf)
+        return buf.getvalue(), [(r.id, r.verdict, r.judged, r.violations) for r in result.results]
+
+    batched = run()
+    monkeypatch.setattr(fleet_mod, "EMIT_BATCH", 1)
+    one_by_one = run()
+    monkeypatch.setattr(fleet_mod, "EMIT_BATCH", 7)
+    odd = run()
+    assert batched == one_by_one == odd
+    assert len(batched[0]) > 10_000
