@@ -151,9 +151,11 @@ class Engine:
             raise ValueError(f"Engine.start: must be a finite number, got {start!r}")
         if sink is not None and not callable(sink):
             raise ValueError(f"Engine.sink: must be callable, got {sink!r}")
+        if type(screen) is not bool:
+            raise ValueError(f"Engine.screen: must be True or False, got {screen!r}")
         self.device = device
         self._sink = sink
-        self._screen = bool(screen)
+        self._screen = screen
         self.policy = policy
         self._rng = rng
         self._now = float(start)

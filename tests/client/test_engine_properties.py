@@ -159,6 +159,13 @@ def test_a_sink_must_be_callable():
         Engine(device="w1", sink="trace.jsonl")
 
 
+def test_screen_must_be_a_bool():
+    import pytest
+
+    with pytest.raises(ValueError, match="Engine.screen: must be True or False, got 'no'"):
+        Engine(device="w1", screen="no")
+
+
 def _trusted(eng, inp):
     """``inp`` through the engine's trusted entry, where it has one."""
     if type(inp) is I.Tick:
