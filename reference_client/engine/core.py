@@ -442,6 +442,8 @@ class Engine:
             self._pending = None
             self._start_sync(trigger, mode)
         self._pump_files()
+        # ``self.unsent``'s common case without the property call (a property is a
+        # full call in this interpreter: 2 % of a simulated day's instructions).
         outbox = self.store.outbox
         n = len(outbox) if not outbox or self.policy.unsent_counts_photos else self.unsent
         if n != self._shown_unsent:
