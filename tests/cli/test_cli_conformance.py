@@ -34,8 +34,8 @@ def test_a_mutant_fails_its_check_exit_1_with_junit_failure(tmp_path, capsys):
     with running_server(mutant="keeps_removed") as srv:
         code = main(["conformance", srv.url, "--token", srv.admin_token, "--only", "removals",
                      "--junit", str(tmp_path / "c.xml")])
-    out = capsys.readouterr().out
-    assert code == 1 and "FAIL  removals" in out and "0/1 checks pass" in out
+    out, err = capsys.readouterr()
+    assert code == 1 and "FAIL  removals" in out and "0/1 checks pass" in out, out + err
     (case,) = ET.parse(tmp_path / "c.xml").getroot().iter("testcase")
     assert case.get("name") == "removals" and case.find("failure") is not None
 
