@@ -4,8 +4,8 @@ Theory of operation: the simulator's selftest (``bench.sim.selftest``) runs
 one exercise day per mutant. Real runs cost wall time, so here each policy's
 mutants run *side by side* in one real run: one device per mutant plus one
 true device, every device following the same scripted day on its own records,
-each 1.5 s after the one before (:func:`exercise_day`), each step placed to give one rule something to judge
-(the comment names it). The rules report violations per device, so a mutant
+each 1.5 s after the one before (:func:`exercise_day`), each step placed to
+give one rule something to judge (the comment names it). The rules report violations per device, so a mutant
 is *caught* when its rule has a violation on its device, and the true device
 must have none at all. Two runs in all (Planado, PlayMaker).
 
