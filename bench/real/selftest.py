@@ -5,9 +5,9 @@ one exercise day per mutant. Real runs cost wall time, so here each policy's
 mutants run *side by side* in one real run: one device per mutant plus one
 true device, every device following the same scripted day on its own records,
 each 1.5 s after the one before (:func:`exercise_day`), each step placed to
-give one rule something to judge (the comment names it). The rules report violations per device, so a mutant
-is *caught* when its rule has a violation on its device, and the true device
-must have none at all. Two runs in all (Planado, PlayMaker).
+give one rule something to judge (the comment names it). The rules report
+violations per device, so a mutant is *caught* when its rule has a violation
+on its device, and the true device must have none at all. Two runs in all (Planado, PlayMaker).
 
 The days run at K = 60 on 3G, EDGE, GPRS and offline stretches only (the
 profiles the proxy honours at 60). A failed sync -- which ``retry_new_id`` and
@@ -124,8 +124,9 @@ def exercise_day(policy: str, mutants: list[str]) -> Any:
     for i, name in enumerate([TRUE, *mutants]):
         dev = device_id(name)
         steps, ops = make(dev)
-        steps = [{**s, "t": s["t"] + i * STAGGER_S} for s in steps]
-        ops = [{**o, "t": o["t"] + i * STAGGER_S} for o in ops]
+        late = i * STAGGER_S
+        steps = [{**s, "t": s["t"] + late} for s in steps]
+        ops = [{**o, "t": o["t"] + late} for o in ops]
         entry: dict[str, Any] = {"id": dev, "link": "3g", "timeline": steps}
         if name != TRUE:
             entry["client"] = name
