@@ -7,7 +7,8 @@ true device, every device following the same scripted day on its own records,
 each 1.5 s after the one before (:func:`exercise_day`), each step placed to
 give one rule something to judge (the comment names it). The rules report
 violations per device, so a mutant is *caught* when its rule has a violation
-on its device, and the true device must have none at all. Two runs in all (Planado, PlayMaker).
+on its device, and the true device must have none at all. Two runs in all
+(Planado, PlayMaker).
 
 The days run at K = 60 on 3G, EDGE, GPRS and offline stretches only (the
 profiles the proxy honours at 60). A failed sync -- which ``retry_new_id`` and
