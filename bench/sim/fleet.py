@@ -30,8 +30,6 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
-import simpy
-
 from bench.collector import held
 from bench.link import mobility as link_mobility
 from bench.rules import Checker, RuleResult
@@ -44,7 +42,7 @@ from bench.scenario.mutants import get_server_mutant
 from bench.scenario.people import PRESETS as BEHAVIOURS
 from bench.scenario.rng import DeviceRandom, stream
 from bench.sim import mobility, people
-from bench.sim.calls import later, run_until, spawn
+from bench.sim.calls import Clock, later, run_until, spawn
 from bench.sim.device import Device
 from bench.sim.partition import Shard
 from bench.sim.push import PushService
@@ -110,7 +108,7 @@ class Fleet:
                  shard: Shard | None = None) -> None:
         sc = self.scenario = scenario
         self.shard = shard or Shard(index=0, count=1, devices=frozenset(), workers=sc.server.workers)
-        self.env = simpy.Environment()
+        self.env = Clock()
         self.meta = trace_meta(sc)
         if self.shard.count > 1:
             self.meta["shards"] = self.shard.count  # an extension: how the fleet was split

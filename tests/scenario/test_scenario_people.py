@@ -11,11 +11,9 @@ from __future__ import annotations
 import asyncio
 import random
 
-import simpy
-
 from bench.real.people import worker as real_worker
 from bench.scenario.people import JOB_FLOW, PRESETS, workday
-from bench.sim.calls import spawn
+from bench.sim.calls import Clock, spawn
 from bench.sim.people import worker as sim_worker
 
 HOURS = 30 * 3600.0  # past one shift and into the next day
@@ -73,7 +71,7 @@ class SimPhone(Phone):
 
 
 def run_sim(seed):
-    env = simpy.Environment()
+    env = Clock()
     phone = SimPhone(lambda: env.now)
     phone.env = env
     phone.engine = type("E", (), {"app": property(lambda s: phone.app_state),

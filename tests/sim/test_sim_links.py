@@ -85,12 +85,10 @@ class Phone:
 def test_the_simulator_walks_the_chain_the_real_runner_plays():
     """One mobility table, one walk: the simulator's process and the timeline
     the real runner plays make the same draws, so one seed is one day."""
-    import simpy
-
-    from bench.sim.calls import spawn
+    from bench.sim.calls import Clock, spawn
 
     for name, model in presets().items():
-        phone = Phone(simpy.Environment())
+        phone = Phone(Clock())
         spawn(phone.env, mobility.markov(phone, model, random.Random(3), "lte"))
         phone.env.run(until=8 * 3600)
         seen = phone.seen
