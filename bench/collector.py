@@ -17,11 +17,16 @@ from contextlib import contextmanager
 
 @contextmanager
 def held(*, young: int = 0, full: int = 0, freeze: bool = False,
-         collect: bool = False, off: bool = False) -> Iterator[None]:
+         collect: bool = False, off: bool = False, promote: bool = False) -> Iterator[None]:
     """Young passes at least every ``young`` allocations, full passes at least
     every ``full`` young ones; ``freeze``: what exists now is out of the passes'
     sight; ``collect``: a full collection before (so less is frozen) and after;
-    ``off``: no automatic pass at all inside (for work that makes no cycles)."""
+    ``off``: no automatic pass at all inside (for work that makes no cycles);
+    ``promote`` (with ``freeze``): what the work made and kept joins the oldest
+    generation on the way out, as what was frozen does, instead of waiting in
+    the young one for a pass that walks it all (with ``off``, everything the
+    work kept is young: a 10,000-device day's first young and middle passes
+    after its clock took 1.4 s and found nothing)."""
     saved = gc.get_threshold()
     was_on = gc.isenabled()
     if collect:
@@ -38,6 +43,8 @@ def held(*, young: int = 0, full: int = 0, freeze: bool = False,
             gc.enable()
         gc.set_threshold(*saved)
         if freeze:
+            if promote:
+                gc.freeze()  # the young and middle generations, spliced: no walk
             gc.unfreeze()
         if collect:
             gc.collect()

@@ -58,3 +58,13 @@ def test_held_off_restores_on_error():
     with pytest.raises(RuntimeError), held(off=True, young=10**6):
         raise RuntimeError("boom")
     assert gc.isenabled() and gc.get_threshold()[0] < 10**6
+
+
+@pytest.mark.parametrize("promote", [True, False])
+def test_held_promote_moves_what_the_work_kept_to_the_oldest_generation(promote):
+    """With promote, what a block with passes off kept is spliced into the oldest
+    generation on the way out (no pass walks it); without, it waits young."""
+    with held(freeze=True, off=True, promote=promote):
+        kept = [[] for _ in range(100)]
+    oldest = any(o is kept for o in gc.get_objects(generation=2))
+    assert oldest is promote
