@@ -22,7 +22,8 @@ input with an ordered list of actions. A driver walks the list in order:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, fields
 from typing import Any
 
 
@@ -99,3 +100,22 @@ class ShowLastSync(Action):
 
 ALL_ACTIONS = (Emit, StartSync, AbortSync, StartTransfer, AbortTransfer, SetTimer, ShowUnsent,
                ShowLastSync)
+
+
+def maker(cls: type) -> Callable[..., Any]:
+    """``cls``'s fields in order -> ``cls(**fields)``, for the engine's hot path.
+
+    A frozen dataclass's ``__init__`` sets each field through
+    ``object.__setattr__`` (about 630 ns for a ``StartSync``, one per sync of a
+    fleet); this sets the slots through their own descriptors (about 200 ns).
+    The object is the same: equal, hashable, frozen (tests/client: per action).
+    """
+    names = [f.name for f in fields(cls)]
+    env: dict[str, Any] = {"new": object.__new__, "cls": cls}
+    lines = ["    o = new(cls)"]
+    for i, name in enumerate(names):
+        env[f"set{i}"] = getattr(cls, name).__set__
+        lines.append(f"    set{i}(o, {name})")
+    src = f"def make({', '.join(names)}):\n" + "\n".join(lines) + "\n    return o\n"
+    exec(compile(src, f"<maker {cls.__name__}>", "exec"), env)  # noqa: S102 - built above
+    return env["make"]

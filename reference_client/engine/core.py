@@ -73,6 +73,7 @@ from reference_client.engine.actions import (
     ShowUnsent,
     StartSync,
     StartTransfer,
+    maker,
 )
 from reference_client.engine.inputs import FileDone, FileProgress
 from reference_client.engine.store import Change, LocalRecord, Store, Transfer
@@ -100,6 +101,9 @@ SNAPSHOT_FORMAT = "syncbench.engine/1"
 
 # Frozen, so one serves every engine: most syncs clear the timer as they start.
 _NO_TIMER = SetTimer(deadline=None)
+# The two actions of every sync, built without the frozen __init__ (actions.maker).
+_set_timer = maker(SetTimer)
+_start_sync = maker(StartSync)
 
 # Backoff doubling stops here (5 s * 2**16 is far past any cap), so a device
 # failing for days never overflows a float.
@@ -467,7 +471,7 @@ class Engine:
         deadline = self.next_deadline
         if deadline != self._timer:
             self._timer = deadline
-            self._out.append(SetTimer(deadline=deadline) if deadline is not None else _NO_TIMER)
+            self._out.append(_set_timer(deadline) if deadline is not None else _NO_TIMER)
 
     # ---- sync attempts (see "Sync attempts" above) --------------------------
 
@@ -507,10 +511,10 @@ class Engine:
             wire = [c.wire() for c in changes]
         else:
             sent, wire = (), []
-        self._sync = _InFlight(id=sid, trigger=trigger, mode=mode, sent=sent)
+        self._sync = _InFlight(sid, trigger, mode, sent)
         request = {"device": self.device, "cursor": self.store.cursor, "mode": mode,
                    "changes": wire}
-        self._out.append(StartSync(sync=sid, trigger=trigger, mode=mode, request=request))
+        self._out.append(_start_sync(sid, trigger, mode, request))
 
     def _arm_timer(self) -> None:
         p = self.policy

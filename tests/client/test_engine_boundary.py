@@ -52,3 +52,20 @@ def test_checker_catches_a_forbidden_import(tmp_path):
     bad = tmp_path / "bad.py"
     bad.write_text("def f():\n    import time\n    from random import random\n")
     assert {"time", "random"} <= imported_roots(bad)
+
+
+def test_an_action_made_by_maker_is_the_one_its_class_makes():
+    """actions.maker (the engine's hot path) builds the same frozen object."""
+    import dataclasses
+
+    from reference_client.engine import actions as A
+
+    samples = {"event": {"ev": "x"}, "sync": "w1-s1", "trigger": "timer", "mode": "full",
+               "request": {"changes": []}, "file": "f1", "dir": "up", "bytes": 5, "offset": 0,
+               "record": "job-1", "sha256": "ab", "deadline": 1.5, "n": 3, "at": None}
+    for cls in A.ALL_ACTIONS:
+        kw = {f.name: samples[f.name] for f in dataclasses.fields(cls)}
+        made = A.maker(cls)(*kw.values())
+        assert type(made) is cls and made == cls(**kw) and repr(made) == repr(cls(**kw))
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            made.__setattr__(next(iter(kw)), None)
