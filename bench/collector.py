@@ -39,12 +39,14 @@ def held(*, young: int = 0, full: int = 0, freeze: bool = False,
     try:
         yield
     finally:
+        if freeze and promote:
+            # The young and middle generations spliced in, no walk: before the
+            # collector is on again, so no pass can start on them first.
+            gc.freeze()
         if off and was_on:
             gc.enable()
         gc.set_threshold(*saved)
         if freeze:
-            if promote:
-                gc.freeze()  # the young and middle generations, spliced: no walk
             gc.unfreeze()
         if collect:
             gc.collect()

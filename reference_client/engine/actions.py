@@ -108,7 +108,7 @@ def maker(cls: type) -> Callable[..., Any]:
     A frozen dataclass's ``__init__`` sets each field through
     ``object.__setattr__`` (about 630 ns for a ``StartSync``, one per sync of a
     fleet); this sets the slots through their own descriptors (about 200 ns).
-    The object is the same: equal, hashable, frozen (tests/client: per action).
+    The object is the same: equal, frozen (tests/client: one per action).
     """
     names = [f.name for f in fields(cls)]
     env: dict[str, Any] = {"new": object.__new__, "cls": cls}
