@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 import httpx
 import orjson
 
+from reference_server.auth import new_token
 from reference_server.config import ADMIN_TOKEN_ENV, ServerConfig
 
 # How long start-up may take on a loaded 2-core CI machine before we give up.
@@ -113,7 +114,7 @@ def running_server(*, db: str = ":memory:", subprocess: bool = False, host: str 
                    files_dir: str | None = None, mutant: str | None = None,
                    extra_args: Sequence[str] = ()) -> Iterator[RunningServer]:
     """Run a server on a free port until the block ends; yields a :class:`RunningServer`."""
-    admin_token = admin_token or secrets.token_urlsafe(24)
+    admin_token = admin_token or new_token()
     if subprocess:
         with _subprocess(db=db, host=host, trace=trace, trace_epoch=trace_epoch,
                          time_scale=time_scale, admin_token=admin_token, files_dir=files_dir,

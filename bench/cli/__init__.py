@@ -64,6 +64,11 @@ class Parser(argparse.ArgumentParser):
     return value of 2, like every other bad input; ``--help`` is unchanged."""
 
     def error(self, message: str):  # type: ignore[override]
+        if message.endswith("expected one argument"):
+            # A value that starts with "-" (a URL-safe token does one time in
+            # 64) reads as a flag: say how to give it.
+            flag = message.removeprefix("argument ").split(":")[0].split("/")[-1]
+            message += f" (a value that starts with '-' goes as {flag}=VALUE)"
         raise ArgumentError(self.prog, message)
 
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
-import secrets
 import signal
 import subprocess
 import sys
@@ -25,6 +24,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from bench.real.watch import Watch
+from reference_server.auth import new_token
 from reference_server.config import ADMIN_TOKEN_ENV
 from reference_server.testing import await_ready
 
@@ -60,7 +60,7 @@ def reference_server(*, folder: Path, trace: Path, trace_epoch: float, time_scal
     """Run the reference server until the block ends (see module docs).
 
     ``watch``: notes the server's death should it exit before the block ends."""
-    token = secrets.token_urlsafe(24)
+    token = new_token()
     cmd = [sys.executable, "-m", "reference_server", "--db", str(folder / "server.sqlite3"),
            "--host", "127.0.0.1", "--port", "0", "--trace", str(trace),
            "--trace-epoch", repr(trace_epoch), "--time-scale", repr(time_scale),

@@ -72,3 +72,29 @@ def test_conformance_tests_entry_point(srv):
     assert list(inspect.signature(test).parameters) == ["check"]
     _srv.update(url=srv.url, token=srv.admin_token)
     test("batch_acks")  # one case, run as pytest would
+
+
+def test_a_token_that_starts_with_a_dash_goes_as_flag_equals_value(capsys):
+    """A team's token may start with "-" (URL-safe base64 does one time in 64):
+    "--token -x" reads as a missing value and the line says how to give it;
+    "--token=-x" is taken."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{s.getsockname()[1]}"
+        assert main(["conformance", dead, "--token", "-mA6Plx"]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "--token=VALUE" in err
+        assert main(["conformance", dead, "--token=-mA6Plx"]) == 2
+        assert "cannot reach the server" in capsys.readouterr().err
+
+
+def test_the_test_servers_admin_tokens_never_start_with_a_dash(monkeypatch):
+    # The cause of a rare failure of the conformance tests above: the helper drew
+    # its token with secrets.token_urlsafe, which starts with "-" one time in 64.
+    import itertools
+    import secrets
+
+    draws = itertools.chain(["-starts-with-a-dash"], (f"tok{i}" for i in itertools.count()))
+    monkeypatch.setattr(secrets, "token_urlsafe", lambda n=None: next(draws))
+    with running_server() as s:
+        assert s.admin_token == "tok0"
