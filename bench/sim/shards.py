@@ -31,6 +31,7 @@ import multiprocessing
 import os
 import queue
 import resource
+import sys
 import time
 import traceback
 from collections.abc import Callable, Iterator
@@ -113,9 +114,20 @@ def _child(target: Callable[..., ShardOutcome], job: ShardJob, q: Any,
     except MemoryError:
         q.put(("error", i, f"MemoryError: it needed more than --shard-memory-mb {memory_mb} "
                            f"(more shards, or a higher cap)"))
+        return
     except BaseException as exc:  # noqa: BLE001 - every failure goes to the parent, named
         last = traceback.format_exception_only(type(exc), exc)[-1].strip()
         q.put(("error", i, f"{last}\n{traceback.format_exc()}"))
+        return
+    # The outcome is in the pipe (the queue's feeder flushed): the worker ends
+    # here, without freeing its fleet object by object at exit, which the parent
+    # waits for in join() (0.65 s for a 5,000-device hour; its trace part is
+    # closed already).
+    q.close()
+    q.join_thread()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 class _Progress:
