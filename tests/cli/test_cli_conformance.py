@@ -40,11 +40,16 @@ def test_a_mutant_fails_its_check_exit_1_with_junit_failure(tmp_path, capsys):
     assert case.get("name") == "removals" and case.find("failure") is not None
 
 
-def test_unreachable_server_or_bad_flags_are_one_line_exit_2(capsys):
+@pytest.fixture
+def dead():
+    """A loopback URL nobody listens on (the port held, not listening, for the test)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        dead = f"http://127.0.0.1:{s.getsockname()[1]}"
-        assert main(["conformance", dead, "--token", "t"]) == 2
+        yield f"http://127.0.0.1:{s.getsockname()[1]}"
+
+
+def test_unreachable_server_or_bad_flags_are_one_line_exit_2(dead, capsys):
+    assert main(["conformance", dead, "--token", "t"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "cannot reach the server" in err
     assert main(["conformance", "ftp://x", "--token", "t"]) == 2
@@ -74,18 +79,15 @@ def test_conformance_tests_entry_point(srv):
     test("batch_acks")  # one case, run as pytest would
 
 
-def test_a_token_that_starts_with_a_dash_goes_as_flag_equals_value(capsys):
+def test_a_token_that_starts_with_a_dash_goes_as_flag_equals_value(dead, capsys):
     """A team's token may start with "-" (URL-safe base64 does one time in 64):
     "--token -x" reads as a missing value and the line says how to give it;
     "--token=-x" is taken."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        dead = f"http://127.0.0.1:{s.getsockname()[1]}"
-        assert main(["conformance", dead, "--token", "-mA6Plx"]) == 2
-        err = capsys.readouterr().err
-        assert err.count("\n") == 1 and "--token=VALUE" in err
-        assert main(["conformance", dead, "--token=-mA6Plx"]) == 2
-        assert "cannot reach the server" in capsys.readouterr().err
+    assert main(["conformance", dead, "--token", "-mA6Plx"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--token=VALUE" in err
+    assert main(["conformance", dead, "--token=-mA6Plx"]) == 2
+    assert "cannot reach the server" in capsys.readouterr().err
 
 
 def test_the_test_servers_admin_tokens_never_start_with_a_dash(monkeypatch):
