@@ -131,11 +131,13 @@ def later(env: Clock, delay: float, fn: Any, *args: Any) -> None:
     """Call ``fn(*args)`` ``delay`` seconds from now on ``env``'s clock."""
     if delay < 0:
         raise ValueError(f"later: negative delay {delay}")
+    # Clock.schedule, inlined: the call of every driver step.
     t = env._now + delay
-    if t < env._edge:  # Clock.schedule, inlined: the call of every driver step
-        heappush(env._queue, (t, NORMAL, next(env._eid), Call(fn, args)))
+    entry = (t, NORMAL, next(env._eid), Call(fn, args))
+    if t < env._edge:
+        heappush(env._queue, entry)
     else:
-        env._defer((t, NORMAL, next(env._eid), Call(fn, args)))
+        env._defer(entry)
 
 
 def spawn(env: Clock, process: Any) -> None:
