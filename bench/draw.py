@@ -16,15 +16,20 @@ from typing import Any, TypeVar
 T = TypeVar("T")
 
 
-def weighted(pairs: Iterable[tuple[T, float]], rng: Any) -> T:
+def weighted(pairs: Iterable[tuple[T, float]], rng: Any, total: float | None = None) -> T:
     """One of ``pairs``' names, with chance proportional to its weight.
 
     ``rng`` is anything with ``random()`` (``random.Random``, the simulator's
     per-device streams). Exactly one draw is consumed; weights need not sum
-    to 1. The last name answers the rounding edge ``x == total``.
+    to 1. The last name answers the rounding edge ``x == total``. ``total``:
+    ``sum`` of the weights in their order, when the caller keeps it (a
+    person's next act, a mobility chain's next profile: summed once, not at
+    every pick).
     """
     items = pairs if isinstance(pairs, list | tuple) else list(pairs)
-    x = rng.random() * sum(w for _, w in items)
+    if total is None:
+        total = sum(w for _, w in items)
+    x = rng.random() * total
     for name, w in items:
         x -= w
         if x < 0:

@@ -69,8 +69,17 @@ class MobilityModel:
     start: str
     dwell_s: Mapping[str, float]
     next: Mapping[str, Mapping[str, float]]
+    # Each profile's next row as (pairs, their sum), made once (move, every dwell).
+    moves: Mapping[str, tuple[tuple[tuple[str, float], ...], float]] = dataclasses.field(
+        init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        self._check()
+        rows = {p: tuple(row.items()) for p, row in self.next.items()}
+        object.__setattr__(self, "moves", {p: (pairs, sum(w for _, w in pairs))
+                                           for p, pairs in rows.items()})
+
+    def _check(self) -> None:
         where = f"mobility model {self.name!r}"
         if not self.dwell_s and not self.next:  # static: stays on its start
             try:
@@ -108,7 +117,8 @@ class MobilityModel:
 
     def move(self, profile: str, rng: random.Random) -> str:
         """The profile a device leaving ``profile`` moves to, drawn by weight."""
-        return weighted(self.next[profile].items(), rng)
+        pairs, total = self.moves[profile]
+        return weighted(pairs, rng, total)
 
     def steps(self, rng: random.Random, duration_s: float, own: str | None = None) -> tuple[Step, ...]:
         """A timeline of ``duration_s`` spec seconds drawn with ``rng``, starting on

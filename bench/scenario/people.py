@@ -28,7 +28,7 @@ acts, in either mode.
 from __future__ import annotations
 
 from collections.abc import Callable, Generator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from bench.draw import weighted
@@ -50,9 +50,14 @@ class Behaviour:
     # upload, some 400 KB JPEG median with a long tail, capped at 3 MB.
     photo_bytes: Dist = Dist(kind="lognormal", a=400_000, b=0.5, cap=3_000_000)
     start_spread_s: float = 300.0  # shifts start within five minutes of each other
+    # The weights' sum, once (bench.draw.weighted's ``total``).
+    total: float = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "total", sum(w for _, w in self.weights))
 
     def pick(self, rng: Any) -> str:
-        return weighted(self.weights, rng)
+        return weighted(self.weights, rng, self.total)
 
 
 PRESETS: dict[str, Behaviour] = {

@@ -53,6 +53,7 @@ from reference_client.engine.actions import (
     ShowUnsent,
     StartSync,
     StartTransfer,
+    maker,
 )
 from reference_client.engine.inputs import (
     AppChanged,
@@ -76,6 +77,19 @@ SYNC_TIMEOUT_S = 30.0
 
 # What the user sees: the engine already wrote it to the trace (`unsent`, `last_sync`).
 _SHOWN = (ShowUnsent, ShowLastSync)
+
+# The inputs the driver makes, built without their validating constructors
+# (actions.maker; fields positional, in the class's order): their values
+# come from the simulator's own model and from scenarios the loader has
+# checked (bench.scenario.load), "validated once at the trust boundary".
+# The engine gets the same objects (tests/sim: maker against the constructor).
+_link_changed = maker(LinkChanged)  # now, link_class
+_app_changed = maker(AppChanged)  # now, state
+_user_edit = maker(UserEdit)  # now, record, kind, fields, status, bytes, sha256
+_file_progress = maker(FileProgress)  # now, file, dir, bytes
+_file_done = maker(FileDone)  # now, file, dir, ok, bytes, error
+_push_received = maker(PushReceived)  # now, record, reason
+_sync_failed = maker(SyncFailed)  # now, sync, error
 
 
 class _Xfer:
@@ -168,14 +182,14 @@ class Device:
             x.done = x.moved(now)
             if x.start < now:
                 x.start = now
-            self.feed(FileProgress(now=now, file=x.file, dir=x.dir, bytes=int(x.done)))
-        self.feed(LinkChanged(now=now, link_class=p.link_class))
+            self.feed(_file_progress(now, x.file, x.dir, int(x.done)))
+        self.feed(_link_changed(now, p.link_class))
         sid = self._sync
         if sid is not None and p.mode == OFFLINE:
             # spec/links.md offline: "open ones cut"
             self._sync = None
             self.n_failed += 1
-            self.feed(SyncFailed(now=now, sync=sid, error="link lost"))
+            self.feed(_sync_failed(now, sid, "link lost"))
         elif sid is not None and p.mode == BLACKHOLE:
             later(self.env, SYNC_TIMEOUT_S, self._fail_if, sid, "timeout")
         if self._xfers:
@@ -189,18 +203,18 @@ class Device:
             self._flush_pushes()
 
     def app(self, state: str) -> None:
-        self.feed(AppChanged(now=self.env._now, state=state))
+        self.feed(_app_changed(self.env._now, state))
 
     def edit(self, record: str, kind: str, *, status: str | None = None,
              nbytes: int | None = None, text: str | None = None) -> None:
         now = self.env._now
         if kind == "text":
-            self.feed(UserEdit(now=now, record=record, kind=kind,
-                               fields={"report": text or f"note at {now:.0f}"}))
+            self.feed(_user_edit(now, record, kind, {"report": text or f"note at {now:.0f}"},
+                                 None, None, None))
         elif kind == "status":
-            self.feed(UserEdit(now=now, record=record, kind=kind, status=status or "started"))
+            self.feed(_user_edit(now, record, kind, None, status or "started", None, None))
         else:
-            self.feed(UserEdit(now=now, record=record, kind=kind, bytes=nbytes or 1))
+            self.feed(_user_edit(now, record, kind, None, None, nbytes or 1, None))
 
     def manual(self, via: str | None = None) -> None:
         self.feed(ManualSync(now=self.env._now, via=via))
@@ -218,7 +232,7 @@ class Device:
             if ttl_s > 0:
                 self._stored.append((sent_at + ttl_s, record, reason))
             return False
-        self.feed(PushReceived(now=self.env._now, record=record, reason=reason))
+        self.feed(_push_received(self.env._now, record, reason))
         return True
 
     def _flush_pushes(self) -> None:
@@ -226,7 +240,7 @@ class Device:
         for expires, record, reason in stored:
             if expires >= now:
                 self.fleet.push_service.n_delivered += 1
-                self.feed(PushReceived(now=now, record=record, reason=reason))
+                self.feed(_push_received(now, record, reason))
 
     # ---- syncs -------------------------------------------------------------------
 
@@ -234,7 +248,7 @@ class Device:
         if self._sync == sid:
             self._sync = None
             self.n_failed += 1
-            self.feed(SyncFailed(now=self.env._now, sync=sid, error=error))
+            self.feed(_sync_failed(self.env._now, sid, error))
 
     def _start_sync(self, a: StartSync) -> None:
         p = self.profile
@@ -321,8 +335,7 @@ class Device:
 
     def _xfer_failed(self, x: _Xfer, error: str) -> None:
         if self._drop_xfer(x):
-            self.feed(FileDone(now=self.env._now, file=x.file, dir=x.dir, ok=False,
-                               bytes=int(x.done), error=error))
+            self.feed(_file_done(self.env._now, x.file, x.dir, False, int(x.done), error))
 
     def _xfer_end(self, x: _Xfer, gen: int) -> None:
         if x.gen != gen or not self._drop_xfer(x):
@@ -332,7 +345,7 @@ class Device:
         if x.dir == "up":
             self.fleet.server.file_uploaded(x.file)
         self.fleet.bytes_moved += x.total
-        self.feed(FileDone(now=now, file=x.file, dir=x.dir, ok=True, bytes=x.total))
+        self.feed(_file_done(now, x.file, x.dir, True, x.total, None))
 
 
 # The calls every sync schedules, as plain functions with the device as their

@@ -26,6 +26,7 @@ checker, write the line if a file was asked for. Nothing else is kept per event.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
@@ -55,10 +56,14 @@ from reference_client import get_policy as get_client_policy
 # Progress is reported this many times over a run.
 PROGRESS_STEPS = 50
 
-# Events are handed to the checker and the trace writer this many at a time
-# (Fleet.emit): the checker's loop then runs over a batch with its code and
-# state warm, instead of one call from the middle of an engine per event.
+# Events are handed to the checker and the trace writer about this many at a
+# time (Fleet.flush): the checker's loop then runs over a batch with its code
+# and state warm, instead of one call from the middle of an engine per event.
 EMIT_BATCH = 1024
+# The clock flushes every EMIT_BATCH / (devices * this) seconds, within the
+# bounds below: a busy hour of the Planado day makes ~0.04 events a device-second.
+EVENTS_PER_DEVICE_S = 0.05
+FLUSH_MIN_S, FLUSH_MAX_S = 0.1, 60.0
 
 
 @dataclass(slots=True, kw_only=True)
@@ -122,6 +127,10 @@ class Fleet:
         self._feed = self.checker.feed_many if self.checker is not None else None
         self._write = writer.write if writer is not None else None
         self._batch: list[dict[str, Any]] = []
+        # An event of the run: to the checker and the trace, in order, in batches
+        # (``flush``; nothing in the run reads an event once it is emitted). The
+        # list's own append, no Python frame per event: the clock flushes it.
+        self.emit: Callable[[dict[str, Any]], None] = self._batch.append
         self.n_events = 0
         self.bytes_moved = 0.0
         self.settling = False
@@ -172,13 +181,10 @@ class Fleet:
     def later(self, delay: float, fn: Any, *args: Any) -> None:
         later(self.env, delay, fn, *args)
 
-    def emit(self, ev: dict[str, Any]) -> None:
-        """An event of the run: to the checker and the trace, in order, in batches
-        (``flush``; nothing in the run reads an event once it is emitted)."""
-        batch = self._batch
-        batch.append(ev)
-        if len(batch) >= EMIT_BATCH:
-            self.flush()
+    def _flush_every(self, every: float) -> None:
+        """The clock's flush, every ``every`` simulated seconds."""
+        self.flush()
+        later(self.env, every, self._flush_every, every)
 
     def flush(self) -> None:
         """Hand the events emitted so far to the checker and the trace writer."""
@@ -257,6 +263,9 @@ class Fleet:
                 self.later(t, self._settle)
             elif moment == "pull":
                 self.later(t, self._pull)
+        every = EMIT_BATCH / (EVENTS_PER_DEVICE_S * max(1, len(self.devices)))
+        every = min(max(every, FLUSH_MIN_S), FLUSH_MAX_S)
+        self.later(every, self._flush_every, every)
         step = end / PROGRESS_STEPS
         with _relaxed_gc():
             for i in range(1, PROGRESS_STEPS + 1):

@@ -55,8 +55,8 @@ def test_no_settle_window_means_not_settled():
 
 
 def test_events_handed_over_in_batches_or_one_by_one_give_the_same_trace_and_verdicts(monkeypatch):
-    # Fleet.emit batches events for the checker and the writer (EMIT_BATCH);
-    # the batch size must change nothing a user sees.
+    # The fleet batches events for the checker and the writer, flushed on the
+    # clock (Fleet._flush_every); how often must change nothing a user sees.
     import bench.sim.fleet as fleet_mod
 
     sc = load_scenario("scenarios/planado-day.yaml").with_overrides(devices=6, hours=1, seed=5)
@@ -67,9 +67,16 @@ def test_events_handed_over_in_batches_or_one_by_one_give_the_same_trace_and_ver
         return buf.getvalue(), [(r.id, r.verdict, r.judged, r.violations) for r in result.results]
 
     batched = run()
-    monkeypatch.setattr(fleet_mod, "EMIT_BATCH", 1)
+    # Every millisecond: about one event a batch.
+    monkeypatch.setattr(fleet_mod, "FLUSH_MIN_S", 0.001)
+    monkeypatch.setattr(fleet_mod, "FLUSH_MAX_S", 0.001)
     one_by_one = run()
-    monkeypatch.setattr(fleet_mod, "EMIT_BATCH", 7)
+    # Every 7 s, and once an hour (the progress steps flush too).
+    monkeypatch.setattr(fleet_mod, "FLUSH_MIN_S", 7.0)
+    monkeypatch.setattr(fleet_mod, "FLUSH_MAX_S", 7.0)
     odd = run()
-    assert batched == one_by_one == odd
+    monkeypatch.setattr(fleet_mod, "FLUSH_MIN_S", 3600.0)
+    monkeypatch.setattr(fleet_mod, "FLUSH_MAX_S", 3600.0)
+    hourly = run()
+    assert batched == one_by_one == odd == hourly
     assert len(batched[0]) > 10_000

@@ -122,3 +122,33 @@ def test_an_engine_action_the_driver_does_not_know_is_an_error(monkeypatch):
     d.engine = FakeEngine()
     with pytest.raises(TypeError, match="unknown engine action"):
         d.feed(object())
+
+
+def test_every_input_the_driver_makes_is_one_its_constructor_accepts(monkeypatch):
+    """The driver builds its inputs without their validating constructors
+    (bench.sim.device, actions.maker): each must be the very input the
+    constructor makes from the same fields, so a field passed in the wrong
+    place fails here (a vocabulary, a type) instead of steering an engine."""
+    import dataclasses
+    import io
+
+    from bench.scenario import load_scenario
+    from bench.sim import simulate
+    from reference_client.engine.core import Engine
+
+    seen: dict[str, int] = {}
+    handle = Engine.handle
+
+    def checked(self, inp):
+        again = type(inp)(**{f.name: getattr(inp, f.name) for f in dataclasses.fields(inp)})
+        assert again == inp and repr(again) == repr(inp)
+        seen[type(inp).__name__] = seen.get(type(inp).__name__, 0) + 1
+        return handle(self, inp)
+
+    monkeypatch.setattr(Engine, "handle", checked)
+    for name in ("planado-day", "planado-rural-edge", "planado-reconnect-storm",
+                 "planado-offline-edits", "planado-push-off", "playmaker-day"):
+        sc = load_scenario(f"scenarios/{name}.yaml").with_overrides(devices=30, hours=2, seed=3)
+        simulate(sc, trace=io.BytesIO())
+    assert {"LinkChanged", "AppChanged", "UserEdit", "FileProgress", "FileDone",
+            "PushReceived", "SyncFailed"} <= set(seen), seen
