@@ -141,7 +141,7 @@ class DisplayRule(Rule):
             return  # one violation per mismatch stretch
         sc.pending = True
         if not self._queue:
-            self.ctx.at_instant_end(self._settle_fn)
+            self._instant_end.append(self._settle_fn)  # ctx.at_instant_end, inline
         self._queue.append(sc)
 
     def _settle(self) -> None:

@@ -105,7 +105,13 @@ class Cadence(Rule):
     def on_sync_end(self, ev, ds) -> None:
         # "... and at every sync_end; failed attempts count as syncs."
         if ds.active and not ds.syncs:
-            self._start(ds, ev["t"], (ev["ok"], ev["sync"]))
+            # _start() inline: the sync_start before this one left no stretch
+            # (every sync_end of every device comes here).
+            t, own, k = ev["t"], ds.own, self._k
+            if own[k] is not None:
+                self._stop(ds, t)
+            self._begun += 1
+            own[k] = (t + self._limit, self._begun, t, (ev["ok"], ev["sync"]))
 
     def finish(self, end_t) -> None:
         # A stretch whose deadline is before the last event was failed by the

@@ -51,8 +51,11 @@ class LastSyncTime(DisplayRule):
         start, end, sid = truth
         return f"last_sync shows {got} but the latest successful sync {sid} ran {fmt_t(start)}-{fmt_t(end)}"
 
+    # The two handlers of every successful sync: show() and truth_changed() inline.
     def on_last_sync(self, ev, ds) -> None:
-        self.show(ds, ev["at"], ev["t"])
+        sc = ds.own[self._k] or self.screen(ds)
+        sc.shown = ev["at"]
+        self._evaluate(ds, sc, ev["t"], True)
 
     def on_sync_end(self, ev, ds) -> None:
         if ev["ok"]:
@@ -60,5 +63,7 @@ class LastSyncTime(DisplayRule):
             # a sync_end without a seen sync_start has only its end to go by.
             start = ds.ended[0] if ds.ended else ev["t"]
             sc = ds.own[self._k] or self.screen(ds)
-            sc.truth = (start, ev["t"], ev["sync"])
-            self.truth_changed(ds, ev["t"], sc)
+            t = ev["t"]
+            sc.truth = (start, t, ev["sync"])
+            sc.grace_from = t
+            self._evaluate(ds, sc, t, True)

@@ -146,7 +146,7 @@ class Engine:
     __slots__ = ("device", "_sink", "_screen", "policy", "_rng", "_now", "store", "_link",
                  "_link_known", "_run", "_n_change", "_n_sync", "_sync", "_pending", "_auto",
                  "_save_at", "_file_retry_at", "_active", "_downloads_stalled", "_failures",
-                 "_last_ok", "_shown_unsent", "_shown_last", "_timer", "_out")
+                 "_last_ok", "_shown_unsent", "_shown_last", "_timer", "_out", "_put")
 
     def __init__(self, *, device: str, policy: Policy = PLANADO, rng: Uniform | None = None,
                  start: float = 0.0, store: Store | None = None,
@@ -166,6 +166,9 @@ class Engine:
             raise ValueError(f"Engine.screen: must be True or False, got {screen!r}")
         self.device = device
         self._sink = sink
+        # Where the hot events go: ``(self._put or self._event)(ev)``, the sink
+        # itself with no method in between (a fleet's event list), else _event.
+        self._put = sink
         self._screen = screen
         self.policy = policy
         self._rng = rng
@@ -452,23 +455,36 @@ class Engine:
             trigger, mode = self._pending
             self._pending = None
             self._start_sync(trigger, mode)
-        self._pump_files()
+        store = self.store
+        if (self._file_retry_at is not None or store.uploads
+                or (store.downloads and not self._downloads_stalled)):
+            self._pump_files()  # else nothing waits and no retry to clear (most inputs)
         # ``self.unsent``'s common case without the property call (a property is a
         # full call in this interpreter: 2 % of a simulated day's instructions).
-        outbox = self.store.outbox
+        outbox = store.outbox
         n = len(outbox) if not outbox or self.policy.unsent_counts_photos else self.unsent
         if n != self._shown_unsent:
             self._shown_unsent = n
-            self._event({"ev": "unsent", "t": self._now, "dev": self.device, "n": n})
+            (self._put or self._event)({"ev": "unsent", "t": self._now, "dev": self.device,
+                                        "n": n})
             if self._screen:
                 self._out.append(ShowUnsent(n=n))
         last = self._last_ok
         if last != self._shown_last:
             self._shown_last = last
-            self._event({"ev": "last_sync", "t": self._now, "dev": self.device, "at": last})
+            (self._put or self._event)({"ev": "last_sync", "t": self._now, "dev": self.device,
+                                        "at": last})
             if self._screen:
                 self._out.append(ShowLastSync(at=last))
-        deadline = self.next_deadline
+        # ``self.next_deadline``, inlined as above (after every input).
+        auto, deadline = self._auto, self._save_at
+        if auto is not None and (deadline is None or auto[0] < deadline):
+            deadline = auto[0]
+        t = self._file_retry_at
+        if t is not None and (deadline is None or t < deadline):
+            deadline = t
+        if deadline is not None and deadline < self._now:
+            deadline = self._now
         if deadline != self._timer:
             self._timer = deadline
             self._out.append(_set_timer(deadline) if deadline is not None else _NO_TIMER)
@@ -500,8 +516,8 @@ class Engine:
         self._n_sync += 1
         sid = f"{self.device}-s{self._n_sync}"
         self._auto = None  # re-armed when this sync ends
-        self._event({"ev": "sync_start", "t": self._now, "dev": self.device, "sync": sid,
-                     "trigger": trigger})
+        (self._put or self._event)({"ev": "sync_start", "t": self._now, "dev": self.device,
+                                    "sync": sid, "trigger": trigger})
         if not self.policy.sync_on_slow and is_slow(self._link):
             self._emit("sync_end", sync=sid, ok=False, error="deferred: slow link")
             self._after_failure(())
@@ -522,7 +538,9 @@ class Engine:
             self._auto = None
             return
         # "every 2 minutes", plus a few seconds of jitter so a fleet spreads out.
-        at = self._now + p.timer_s + self._jitter(-p.timer_jitter_s, p.timer_jitter_s)
+        j = p.timer_jitter_s
+        rng = self._rng  # self._jitter, inlined: once per sync
+        at = self._now + p.timer_s + (rng.uniform(-j, j) if rng is not None else 0.0)
         self._auto = (at, "timer", p.timer_mode)
 
     def _after_failure(self, sent: tuple[str, ...]) -> None:
@@ -576,8 +594,8 @@ class Engine:
                 store.cursor = cursor
             if files or removed:
                 self._queue_downloads(files, removed)
-        self._event({"ev": "sync_end", "t": self._now, "dev": self.device, "sync": s.id,
-                     "ok": True})
+        (self._put or self._event)({"ev": "sync_end", "t": self._now, "dev": self.device,
+                                    "sync": s.id, "ok": True})
         self._failures = 0
         self._last_ok = self._now  # "the time of the last successful synchronization"
         self._arm_timer()
