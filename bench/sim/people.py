@@ -37,7 +37,9 @@ class _View:
 
     def jobs(self) -> list[str]:
         records = self._device.engine.store.records
-        return sorted(rid for rid, r in records.items() if r.version is not None)
+        jobs = [rid for rid, r in records.items() if r.version is not None]
+        jobs.sort()
+        return jobs
 
 
 def worker(device: SimDevice, b: Behaviour, rng: Any) -> Generator[float, None, None]:

@@ -34,7 +34,16 @@ from collections.abc import Callable
 from typing import Any
 
 from bench.scenario.mutants import TRUE_SERVER, ServerMutant
+from reference_client.engine.actions import maker
 from reference_client.engine.inputs import Ack, FileRef, ServerRecord
+
+# The answer's parts, built without their validating constructors (actions.maker,
+# fields positional in the class's order): the model makes them from its own
+# records, so they are valid by construction, and the device's engine takes them
+# through its trusted entry (Engine.answer). tests/sim: each against its class.
+_ack = maker(Ack)  # change, record, version, conflict
+_server_record = maker(ServerRecord)  # id, version, type, assignee, fields, files
+_file_ref = maker(FileRef)  # id, record, bytes, sha256
 
 # Approximate wire sizes (bytes) of a sync request and response, for the
 # transfer-time math: JSON envelope, per change, per ack, per record, per id.
@@ -153,10 +162,10 @@ class ServerModel:
         changed.sort()
         for _, rid in changed:
             r = records[rid]
-            recs.append(ServerRecord(id=rid, version=r.version, type=r.type, assignee=r.assignee,
-                                     fields=dict(r.fields), files=tuple(r.files)))
+            recs.append(_server_record(rid, r.version, r.type, r.assignee, dict(r.fields),
+                                       tuple(r.files)))
             for f in r.files:
-                files.append(FileRef(id=f["id"], record=rid, bytes=f["bytes"]))
+                files.append(_file_ref(f["id"], rid, f["bytes"], None))
         # A first sync (no cursor) holds nothing, so nothing can leave it (the
         # core answers removed: [] there too; tests/sim: the differential test).
         removed = tuple(rid for seq, rid in self.left.get(dev, ()) if seq > since
@@ -176,13 +185,12 @@ class ServerModel:
         done = self.applied.get(cid)
         if done is not None and not self.mutant.apply_twice:
             # "A change id seen before is acknowledged again ... not applied again."
-            return Ack(change=cid, record=done[0], version=done[1])
+            return _ack(cid, done[0], done[1], None)
         refused = self.refused.get(cid)
         if refused is not None:
             # A refusal is an answer too: the retry gets it again, even if the
             # record has since come into the device's scope (as the core does).
-            return Ack(change=cid, record=refused, version=self.records[refused].version,
-                       conflict="not in scope")
+            return _ack(cid, refused, self.records[refused].version, "not in scope")
         rec = self.records.get(rid)
         if rec is None:
             # "base_version: null on a record id the server does not know creates the record"
@@ -190,7 +198,7 @@ class ServerModel:
             self._move(rid, rec, dev)
         elif rec.assignee != dev:
             self.refused[cid] = rid
-            return Ack(change=cid, record=rid, version=rec.version, conflict="not in scope")
+            return _ack(cid, rid, rec.version, "not in scope")
         stale = c["base_version"] is not None and c["base_version"] < rec.version
         version = rec.version + 1
         if not self.mutant.lose_update:
@@ -206,8 +214,7 @@ class ServerModel:
         self.n_apply += 1
         self.emit({"ev": "srv_apply", "t": now, "dev": dev, "change": cid, "record": rid,
                    "version": version})
-        return Ack(change=cid, record=rid, version=version,
-                   conflict="stale base" if stale else None)
+        return _ack(cid, rid, version, "stale base" if stale else None)
 
     def snapshot(self, now: float, dev: str) -> None:
         """Emit ``srv_snapshot``: the server's view of ``dev``'s scope."""

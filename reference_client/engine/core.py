@@ -86,6 +86,7 @@ from reference_client.engine.vocab import (
     DOWNLOAD_ONLY,
     OFFLINE,
     PHOTO,
+    SLOW_CLASSES,
     STATUS,
     TEXT,
     UP,
@@ -518,7 +519,7 @@ class Engine:
         self._auto = None  # re-armed when this sync ends
         (self._put or self._event)({"ev": "sync_start", "t": self._now, "dev": self.device,
                                     "sync": sid, "trigger": trigger})
-        if not self.policy.sync_on_slow and is_slow(self._link):
+        if not self.policy.sync_on_slow and self._link in SLOW_CLASSES:  # is_slow, inline
             self._emit("sync_end", sync=sid, ok=False, error="deferred: slow link")
             self._after_failure(())
             return

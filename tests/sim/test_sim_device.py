@@ -125,8 +125,9 @@ def test_an_engine_action_the_driver_does_not_know_is_an_error(monkeypatch):
 
 
 def test_every_input_the_driver_makes_is_one_its_constructor_accepts(monkeypatch):
-    """The driver builds its inputs without their validating constructors
-    (bench.sim.device, actions.maker): each must be the very input the
+    """The driver builds its inputs, and the server model the parts of its
+    answers, without their validating constructors (bench.sim.device,
+    bench.sim.server, actions.maker): each must be the very object the
     constructor makes from the same fields, so a field passed in the wrong
     place fails here (a vocabulary, a type) instead of steering an engine."""
     import dataclasses
@@ -137,18 +138,27 @@ def test_every_input_the_driver_makes_is_one_its_constructor_accepts(monkeypatch
     from reference_client.engine.core import Engine
 
     seen: dict[str, int] = {}
-    handle = Engine.handle
+    handle, answer = Engine.handle, Engine.answer
+
+    def again(obj):
+        made = type(obj)(**{f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)})
+        assert made == obj and repr(made) == repr(obj)
+        seen[type(obj).__name__] = seen.get(type(obj).__name__, 0) + 1
 
     def checked(self, inp):
-        again = type(inp)(**{f.name: getattr(inp, f.name) for f in dataclasses.fields(inp)})
-        assert again == inp and repr(again) == repr(inp)
-        seen[type(inp).__name__] = seen.get(type(inp).__name__, 0) + 1
+        again(inp)
         return handle(self, inp)
 
+    def checked_answer(self, now, sync, acks=(), records=(), removed=(), files=(), cursor=None):
+        for part in (*acks, *records, *files):
+            again(part)
+        return answer(self, now, sync, acks, records, removed, files, cursor)
+
     monkeypatch.setattr(Engine, "handle", checked)
+    monkeypatch.setattr(Engine, "answer", checked_answer)
     for name in ("planado-day", "planado-rural-edge", "planado-reconnect-storm",
                  "planado-offline-edits", "planado-push-off", "playmaker-day"):
         sc = load_scenario(f"scenarios/{name}.yaml").with_overrides(devices=30, hours=2, seed=3)
         simulate(sc, trace=io.BytesIO())
     assert {"LinkChanged", "AppChanged", "UserEdit", "FileProgress", "FileDone",
-            "PushReceived", "SyncFailed"} <= set(seen), seen
+            "PushReceived", "SyncFailed", "Ack", "ServerRecord", "FileRef"} <= set(seen), seen
