@@ -15,14 +15,45 @@ from bench.rules.base import Rule, fmt_t, register
 
 class _Edits:
     """One device's text/status edits: how many so far, those not acked yet
-    (change -> (seq, t)), and the count at each sync_start in progress."""
+    (change -> (seq, t); None while there are none), and the count at each
+    sync_start in progress: ``sync``/``at`` for the one a device has at a time,
+    ``more`` (sync -> count) only for syncs that overlap it (a team's app
+    may run two). Fields, not dicts, on the path of every sync: in a fleet of
+    thousands each object is a cache miss."""
 
-    __slots__ = ("seq", "unacked", "starts")
+    __slots__ = ("seq", "unacked", "sync", "at", "more")
 
     def __init__(self) -> None:
         self.seq = 0
-        self.unacked: dict[str, tuple[int, float]] = {}
-        self.starts: dict[str, int] = {}
+        self.unacked: dict[str, tuple[int, float]] | None = None
+        self.sync: str | None = None
+        self.at = 0
+        self.more: dict[str, int] | None = None
+
+    # A sync id is in one place at most: ``sync`` or ``more`` (a dict by sync id, as ever).
+    def start(self, sync: str) -> None:
+        more = self.more
+        if more and sync in more:
+            more[sync] = self.seq
+        elif self.sync is None or self.sync == sync:
+            self.sync, self.at = sync, self.seq
+        else:
+            if more is None:
+                more = self.more = {}
+            more[sync] = self.seq
+
+    def end(self, sync: str) -> int | None:
+        """The count at ``sync``'s start (None: its start was not seen)."""
+        if sync == self.sync:
+            self.sync = None
+            return self.at
+        more = self.more
+        if not more:
+            return None
+        at = more.pop(sync, None)
+        if not more:
+            self.more = None
+        return at
 
 
 @register
@@ -50,20 +81,33 @@ class SyncUploadsAll(Rule):
             return
         e = ds.own[self._k] or self._edits(ds)
         e.seq += 1
+        if e.unacked is None:
+            e.unacked = {}
         e.unacked[ev["change"]] = (e.seq, ev["t"])
 
     def on_ack(self, ev, ds) -> None:
         e = ds.own[self._k]
         if e is not None and e.unacked:
             e.unacked.pop(ev["change"], None)
+            if not e.unacked:
+                e.unacked = None
 
     def on_sync_start(self, ev, ds) -> None:
         e = ds.own[self._k] or self._edits(ds)
-        e.starts[ev["sync"]] = e.seq
+        if e.sync is None and e.more is None:  # e.start(), inline: every sync of every device
+            e.sync, e.at = ev["sync"], e.seq
+        else:
+            e.start(ev["sync"])
 
     def on_sync_end(self, ev, ds) -> None:
         e = ds.own[self._k]
-        limit = e.starts.pop(ev["sync"], None) if e is not None else None
+        if e is None:
+            return
+        sid = ev["sync"]
+        if sid == e.sync:  # e.end(), inline
+            e.sync, limit = None, e.at
+        else:
+            limit = e.end(sid)
         if limit is None or not ev["ok"]:
             return
         pending = e.unacked

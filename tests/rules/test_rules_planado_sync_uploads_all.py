@@ -106,6 +106,37 @@ def test_uploads_overlapping_syncs_use_their_own_start():
     assert v.t == 5 and b in v.message and c1 in v.message
 
 
+def test_uploads_overlapping_syncs_ending_in_any_order_and_a_repeated_start():
+    """Each sync is held to the edits before its own (latest) sync_start, however
+    syncs overlap, end or repeat; an end seen twice is judged once."""
+    tb = up(TraceBuilder())
+    a = tb.sync_start(1, "d1", "timer")
+    b = tb.sync_start(2, "d1", "manual")
+    c1 = tb.edit(3, "d1", "r1")
+    c = tb.sync_start(4, "d1", "push")  # c1 is required for c only
+    tb.sync_end(5, "d1", b)  # ends before a: passes
+    tb.sync_end(6, "d1", a)  # passes
+    tb.sync_start(7, "d1", "push", sync=b)  # b again: held to c1 now
+    tb.sync_end(8, "d1", b)
+    tb.sync_end(9, "d1", b)  # its start was used up: not judged
+    tb.ack(10, "d1", c1)
+    tb.sync_end(11, "d1", c)  # c1 was acked at 10: passes
+    r = result(tail(tb), UPLOADS)
+    (v,) = r.violations
+    assert v.t == 8 and b in v.message and c1 in v.message
+    assert r.judged == 4
+
+
+def test_uploads_a_sync_started_again_counts_from_its_latest_start():
+    tb = up(TraceBuilder())
+    a = tb.sync_start(1, "d1", "timer")
+    c1 = tb.edit(2, "d1", "r1")
+    tb.sync_start(3, "d1", "timer", sync=a)
+    tb.sync_end(4, "d1", a)
+    (v,) = result(tail(tb), UPLOADS).violations
+    assert v.t == 4 and c1 in v.message
+
+
 def test_uploads_three_missing_are_all_named():
     tb = up(TraceBuilder())
     cs = [tb.edit(k, "d1", f"r{k}") for k in range(3)]
