@@ -76,7 +76,9 @@ class ServerModel:
         self.mutant = mutant
         self.devices = devices  # known devices, for the wrong-device push mutant
         self.records: dict[str, _Rec] = {}
-        self.scope: dict[str, dict[str, None]] = {}
+        # device -> its records (id -> the record itself: a sync that scans its
+        # scope reads each record's seq without a lookup in ``records``).
+        self.scope: dict[str, dict[str, _Rec]] = {}
         self.left: dict[str, list[tuple[int, str]]] = {}
         self.applied: dict[str, tuple[str, int]] = {}
         self.refused: dict[str, str] = {}  # change id -> record, for changes out of scope
@@ -97,7 +99,7 @@ class ServerModel:
             self.left.setdefault(old, []).append((self.seq + 1, rid))
             self.touched[old] = self.seq + 1
         if new is not None:
-            self.scope.setdefault(new, {})[rid] = None
+            self.scope.setdefault(new, {})[rid] = rec
         rec.assignee = new
 
     def dispatch(self, now: float, op: str, record: str, assignee: str | None = None, *,
@@ -156,7 +158,7 @@ class ServerModel:
         recs, files = [], []
         records = self.records
         mine = self.scope.get(dev, {})
-        changed = [(records[rid].seq, rid) for rid in mine if records[rid].seq > since]
+        changed = [(r.seq, rid) for rid, r in mine.items() if r.seq > since]
         if self.mutant.leak_scope:
             changed += self._leaked(dev, since)
         changed.sort()
