@@ -6,8 +6,9 @@ Theory of operation::
                   │ devices (engine + driver), one process per person, │
                   │ a mobility/steps process per device, dispatcher    │
                   v                                                    │
-               emit(ev) ──> Checker.feed(ev)   (every rule, online)    │
-                        └─> TraceWriter.write  (only when asked)       │
+               emit(ev) = the batch's append; the clock's flush ──>    │
+                   Checker.feed_many(batch)   (every rule, online)     │
+                   TraceWriter.write          (only when asked)        │
                                                                        v
     [0, duration): people act, links move   [duration, +settle): every phone
     on ``settle_link``, app running, no new work; halfway a pull to refresh;
@@ -19,8 +20,10 @@ small generator per device (:mod:`bench.scenario.rng`) seeded from ``(seed, devi
 device leaves the others' days unchanged) and one each for the server queue,
 the push service and the dispatcher. Same seed, same trace, byte for byte.
 
-The hot path is ``emit``: round ``t`` to the trace's microsecond, feed the
-checker, write the line if a file was asked for. Nothing else is kept per event.
+The hot path is ``emit``, a list's append; every second or so of simulated
+time (``_flush_every``) the batch's ``t`` are rounded to the trace's
+microsecond, the checker is fed and the lines written if a file was asked
+for. Nothing else is kept per event.
 """
 
 from __future__ import annotations
