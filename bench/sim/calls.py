@@ -90,9 +90,11 @@ class Clock(simpy.Environment):
         return True
 
     def schedule(self, event: Any, priority: int = NORMAL, delay: float = 0) -> None:
-        t = self._now + delay
-        entry = (t, priority, next(self._eid), event)
-        if t < self._edge:
+        self._file((self._now + delay, priority, next(self._eid), event))
+
+    def _file(self, entry: tuple[Any, ...]) -> None:
+        """Queue an entry, an event's or a call's: in the heap or under its second."""
+        if entry[0] < self._edge:
             heappush(self._queue, entry)
         else:
             self._defer(entry)
@@ -122,7 +124,7 @@ def later(env: Clock, delay: float, fn: Any, *args: Any) -> None:
     """Call ``fn(*args)`` ``delay`` seconds from now on ``env``'s clock."""
     if delay < 0:
         raise ValueError(f"later: negative delay {delay}")
-    # Clock.schedule and Clock._defer, inlined: the call of every driver step.
+    # Clock._file and Clock._defer, inlined: the call of every driver step.
     t = env._now + delay
     entry = (t, NORMAL, next(env._eid), fn, args)
     if t < env._edge:
@@ -146,11 +148,7 @@ def spawn(env: Clock, process: Any) -> None:
     It starts as a Process does (an urgent event now) and each wait is
     scheduled where the Timeout would have been made, so the order is SimPy's.
     """
-    entry = (env._now, URGENT, next(env._eid), _resume, (env, process))
-    if env._now < env._edge:
-        heappush(env._queue, entry)
-    else:
-        env._defer(entry)
+    env._file((env._now, URGENT, next(env._eid), _resume, (env, process)))
 
 
 def _resume(env: Clock, process: Any) -> None:

@@ -207,19 +207,12 @@ class Engine:
 
     @property
     def next_deadline(self) -> float | None:
-        """When the driver must feed ``Tick``; None when no timer is set."""
-        # Plain comparisons: the driver asks after every input (_settle).
-        auto, t = self._auto, self._save_at
-        best = auto[0] if auto is not None else None
-        if t is not None and (best is None or t < best):
-            best = t
-        t = self._file_retry_at
-        if t is not None and (best is None or t < best):
-            best = t
-        # A timer that came due with no Tick fed (a driver that fed another
-        # input first) is due now, never in the past: a driver sleeping until
-        # it would be asked for a negative delay (SimPy refuses one).
-        return best if best is None or best >= self._now else self._now
+        """When the driver must feed ``Tick``; None when no timer is set.
+
+        Computed once, at the end of every input (``_settle``, which also says
+        it as a ``SetTimer`` when it moves); nothing changes the deadlines
+        between inputs, so this is the timer as the last input left it."""
+        return self._timer
 
     @property
     def unsent(self) -> int:
@@ -477,7 +470,7 @@ class Engine:
                                         "at": last})
             if self._screen:
                 self._out.append(ShowLastSync(at=last))
-        # ``self.next_deadline``, inlined as above (after every input).
+        # The next deadline (``next_deadline`` reads it from ``_timer``).
         auto, deadline = self._auto, self._save_at
         if auto is not None and (deadline is None or auto[0] < deadline):
             deadline = auto[0]
@@ -485,6 +478,9 @@ class Engine:
         if t is not None and (deadline is None or t < deadline):
             deadline = t
         if deadline is not None and deadline < self._now:
+            # A timer that came due with no Tick fed (a driver that fed another
+            # input first) is due now, never in the past: a driver sleeping until
+            # it would be asked for a negative delay (SimPy refuses one).
             deadline = self._now
         if deadline != self._timer:
             self._timer = deadline
